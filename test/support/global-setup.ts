@@ -1,0 +1,31 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Server URL (any database on it) that tests create their own databases from. */
+    databaseServerUrl: string;
+  }
+}
+
+/**
+ * CI exports TEST_DATABASE_URL (a real PostgreSQL). A fresh laptop has none, so we start
+ * embedded-postgres once for the whole run and share it between test files.
+ */
+export default async function setup(project: TestProject) {
+  const given = process.env.TEST_DATABASE_URL;
+  if (given) {
+    project.provide('databaseServerUrl', given);
+    return;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsp-test-pg-'));
+  const server = await startEmbeddedPostgres(dir);
+  project.provide('databaseServerUrl', server.url);
+  return async () => {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+}
