@@ -1,0 +1,69 @@
+import type { DataSource, QueryRunner } from 'typeorm';
+
+/** Anything that can run SQL: the DataSource (a pooled connection per call) or a QueryRunner inside a transaction. */
+export type Db = DataSource | QueryRunner;
+
+export interface QueryResult<T> {
+  rows: T[];
+  /** Rows affected by INSERT/UPDATE/DELETE (undefined for SELECT). */
+  affected: number | undefined;
+}
+
+function isQueryRunner(db: Db): db is QueryRunner {
+  return 'connection' in db && typeof (db as QueryRunner).startTransaction === 'function';
+}
+
+/**
+ * Runs one statement and returns rows + affected count in one shape. TypeORM's postgres runner returns
+ * `[rows, count]` for UPDATE/DELETE unless asked for a structured result, so we always ask.
+ */
+export async function execute<T = Record<string, unknown>>(
+  db: Db,
+  sql: string,
+  params: unknown[] = [],
+): Promise<QueryResult<T>> {
+  if (isQueryRunner(db)) {
+    const result = await db.query(sql, params, true);
+    return { rows: (result.records ?? []) as T[], affected: result.affected ?? undefined };
+  }
+  const runner = db.createQueryRunner();
+  try {
+    const result = await runner.query(sql, params, true);
+    return { rows: (result.records ?? []) as T[], affected: result.affected ?? undefined };
+  } finally {
+    await runner.release();
+  }
+}
+
+export async function rows<T = Record<string, unknown>>(db: Db, sql: string, params: unknown[] = []): Promise<T[]> {
+  return (await execute<T>(db, sql, params)).rows;
+}
+
+/** Runs `work` in a transaction on its own connection; commits when it resolves, rolls back when it throws. */
+export async function transaction<T>(dataSource: DataSource, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  await runner.startTransaction();
+  try {
+    const result = await work(runner);
+    await runner.commitTransaction();
+    return result;
+  } catch (error) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw error;
+  } finally {
+    await runner.release();
+  }
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Our schema name is interpolated into SQL, so it must be a plain lower-case identifier. */
+export function assertSchemaName(name: string): string {
+  if (!IDENTIFIER.test(name)) {
+    throw new Error(
+      `typeorm-sharepoint: schema name "${name}" is not allowed: use lower-case letters, digits and underscores (max 63, not starting with a digit).`,
+    );
+  }
+  return name;
+}
