@@ -27,27 +27,81 @@ const positiveInt = (max?: number) =>
  * Kept as data so the error for a bad value and the docs say the same thing.
  */
 export const ENVIRONMENT_VARIABLES = {
-  SHAREPOINT_SITE_HOSTNAME: { schema: z.string().regex(/^[a-z0-9.-]+$/i), allowed: 'a host name such as contoso.sharepoint.com' },
-  SHAREPOINT_SITE_PATH: { schema: z.string().regex(/^\/\S*$/), allowed: 'a server-relative path starting with "/", such as /sites/crm' },
-  SHAREPOINT_TENANT_ID: { schema: z.string().min(1), allowed: 'the Entra ID tenant id (GUID or domain)', secret: false },
+  SHAREPOINT_SITE_HOSTNAME: {
+    schema: z.string().regex(/^[a-z0-9.-]+$/i),
+    allowed: 'a host name such as contoso.sharepoint.com',
+  },
+  SHAREPOINT_SITE_PATH: {
+    schema: z.string().regex(/^\/\S*$/),
+    allowed: 'a server-relative path starting with "/", such as /sites/crm',
+  },
+  SHAREPOINT_TENANT_ID: {
+    schema: z.string().min(1),
+    allowed: 'the Entra ID tenant id (GUID or domain)',
+    secret: false,
+  },
   SHAREPOINT_CLIENT_ID: { schema: z.string().min(1), allowed: 'the app registration (client) id' },
-  SHAREPOINT_CLIENT_SECRET: { schema: z.string().min(1), allowed: 'the client secret of the app registration', secret: true },
-  SHAREPOINT_GRAPH_BASE_URL: { schema: z.url(), allowed: 'an absolute URL such as https://graph.microsoft.com/v1.0 (or the emulator)' },
-  SHAREPOINT_SYNC_SCHEMA: { schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/), allowed: 'a lower-case PostgreSQL identifier' },
+  SHAREPOINT_CLIENT_SECRET: {
+    schema: z.string().min(1),
+    allowed: 'the client secret of the app registration',
+    secret: true,
+  },
+  SHAREPOINT_GRAPH_BASE_URL: {
+    schema: z.url(),
+    allowed: 'an absolute URL such as https://graph.microsoft.com/v1.0 (or the emulator)',
+  },
+  SHAREPOINT_SYNC_SCHEMA: {
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
+    allowed: 'a lower-case PostgreSQL identifier',
+  },
   SHAREPOINT_BOOTSTRAP_ON_STARTUP: { schema: bool, allowed: 'true or false', default: true },
   SHAREPOINT_AUTO_CREATE_LISTS: { schema: bool, allowed: 'true or false', default: true },
   SHAREPOINT_AUTO_CREATE_COLUMNS: { schema: bool, allowed: 'true or false', default: true },
   SHAREPOINT_LAZY_LOAD_DATA: { schema: bool, allowed: 'true or false', default: true },
-  SHAREPOINT_CACHE_TTL_SECONDS: { schema: positiveInt(), allowed: 'a whole number of seconds ≥ 1', default: 3600 },
+  SHAREPOINT_CACHE_TTL_SECONDS: {
+    schema: positiveInt(),
+    allowed: 'a whole number of seconds ≥ 1',
+    default: 3600,
+  },
   SHAREPOINT_WRITEBACK_ENABLED: { schema: bool, allowed: 'true or false', default: true },
-  SHAREPOINT_WRITEBACK_BATCH_SIZE: { schema: positiveInt(20), allowed: 'a whole number from 1 to 20 (Graph $batch limit)', default: 20 },
-  SHAREPOINT_WRITEBACK_RETRY_ATTEMPTS: { schema: positiveInt(100), allowed: 'a whole number from 1 to 100', default: 5 },
-  SHAREPOINT_SYNC_MODE: { schema: z.enum(['immediate', 'batched', 'scheduled']), allowed: 'immediate, batched or scheduled', default: 'batched' },
-  SHAREPOINT_BATCH_WINDOW_SECONDS: { schema: positiveInt(3600), allowed: 'a whole number of seconds from 1 to 3600', default: 10 },
-  SHAREPOINT_RETRY_DELAY_MS: { schema: positiveInt(600_000), allowed: 'a whole number of milliseconds from 1 to 600000', default: 1000 },
-  SHAREPOINT_WEBHOOK_BASE_URL: { schema: z.url({ protocol: /^https?$/ }), allowed: 'a public https URL that Graph can reach' },
-  SHAREPOINT_WEBHOOK_EXPIRATION_DAYS: { schema: z.coerce.number().positive().max(365), allowed: 'a number of days > 0 (Graph caps list subscriptions below 30 days)', default: 3 },
-} as const satisfies Record<string, { schema: z.ZodType; allowed: string; default?: unknown; secret?: boolean }>;
+  SHAREPOINT_WRITEBACK_BATCH_SIZE: {
+    schema: positiveInt(20),
+    allowed: 'a whole number from 1 to 20 (Graph $batch limit)',
+    default: 20,
+  },
+  SHAREPOINT_WRITEBACK_RETRY_ATTEMPTS: {
+    schema: positiveInt(100),
+    allowed: 'a whole number from 1 to 100',
+    default: 5,
+  },
+  SHAREPOINT_SYNC_MODE: {
+    schema: z.enum(['immediate', 'batched', 'scheduled']),
+    allowed: 'immediate, batched or scheduled',
+    default: 'batched',
+  },
+  SHAREPOINT_BATCH_WINDOW_SECONDS: {
+    schema: positiveInt(3600),
+    allowed: 'a whole number of seconds from 1 to 3600',
+    default: 10,
+  },
+  SHAREPOINT_RETRY_DELAY_MS: {
+    schema: positiveInt(600_000),
+    allowed: 'a whole number of milliseconds from 1 to 600000',
+    default: 1000,
+  },
+  SHAREPOINT_WEBHOOK_BASE_URL: {
+    schema: z.url({ protocol: /^https?$/ }),
+    allowed: 'a public https URL that Graph can reach',
+  },
+  SHAREPOINT_WEBHOOK_EXPIRATION_DAYS: {
+    schema: z.coerce.number().positive().max(365),
+    allowed: 'a number of days > 0 (Graph caps list subscriptions below 30 days)',
+    default: 3,
+  },
+} as const satisfies Record<
+  string,
+  { schema: z.ZodType; allowed: string; default?: unknown; secret?: boolean }
+>;
 
 export type EnvironmentVariable = keyof typeof ENVIRONMENT_VARIABLES;
 
@@ -64,12 +118,23 @@ export interface EnvironmentConfig {
   defaultPriority: 'P0' | 'P1' | 'P2';
   bootstrap: { onAttach: boolean; createLists: boolean; createColumns: boolean };
   cache: { lazy: boolean; ttlSeconds: number };
-  writeback: { enabled: boolean; batchSize: number; retryAttempts: number; retryDelayMs: number; batchWindowSeconds: number };
+  writeback: {
+    enabled: boolean;
+    batchSize: number;
+    retryAttempts: number;
+    retryDelayMs: number;
+    batchWindowSeconds: number;
+  };
   webhooks: { baseUrl?: string; expirationDays: number };
 }
 
 function parseVariable<K extends EnvironmentVariable>(name: K, raw: string | undefined): Parsed[K] {
-  const spec = ENVIRONMENT_VARIABLES[name] as { schema: z.ZodType; allowed: string; default?: unknown; secret?: boolean };
+  const spec = ENVIRONMENT_VARIABLES[name] as {
+    schema: z.ZodType;
+    allowed: string;
+    default?: unknown;
+    secret?: boolean;
+  };
   const value = raw?.trim();
   if (value === undefined || value === '') return spec.default as Parsed[K];
   const result = spec.schema.safeParse(value);
@@ -89,16 +154,23 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   const v = <K extends EnvironmentVariable>(name: K) => parseVariable(name, env[name]);
   const hostname = v('SHAREPOINT_SITE_HOSTNAME');
   const path = v('SHAREPOINT_SITE_PATH');
-  if (!hostname) throw new ConfigError('SHAREPOINT_SITE_HOSTNAME', ENVIRONMENT_VARIABLES.SHAREPOINT_SITE_HOSTNAME.allowed);
-  if (!path) throw new ConfigError('SHAREPOINT_SITE_PATH', ENVIRONMENT_VARIABLES.SHAREPOINT_SITE_PATH.allowed);
+  if (!hostname)
+    throw new ConfigError('SHAREPOINT_SITE_HOSTNAME', ENVIRONMENT_VARIABLES.SHAREPOINT_SITE_HOSTNAME.allowed);
+  if (!path)
+    throw new ConfigError('SHAREPOINT_SITE_PATH', ENVIRONMENT_VARIABLES.SHAREPOINT_SITE_PATH.allowed);
 
   const tenantId = v('SHAREPOINT_TENANT_ID');
   const clientId = v('SHAREPOINT_CLIENT_ID');
   const clientSecret = v('SHAREPOINT_CLIENT_SECRET');
   const given = [tenantId, clientId, clientSecret].filter(Boolean).length;
   if (given > 0 && given < 3) {
-    const missing = (['SHAREPOINT_TENANT_ID', 'SHAREPOINT_CLIENT_ID', 'SHAREPOINT_CLIENT_SECRET'] as const).find((n) => !env[n]?.trim());
-    throw new ConfigError(missing ?? 'SHAREPOINT_CLIENT_SECRET', 'all three of tenant id, client id and client secret, or none of them');
+    const missing = (
+      ['SHAREPOINT_TENANT_ID', 'SHAREPOINT_CLIENT_ID', 'SHAREPOINT_CLIENT_SECRET'] as const
+    ).find((n) => !env[n]?.trim());
+    throw new ConfigError(
+      missing ?? 'SHAREPOINT_CLIENT_SECRET',
+      'all three of tenant id, client id and client secret, or none of them',
+    );
   }
   const baseUrl = v('SHAREPOINT_GRAPH_BASE_URL');
   const schema = v('SHAREPOINT_SYNC_SCHEMA');
@@ -123,7 +195,10 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
       retryDelayMs: v('SHAREPOINT_RETRY_DELAY_MS')!,
       batchWindowSeconds: v('SHAREPOINT_BATCH_WINDOW_SECONDS')!,
     },
-    webhooks: { ...(webhookBaseUrl ? { baseUrl: webhookBaseUrl } : {}), expirationDays: v('SHAREPOINT_WEBHOOK_EXPIRATION_DAYS')! },
+    webhooks: {
+      ...(webhookBaseUrl ? { baseUrl: webhookBaseUrl } : {}),
+      expirationDays: v('SHAREPOINT_WEBHOOK_EXPIRATION_DAYS')!,
+    },
   };
 }
 
@@ -131,12 +206,17 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
  * `@azure/identity` is a peer dependency: loaded on the first token request, so that apps using the
  * emulator or their own credential never need it installed.
  */
-function lazyClientSecretCredential(tenantId: string, clientId: string, clientSecret: string): TokenCredential {
+function lazyClientSecretCredential(
+  tenantId: string,
+  clientId: string,
+  clientSecret: string,
+): TokenCredential {
   let credential: Promise<TokenCredential> | undefined;
   return {
     async getToken(scopes, options) {
       credential ??= import('@azure/identity').then(
-        (identity) => new identity.ClientSecretCredential(tenantId, clientId, clientSecret) as unknown as TokenCredential,
+        (identity) =>
+          new identity.ClientSecretCredential(tenantId, clientId, clientSecret) as unknown as TokenCredential,
         () => {
           throw new Error(
             'typeorm-sharepoint: SHAREPOINT_CLIENT_SECRET is set but @azure/identity is not installed; run `npm install @azure/identity`.',

@@ -14,7 +14,13 @@ export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() 
 
 /** What the concerns report while they work; metrics, progress bars and tests listen to it. */
 export type SyncEvent =
-  | { type: 'writeback.sent'; entity: string; op: 'create' | 'update' | 'delete'; count: number; latencyMs: number[] }
+  | {
+      type: 'writeback.sent';
+      entity: string;
+      op: 'create' | 'update' | 'delete';
+      count: number;
+      latencyMs: number[];
+    }
   | { type: 'writeback.batch'; size: number }
   | { type: 'writeback.retry'; entity: string; twentyId: string; error: string; attempt: number }
   | { type: 'writeback.deadLetter'; entity: string; twentyId: string; error: string }
@@ -40,7 +46,9 @@ export interface SyncContext {
 }
 
 export function listFor(ctx: Pick<SyncContext, 'lists'>, entity: string | Function): ListSchema {
-  const found = ctx.lists.find((l) => (typeof entity === 'string' ? l.entityName === entity : l.target === entity));
+  const found = ctx.lists.find((l) =>
+    typeof entity === 'string' ? l.entityName === entity : l.target === entity,
+  );
   if (!found) {
     const name = typeof entity === 'string' ? entity : entity.name;
     throw new Error(

@@ -21,7 +21,13 @@ describe('configFromEnv', () => {
       defaultPriority: 'P1',
       bootstrap: { onAttach: true, createLists: true, createColumns: true },
       cache: { lazy: true, ttlSeconds: 3600 },
-      writeback: { enabled: true, batchSize: 20, retryAttempts: 5, retryDelayMs: 1000, batchWindowSeconds: 10 },
+      writeback: {
+        enabled: true,
+        batchSize: 20,
+        retryAttempts: 5,
+        retryDelayMs: 1000,
+        batchWindowSeconds: 10,
+      },
       webhooks: { expirationDays: 3 },
     });
     expect(config.credential).toBeUndefined();
@@ -51,7 +57,13 @@ describe('configFromEnv', () => {
     expect(config.defaultPriority).toBe('P0');
     expect(config.bootstrap).toEqual({ onAttach: false, createLists: false, createColumns: false });
     expect(config.cache).toEqual({ lazy: false, ttlSeconds: 60 });
-    expect(config.writeback).toEqual({ enabled: false, batchSize: 7, retryAttempts: 9, retryDelayMs: 250, batchWindowSeconds: 30 });
+    expect(config.writeback).toEqual({
+      enabled: false,
+      batchSize: 7,
+      retryAttempts: 9,
+      retryDelayMs: 250,
+      batchWindowSeconds: 30,
+    });
     expect(config.webhooks).toEqual({ baseUrl: 'https://crm.example.com', expirationDays: 20 });
   });
 
@@ -74,7 +86,9 @@ describe('configFromEnv', () => {
 
   it('requires the site', () => {
     expect(errorOf(() => configFromEnv({})).variable).toBe('SHAREPOINT_SITE_HOSTNAME');
-    expect(errorOf(() => configFromEnv({ SHAREPOINT_SITE_HOSTNAME: 'a.sharepoint.com' })).variable).toBe('SHAREPOINT_SITE_PATH');
+    expect(errorOf(() => configFromEnv({ SHAREPOINT_SITE_HOSTNAME: 'a.sharepoint.com' })).variable).toBe(
+      'SHAREPOINT_SITE_PATH',
+    );
   });
 
   it('requires all three credential parts or none, and never echoes the secret', () => {

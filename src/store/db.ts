@@ -35,12 +35,19 @@ export async function execute<T = Record<string, unknown>>(
   }
 }
 
-export async function rows<T = Record<string, unknown>>(db: Db, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function rows<T = Record<string, unknown>>(
+  db: Db,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   return (await execute<T>(db, sql, params)).rows;
 }
 
 /** Runs `work` in a transaction on its own connection; commits when it resolves, rolls back when it throws. */
-export async function transaction<T>(dataSource: DataSource, work: (runner: QueryRunner) => Promise<T>): Promise<T> {
+export async function transaction<T>(
+  dataSource: DataSource,
+  work: (runner: QueryRunner) => Promise<T>,
+): Promise<T> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   await runner.startTransaction();

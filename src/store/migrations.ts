@@ -1,5 +1,5 @@
-import { type Db, execute, rows, transaction } from './db.js';
 import type { DataSource } from 'typeorm';
+import { type Db, execute, rows, transaction } from './db.js';
 
 /**
  * The library's own tables. Each entry is applied once, in order, and recorded in `migrations`.
@@ -101,7 +101,9 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<{
        )`,
     );
     const done = new Set(
-      (await rows<{ version: number }>(runner, `SELECT version FROM "${schema}".migrations`)).map((r) => r.version),
+      (await rows<{ version: number }>(runner, `SELECT version FROM "${schema}".migrations`)).map(
+        (r) => r.version,
+      ),
     );
     const applied: number[] = [];
     for (const migration of migrationsFor(schema)) {

@@ -1,0 +1,175 @@
+/**
+ * SQL over the library's own tables, grouped by the concern that owns each section.
+ * Every function takes the (already validated) schema name and returns statement text; parameters are
+ * positional. Keep each section to its owner: write-back owns outbox, dead_letters and sync_state writes,
+ * the cache owns cache_state.
+ */
+
+// ───────────────────────────── outbox (write-back) ─────────────────────────────
+
+/** Advisory lock class for live write-back workers: `pg_advisory_lock(WORKER_LOCK_CLASS, workerId)`. */
+export const WORKER_LOCK_CLASS = 0x5350_5742; // 'SPWB'
+
+/**
+ * Releases claims held by workers that are gone. A worker holds a session advisory lock for its whole
+ * life, so "no such lock in pg_locks" means its process or connection died: its claims are free at once.
+ * (Two-int advisory locks show classid = key1, objid = key2, objsubid = 2.)
+ */
+export const releaseOrphanClaims = (s: string) => `
+  UPDATE "${s}".outbox o SET claimed_by = NULL, claimed_at = NULL, claimed_version = NULL
+   WHERE o.claimed_by IS NOT NULL
+     AND NOT EXISTS (
+       SELECT 1 FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND l.classid = ${WORKER_LOCK_CLASS}::oid AND l.objid = o.claimed_by::oid)`;
+
+/**
+ * When a row is due, by priority (decision 4): P0 now; P1 once the batch window has passed since the first
+ * unsent change (coalescing keeps `enqueued_at`, so a hot record is not starved); P2 at the next 5-minute
+ * boundary; P3 at the next daily hour (UTC). `available_at` only carries retry backoff.
+ * $2 = P1 window seconds, $3 = P3 hour (0–23), $4 = true to ignore the windows (flush).
+ */
+const DUE = `(
+     $4::boolean
+  OR o.priority = 0
+  OR (o.priority = 1 AND o.enqueued_at + make_interval(secs => $2::double precision) <= clock_timestamp())
+  OR (o.priority = 2 AND date_bin('5 minutes', o.enqueued_at, timestamptz 'epoch') + interval '5 minutes' <= clock_timestamp())
+  OR (o.priority = 3 AND date_trunc('day', (o.enqueued_at AT TIME ZONE 'UTC') - make_interval(hours => $3::int))
+                         + interval '1 day' + make_interval(hours => $3::int) <= (clock_timestamp() AT TIME ZONE 'UTC'))
+)`;
+
+/**
+ * Claims up to $5 due rows for worker $1. `SKIP LOCKED` lets any number of workers run this at once without
+ * taking the same row; the claim itself is committed at once (no lock is held while sending).
+ */
+export const claimDue = (s: string) => `
+  WITH due AS (
+    SELECT o.id FROM "${s}".outbox o
+     WHERE o.claimed_by IS NULL AND o.available_at <= clock_timestamp() AND ${DUE}
+     ORDER BY o.priority, o.available_at, o.id
+     LIMIT $5
+     FOR UPDATE SKIP LOCKED
+  )
+  UPDATE "${s}".outbox o
+     SET claimed_by = $1, claimed_at = clock_timestamp(), claimed_version = o.version
+    FROM due WHERE o.id = due.id
+  RETURNING o.id, o.entity, o.twenty_id, o.op, o.priority, o.version, o.attempts, o.changed_at`;
+
+/** Done: drops the rows of worker $1 among ids $2 whose version did not move since the claim. */
+export const deleteSentOutbox = (s: string) => `
+  DELETE FROM "${s}".outbox WHERE id = ANY($2::bigint[]) AND claimed_by = $1 AND version = claimed_version
+  RETURNING id`;
+
+/** Releases worker $1's claims on ids $2 (a newer version goes out on the next pass). */
+export const releaseClaims = (s: string) => `
+  UPDATE "${s}".outbox SET claimed_by = NULL, claimed_at = NULL, claimed_version = NULL
+   WHERE id = ANY($2::bigint[]) AND claimed_by = $1`;
+
+/**
+ * A failed attempt: $2 ids, $3 backoff ms per id, $4 error per id. Attempts only count for the version
+ * that failed; a record changed since starts again (its new state may well be valid).
+ */
+export const scheduleRetries = (s: string) => `
+  UPDATE "${s}".outbox o
+     SET attempts = CASE WHEN o.version = o.claimed_version THEN o.attempts + 1 ELSE 0 END,
+         available_at = clock_timestamp() + make_interval(secs => r.delay_ms / 1000.0),
+         last_error = r.error,
+         claimed_by = NULL, claimed_at = NULL, claimed_version = NULL
+    FROM unnest($2::bigint[], $3::double precision[], $4::text[]) AS r(id, delay_ms, error)
+   WHERE o.id = r.id AND o.claimed_by = $1`;
+
+/** Enqueues (or bumps) records by hand: $1 entity, $2 twenty ids, $3 priority, $4 op. */
+export const enqueueRecords = (s: string) => `
+  INSERT INTO "${s}".outbox (entity, twenty_id, op, priority)
+  SELECT $1, id, $4, $3 FROM unnest($2::text[]) AS id
+  ON CONFLICT (entity, twenty_id) DO UPDATE
+     SET version = "${s}".outbox.version + 1, op = EXCLUDED.op, changed_at = clock_timestamp(),
+         available_at = LEAST("${s}".outbox.available_at, clock_timestamp())`;
+
+export const pendingCounts = (s: string) => `
+  SELECT priority, count(*)::int AS n, extract(epoch FROM clock_timestamp() - min(changed_at))::float8 AS oldest
+    FROM "${s}".outbox GROUP BY priority`;
+
+export const outboxSize = (s: string) => `SELECT count(*)::int AS n FROM "${s}".outbox`;
+
+/** Seconds until the next row could become due ($2/$3 as in DUE); NULL when the outbox is empty. */
+export const nextDueInSeconds = (s: string) => `
+  SELECT extract(epoch FROM min(GREATEST(o.available_at, CASE o.priority
+           WHEN 0 THEN o.enqueued_at
+           WHEN 1 THEN o.enqueued_at + make_interval(secs => $1::double precision)
+           WHEN 2 THEN date_bin('5 minutes', o.enqueued_at, timestamptz 'epoch') + interval '5 minutes'
+           ELSE (date_trunc('day', (o.enqueued_at AT TIME ZONE 'UTC') - make_interval(hours => $2::int))
+                  + interval '1 day' + make_interval(hours => $2::int)) AT TIME ZONE 'UTC' END)) - clock_timestamp())::float8 AS s
+    FROM "${s}".outbox o WHERE o.claimed_by IS NULL`;
+
+// ───────────────────────────── dead_letters (write-back) ─────────────────────────────
+
+/** Moves worker $1's claimed rows $2 to dead_letters with errors $3, unless their version moved. */
+export const deadLetterOutbox = (s: string) => `
+  WITH gone AS (
+    DELETE FROM "${s}".outbox o
+     USING unnest($2::bigint[], $3::text[]) AS r(id, error)
+     WHERE o.id = r.id AND o.claimed_by = $1 AND o.version = o.claimed_version
+    RETURNING o.entity, o.twenty_id, o.op, o.priority, r.error, o.attempts + 1 AS attempts
+  )
+  INSERT INTO "${s}".dead_letters (entity, twenty_id, op, priority, error, attempts)
+  SELECT entity, twenty_id, op, priority, error, attempts FROM gone
+  RETURNING id, entity, twenty_id, error`;
+
+export const selectDeadLetters = (s: string) => `
+  SELECT id::int AS id, entity, twenty_id, op, priority, error, attempts, failed_at
+    FROM "${s}".dead_letters
+   WHERE ($1::text IS NULL OR entity = $1) AND ($2::text IS NULL OR twenty_id = $2)
+     AND ($3::timestamptz IS NULL OR failed_at >= $3)
+   ORDER BY id`;
+
+/** Re-queues dead letters (filtered by $1 entity, $2 ids) as fresh outbox rows, then removes them. */
+export const requeueDeadLetters = (s: string) => `
+  WITH picked AS (
+    DELETE FROM "${s}".dead_letters
+     WHERE ($1::text IS NULL OR entity = $1) AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+    RETURNING entity, twenty_id, op, priority
+  ), queued AS (
+    INSERT INTO "${s}".outbox (entity, twenty_id, op, priority)
+    SELECT DISTINCT ON (entity, twenty_id) entity, twenty_id, op, priority FROM picked
+    ON CONFLICT (entity, twenty_id) DO UPDATE SET version = "${s}".outbox.version + 1, attempts = 0,
+       available_at = clock_timestamp()
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM picked)::int AS n`;
+
+// ───────────────────────────── sync_state (write-back) ─────────────────────────────
+
+export const selectSyncState = (s: string) => `
+  SELECT entity, twenty_id, list_id, item_id, etag, content_hash, fields, pending
+    FROM "${s}".sync_state
+   WHERE (entity, twenty_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
+
+/**
+ * Before sending, records what is about to be sent (`pending`) and, for creates, a marker row with no item
+ * id (decision 5): a later delete of a record whose create response was lost still finds the item, and a
+ * 412 caused by our own lost write is recognised as an echo instead of a conflict.
+ */
+export const recordPending = (s: string) => `
+  INSERT INTO "${s}".sync_state (entity, twenty_id, list_id, pending)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
+  ON CONFLICT (entity, twenty_id) DO UPDATE SET pending = EXCLUDED.pending`;
+
+/** After a successful send: item id, eTag, the fields SharePoint now holds, and their hash. */
+export const upsertSyncState = (s: string) => `
+  INSERT INTO "${s}".sync_state (entity, twenty_id, list_id, item_id, etag, fields, content_hash, pending, synced_at)
+  SELECT e, t, l, i, et, f, h, NULL, clock_timestamp()
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[]) AS r(e, t, l, i, et, f, h)
+  ON CONFLICT (entity, twenty_id) DO UPDATE
+     SET list_id = EXCLUDED.list_id, item_id = EXCLUDED.item_id, etag = EXCLUDED.etag, fields = EXCLUDED.fields,
+         content_hash = EXCLUDED.content_hash, pending = NULL, synced_at = EXCLUDED.synced_at`;
+
+export const deleteSyncState = (s: string) => `
+  DELETE FROM "${s}".sync_state WHERE (entity, twenty_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
+
+export const insertConflict = (s: string) => `
+  INSERT INTO "${s}".conflicts (entity, twenty_id, policy, reason, local, remote, resolved_at, resolution)
+  VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, CASE WHEN $7::text IS NULL THEN NULL ELSE clock_timestamp() END, $7)`;
+
+// ───────────────────────────── cache_state (cache) ─────────────────────────────
