@@ -11,8 +11,10 @@ export default defineConfig([
     splitting: false,
   },
   {
-    // The CLI is an ESM executable only; it imports the public API like any user would.
+    // The CLI is an ESM executable only; it imports the package by name, like any user would, so the
+    // CLI and the user's data-source file share one copy of the library (one decorator registry).
     entry: { 'cli/index': 'src/cli/index.ts' },
+    external: ['typeorm-sharepoint', 'typeorm-sharepoint/testing'],
     format: ['esm'],
     sourcemap: true,
     target: 'node20',
