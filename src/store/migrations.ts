@@ -78,6 +78,11 @@ export function migrationsFor(schema: string): { version: number; description: s
         `CREATE INDEX dead_letters_record ON ${s}.dead_letters (entity, twenty_id)`,
       ],
     },
+    {
+      version: 2,
+      description: 'sync_state.pending: fields a write-back is sending (echo vs conflict after a lost response)',
+      sql: [`ALTER TABLE ${s}.sync_state ADD COLUMN pending jsonb`],
+    },
   ];
 }
 

@@ -93,6 +93,9 @@ export const pendingCounts = (s: string) => `
 
 export const outboxSize = (s: string) => `SELECT count(*)::int AS n FROM "${s}".outbox`;
 
+export const lastDeadLetterId = (s: string) =>
+  `SELECT coalesce(max(id), 0)::bigint AS id FROM "${s}".dead_letters`;
+
 /** Seconds until the next row could become due ($2/$3 as in DUE); NULL when the outbox is empty. */
 export const nextDueInSeconds = (s: string) => `
   SELECT extract(epoch FROM min(GREATEST(o.available_at, CASE o.priority
@@ -121,7 +124,7 @@ export const selectDeadLetters = (s: string) => `
   SELECT id::int AS id, entity, twenty_id, op, priority, error, attempts, failed_at
     FROM "${s}".dead_letters
    WHERE ($1::text IS NULL OR entity = $1) AND ($2::text IS NULL OR twenty_id = $2)
-     AND ($3::timestamptz IS NULL OR failed_at >= $3)
+     AND ($3::bigint IS NULL OR id > $3)
    ORDER BY id`;
 
 /** Re-queues dead letters (filtered by $1 entity, $2 ids) as fresh outbox rows, then removes them. */
@@ -173,3 +176,41 @@ export const insertConflict = (s: string) => `
   VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, CASE WHEN $7::text IS NULL THEN NULL ELSE clock_timestamp() END, $7)`;
 
 // ───────────────────────────── cache_state (cache) ─────────────────────────────
+
+/** Load marker of one list: $1 entity. */
+export const selectCacheState = (s: string) => `
+  SELECT entity, list_id, loaded_at, delta_link, item_count,
+         extract(epoch FROM clock_timestamp() - loaded_at)::float8 AS age_seconds
+    FROM "${s}".cache_state WHERE entity = $1`;
+
+/** Records a finished load or refresh: $1 entity, $2 list id, $3 deltaLink, $4 item count (NULL keeps the old one). */
+export const upsertCacheState = (s: string) => `
+  INSERT INTO "${s}".cache_state (entity, list_id, loaded_at, delta_link, item_count)
+  VALUES ($1, $2, clock_timestamp(), $3, $4)
+  ON CONFLICT (entity) DO UPDATE SET list_id = EXCLUDED.list_id, loaded_at = EXCLUDED.loaded_at,
+     delta_link = EXCLUDED.delta_link, item_count = COALESCE(EXCLUDED.item_count, "${s}".cache_state.item_count)`;
+
+/** Forgets load markers ($1 entities; NULL = all) so the next `ensureLoaded` loads again. */
+export const deleteCacheState = (s: string) => `
+  DELETE FROM "${s}".cache_state WHERE $1::text[] IS NULL OR entity = ANY($1::text[])`;
+
+/** Advisory lock class for loads: one load of a list at a time across processes. */
+export const LOAD_LOCK_CLASS = 0x5350_4c44; // 'SPLD'
+
+// ───────────────────────────── status (facade: `status()` and metrics gauges) ─────────────────────────────
+
+/** Pending changes by priority, the age of the oldest unsent change, dead letters and open conflicts. */
+export const statusFigures = (s: string) => `
+  SELECT
+    (SELECT count(*) FROM "${s}".outbox)::int AS pending,
+    (SELECT count(*) FILTER (WHERE priority = 0) FROM "${s}".outbox)::int AS p0,
+    (SELECT count(*) FILTER (WHERE priority = 1) FROM "${s}".outbox)::int AS p1,
+    (SELECT count(*) FILTER (WHERE priority = 2) FROM "${s}".outbox)::int AS p2,
+    (SELECT count(*) FILTER (WHERE priority = 3) FROM "${s}".outbox)::int AS p3,
+    COALESCE((SELECT extract(epoch FROM clock_timestamp() - min(changed_at)) FROM "${s}".outbox), 0)::float8 AS lag_seconds,
+    (SELECT count(*) FROM "${s}".dead_letters)::int AS dead_letters,
+    (SELECT count(*) FROM "${s}".conflicts WHERE resolved_at IS NULL)::int AS open_conflicts`;
+
+/** What the cache knows per list. */
+export const cacheStates = (s: string) =>
+  `SELECT entity, list_id, loaded_at, item_count FROM "${s}".cache_state`;

@@ -1,0 +1,453 @@
+import { createHash } from 'node:crypto';
+import retry from 'retry';
+import type { QueryRunner } from 'typeorm';
+import { listFor, type SyncContext } from '../context.js';
+import type { BatchResult, GraphRequest } from '../graph/index.js';
+import { fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
+import { execute, rows, transaction } from '../store/db.js';
+import * as sql from '../store/sql.js';
+import { keyColumns, quoteTablePath, suppressCapture } from './capture.js';
+import {
+  changedFields,
+  type Fields,
+  type Outcome,
+  type RecordInput,
+  runPrograms,
+  type SentOp,
+  sendRecord,
+} from './records.js';
+
+export interface WritebackConflict {
+  entity: string;
+  twentyId: string;
+  op: 'update' | 'delete';
+  itemId: string;
+  /** The record's fields as PostgreSQL holds them (undefined: deleted locally). */
+  local: Fields | undefined;
+  /** SharePoint's current fields and eTag. */
+  remote: { etag: string | null; fields: Fields };
+}
+
+export type ConflictResolution = 'sharepoint' | 'twenty' | 'keep';
+
+export interface CycleSettings {
+  batchSize: number;
+  retryAttempts: number;
+  retryDelayMs: number;
+  batchWindowSeconds: number;
+  dailyHourUtc: number;
+  onConflict?: (conflict: WritebackConflict) => Promise<ConflictResolution>;
+}
+
+interface ClaimedRow {
+  id: string;
+  entity: string;
+  twenty_id: string;
+  op: string;
+  priority: number;
+  version: number;
+  attempts: number;
+  changed_at: Date;
+}
+
+interface SyncStateRow {
+  entity: string;
+  twenty_id: string;
+  item_id: string | null;
+  etag: string | null;
+  fields: Fields | null;
+  pending: Fields[] | null;
+}
+
+/** Stable hash of field values (sorted keys) so equal content compares equal across processes. */
+export function contentHash(fields: Fields): string {
+  const sorted = Object.keys(fields)
+    .sort()
+    .map((k) => [k, fields[k] ?? null]);
+  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
+}
+
+const pkTypes = new WeakMap<ListSchema, Promise<string>>();
+
+/** SQL type of the key column, so `= ANY($1::type[])` can use the primary key index. */
+function keyType(ctx: SyncContext, list: ListSchema): Promise<string> {
+  let found = pkTypes.get(list);
+  if (!found) {
+    found = rows<{ t: string }>(
+      ctx.dataSource,
+      `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`,
+      [quoteTablePath(list.tablePath), list.primaryKey],
+    ).then((r) => r[0]?.t ?? 'text');
+    pkTypes.set(list, found);
+  }
+  return found;
+}
+
+/** Reads the current rows of `twentyIds`, keyed by TwentyId. */
+async function currentRows(
+  ctx: SyncContext,
+  list: ListSchema,
+  twentyIds: string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const table = quoteTablePath(list.tablePath);
+  const cols = keyColumns(list);
+  const byId = new Map<string, Record<string, unknown>>();
+  if (cols.length === 2) {
+    const idExpr = `md5("${cols[0]}"::text || ':' || "${cols[1]}"::text)::uuid::text`;
+    const found = await rows<Record<string, unknown>>(
+      ctx.dataSource,
+      `SELECT *, ${idExpr} AS "__twenty_id" FROM ${table} WHERE ${idExpr} = ANY($1::text[])`,
+      [twentyIds],
+    );
+    for (const row of found) {
+      const id = String(row.__twenty_id);
+      delete row.__twenty_id;
+      byId.set(id, row);
+    }
+    return byId;
+  }
+  const type = await keyType(ctx, list);
+  const found = await rows<Record<string, unknown>>(
+    ctx.dataSource,
+    `SELECT * FROM ${table} WHERE "${list.primaryKey}" = ANY($1::${type}[])`,
+    [twentyIds],
+  );
+  for (const row of found) byId.set(String(row[list.primaryKey]), row);
+  return byId;
+}
+
+function backoffMs(settings: CycleSettings, attempt: number): number {
+  return retry.createTimeout(attempt, {
+    factor: 2,
+    minTimeout: settings.retryDelayMs,
+    maxTimeout: Math.max(settings.retryDelayMs, 10 * 60_000),
+    randomize: true,
+  });
+}
+
+/** Writes SharePoint's values into the cached row, capture suppressed (SharePoint wins). */
+async function applyRemoteRow(runner: QueryRunner, list: ListSchema, fields: Fields): Promise<void> {
+  const row = fieldsToRow(list, fields) as Record<string, unknown>;
+  const columns = Object.keys(row);
+  if (columns.length === 0) return;
+  const keys = keyColumns(list);
+  const updates = columns.filter((c) => !keys.includes(c));
+  await execute(
+    runner,
+    `INSERT INTO ${quoteTablePath(list.tablePath)} (${columns.map((c) => `"${c}"`).join(', ')})
+     VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
+     ON CONFLICT (${keys.map((c) => `"${c}"`).join(', ')}) DO ${
+       updates.length ? `UPDATE SET ${updates.map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ')}` : 'NOTHING'
+     }`,
+    columns.map((c) => row[c]),
+  );
+}
+
+function failedResult(error: unknown): BatchResult {
+  const e = error as {
+    status?: number;
+    code?: string;
+    retryable?: boolean;
+    retryAfterMs?: number;
+    message?: string;
+  };
+  return {
+    ok: false,
+    status: e.status ?? 0,
+    error: {
+      ...(e as object),
+      status: e.status ?? 0,
+      code: e.code ?? 'networkError',
+      retryable: e.retryable ?? true,
+      retryAfterMs: e.retryAfterMs,
+      message: e.message ?? String(error),
+    },
+  } as unknown as BatchResult;
+}
+
+/**
+ * One pass of a worker: claim due rows, read their current state, send, and record the outcome.
+ * Returns how many rows were claimed (0: nothing due).
+ */
+export async function runCycle(
+  ctx: SyncContext,
+  settings: CycleSettings,
+  workerId: number,
+  options: { ignoreWindows: boolean },
+): Promise<{ claimed: number; sent: number; deadLettered: number }> {
+  const s = ctx.schema;
+  await execute(ctx.dataSource, sql.releaseOrphanClaims(s));
+  const claimed = await rows<ClaimedRow>(ctx.dataSource, sql.claimDue(s), [
+    workerId,
+    settings.batchWindowSeconds,
+    settings.dailyHourUtc,
+    options.ignoreWindows,
+    settings.batchSize,
+  ]);
+  if (claimed.length === 0) return { claimed: 0, sent: 0, deadLettered: 0 };
+
+  // Current state of every claimed record: its row now, and what SharePoint holds as far as we know.
+  const states = new Map<string, SyncStateRow>();
+  for (const st of await rows<SyncStateRow>(ctx.dataSource, sql.selectSyncState(s), [
+    claimed.map((c) => c.entity),
+    claimed.map((c) => c.twenty_id),
+  ])) {
+    states.set(`${st.entity}\u0000${st.twenty_id}`, st);
+  }
+  const byEntity = new Map<string, ClaimedRow[]>();
+  for (const c of claimed) byEntity.set(c.entity, [...(byEntity.get(c.entity) ?? []), c]);
+  const current = new Map<string, Record<string, unknown>>();
+  const unknownEntity = new Set<string>();
+  for (const [entity, group] of byEntity) {
+    let list: ListSchema;
+    try {
+      list = listFor(ctx, entity);
+    } catch {
+      unknownEntity.add(entity);
+      continue;
+    }
+    const found = await currentRows(
+      ctx,
+      list,
+      group.map((g) => g.twenty_id),
+    );
+    for (const [id, row] of found) current.set(`${entity}\u0000${id}`, row);
+  }
+
+  // Build one program per record; record what is about to be sent before sending it (decision 5).
+  const inputs: (RecordInput | Outcome)[] = claimed.map((c) => {
+    const key = `${c.entity}\u0000${c.twenty_id}`;
+    if (unknownEntity.has(c.entity)) return { kind: 'dead', error: `${c.entity} is not a synced entity` };
+    const list = listFor(ctx, c.entity);
+    const listId = ctx.listIds.get(list.entityName);
+    if (!listId) return { kind: 'retry', error: `no SharePoint list id known for ${list.entityName} yet` };
+    const row = current.get(key);
+    let fields: Fields | undefined;
+    if (row) {
+      try {
+        fields = rowToFields(list, row) as Fields;
+      } catch (error) {
+        return { kind: 'dead', error: `mapping ${c.entity} ${c.twenty_id}: ${(error as Error).message}` };
+      }
+    }
+    const st = states.get(key);
+    return {
+      list,
+      siteId: ctx.site.id,
+      listId,
+      twentyId: c.twenty_id,
+      fields,
+      state: st
+        ? {
+            itemId: st.item_id,
+            etag: st.etag,
+            fields: st.fields,
+            pending: Array.isArray(st.pending) ? st.pending : [],
+          }
+        : undefined,
+    };
+  });
+  const pending = inputs.flatMap((input, i) => {
+    if ('kind' in input || !input.fields) return [];
+    const sending = input.state?.itemId ? changedFields(input.fields, input.state.fields) : input.fields;
+    if (!sending || Object.keys(sending).length === 0) return [];
+    const history = [...(input.state?.pending ?? []), sending].slice(-5);
+    return [{ c: claimed[i]!, listId: input.listId, history }];
+  });
+  if (pending.length > 0) {
+    await execute(ctx.dataSource, sql.recordPending(s), [
+      pending.map((p) => p.c.entity),
+      pending.map((p) => p.c.twenty_id),
+      pending.map((p) => p.listId),
+      pending.map((p) => JSON.stringify(p.history)),
+    ]);
+  }
+
+  const programIndex: number[] = [];
+  const programs = inputs.flatMap((input, i) => {
+    if ('kind' in input) return [];
+    programIndex.push(i);
+    return [sendRecord(input)];
+  });
+  let requests = 0;
+  const programOutcomes = await runPrograms(
+    programs,
+    async (chunk: GraphRequest[]) => {
+      requests += chunk.length;
+      ctx.emit({ type: 'writeback.batch', size: chunk.length });
+      try {
+        return await ctx.graph.batch(chunk);
+      } catch (error) {
+        return chunk.map(() => failedResult(error));
+      }
+    },
+    settings.batchSize,
+  );
+  const outcomes: Outcome[] = inputs.map((input) =>
+    'kind' in input ? input : (undefined as unknown as Outcome),
+  );
+  programOutcomes.forEach((o, j) => {
+    outcomes[programIndex[j]!] = o;
+  });
+
+  // Conflicts: ask the hook (default SharePoint wins) before the closing transaction.
+  const resolutions = new Map<number, ConflictResolution>();
+  for (const [i, o] of outcomes.entries()) {
+    if (o.kind !== 'conflict') continue;
+    const c = claimed[i]!;
+    const conflict: WritebackConflict = {
+      entity: c.entity,
+      twentyId: c.twenty_id,
+      op: o.op,
+      itemId: o.itemId,
+      local: o.local,
+      remote: o.remote,
+    };
+    resolutions.set(i, settings.onConflict ? await settings.onConflict(conflict) : 'sharepoint');
+  }
+
+  let sent = 0;
+  let deadLettered = 0;
+  const sentByKind = new Map<string, { entity: string; op: SentOp; latencyMs: number[] }>();
+  const now = Date.now();
+  await transaction(ctx.dataSource, async (runner) => {
+    const synced: { c: ClaimedRow; o: Extract<Outcome, { kind: 'synced' }> }[] = [];
+    const removed: ClaimedRow[] = [];
+    const done: ClaimedRow[] = [];
+    const retries: { c: ClaimedRow; error: string; delay: number }[] = [];
+    const dead: { c: ClaimedRow; error: string }[] = [];
+    for (const [i, o] of outcomes.entries()) {
+      const c = claimed[i]!;
+      if (o.kind === 'synced' || o.kind === 'removed') {
+        if (o.kind === 'synced') synced.push({ c, o });
+        else removed.push(c);
+        done.push(c);
+        if (o.sent) {
+          const key = `${c.entity}\u0000${o.sent}`;
+          const entry = sentByKind.get(key) ?? { entity: c.entity, op: o.sent, latencyMs: [] };
+          entry.latencyMs.push(now - new Date(c.changed_at).getTime());
+          sentByKind.set(key, entry);
+        }
+      } else if (o.kind === 'retry') {
+        if (c.attempts + 1 > settings.retryAttempts)
+          dead.push({ c, error: `${o.error} (after ${c.attempts + 1} attempts)` });
+        else retries.push({ c, error: o.error, delay: o.retryAfterMs ?? backoffMs(settings, c.attempts) });
+      } else if (o.kind === 'dead') {
+        dead.push({ c, error: o.error });
+      } else {
+        const resolution = resolutions.get(i) ?? 'sharepoint';
+        const list = listFor(ctx, c.entity);
+        const listId = ctx.listIds.get(list.entityName)!;
+        if (resolution === 'sharepoint') {
+          await suppressCapture(runner);
+          await applyRemoteRow(runner, list, o.remote.fields);
+          synced.push({
+            c,
+            o: { kind: 'synced', itemId: o.itemId, etag: o.remote.etag, fields: o.remote.fields },
+          });
+          done.push(c);
+        } else if (resolution === 'twenty') {
+          // Adopt SharePoint's eTag and values as "known", then send ours again at once.
+          await execute(runner, sql.upsertSyncState(ctx.schema), [
+            [c.entity],
+            [c.twenty_id],
+            [listId],
+            [o.itemId],
+            [o.remote.etag],
+            [JSON.stringify(o.remote.fields)],
+            [contentHash(o.remote.fields)],
+          ]);
+          retries.push({ c, error: 'conflict resolved for the local version; re-sending', delay: 0 });
+        } else {
+          done.push(c);
+        }
+        await execute(runner, sql.insertConflict(ctx.schema), [
+          c.entity,
+          c.twenty_id,
+          'sharePointPriority',
+          `${o.op === 'delete' ? 'deleted locally' : 'updated locally'} while the item changed in SharePoint (412)`,
+          o.local ? JSON.stringify(o.local) : null,
+          JSON.stringify(o.remote.fields),
+          resolution === 'keep' ? null : resolution,
+        ]);
+        ctx.emit({
+          type: 'conflict',
+          entity: c.entity,
+          twentyId: c.twenty_id,
+          policy: 'sharePointPriority',
+          resolution,
+        });
+      }
+    }
+    if (synced.length > 0) {
+      await execute(runner, sql.upsertSyncState(s), [
+        synced.map((x) => x.c.entity),
+        synced.map((x) => x.c.twenty_id),
+        synced.map((x) => ctx.listIds.get(listFor(ctx, x.c.entity).entityName)!),
+        synced.map((x) => x.o.itemId),
+        synced.map((x) => x.o.etag),
+        synced.map((x) => JSON.stringify(x.o.fields)),
+        synced.map((x) => contentHash(x.o.fields)),
+      ]);
+    }
+    if (removed.length > 0) {
+      await execute(runner, sql.deleteSyncState(s), [
+        removed.map((c) => c.entity),
+        removed.map((c) => c.twenty_id),
+      ]);
+    }
+    if (done.length > 0) {
+      const gone = await rows<{ id: string }>(runner, sql.deleteSentOutbox(s), [
+        workerId,
+        done.map((c) => c.id),
+      ]);
+      sent = gone.length;
+    }
+    if (retries.length > 0) {
+      await execute(runner, sql.scheduleRetries(s), [
+        workerId,
+        retries.map((r) => r.c.id),
+        retries.map((r) => r.delay),
+        retries.map((r) => r.error),
+      ]);
+    }
+    if (dead.length > 0) {
+      const moved = await rows<{ entity: string; twenty_id: string; error: string }>(
+        runner,
+        sql.deadLetterOutbox(s),
+        [workerId, dead.map((d) => d.c.id), dead.map((d) => d.error)],
+      );
+      deadLettered = moved.length;
+      for (const m of moved) {
+        ctx.emit({ type: 'writeback.deadLetter', entity: m.entity, twentyId: m.twenty_id, error: m.error });
+        ctx.logger.warn('write-back dead-lettered a record', {
+          entity: m.entity,
+          twentyId: m.twenty_id,
+          error: m.error,
+        });
+      }
+    }
+    // Whatever is still claimed by us had a newer version written meanwhile: release it for the next pass.
+    await execute(runner, sql.releaseClaims(s), [workerId, claimed.map((c) => c.id)]);
+    for (const r of retries) {
+      ctx.emit({
+        type: 'writeback.retry',
+        entity: r.c.entity,
+        twentyId: r.c.twenty_id,
+        error: r.error,
+        attempt: r.c.attempts + 1,
+      });
+    }
+  });
+  for (const entry of sentByKind.values()) {
+    ctx.emit({
+      type: 'writeback.sent',
+      entity: entry.entity,
+      op: entry.op,
+      count: entry.latencyMs.length,
+      latencyMs: entry.latencyMs,
+    });
+  }
+  ctx.logger.debug('write-back cycle', { claimed: claimed.length, requests, sent, deadLettered });
+  return { claimed: claimed.length, sent, deadLettered };
+}

@@ -1,0 +1,306 @@
+import type { QueryRunner } from 'typeorm';
+import { listFor, type SyncContext } from '../context.js';
+import type { Priority } from '../schema/index.js';
+import { execute, rows } from '../store/db.js';
+import * as sql from '../store/sql.js';
+import { installCaptureTriggers, notifyChannel, priorityNumber } from './capture.js';
+import { type ConflictResolution, type CycleSettings, runCycle, type WritebackConflict } from './cycle.js';
+import { installValidation } from './validation.js';
+
+export { capturedTables, junctionTwentyId, SUPPRESS_SETTING, suppressCapture } from './capture.js';
+export type { ConflictResolution, WritebackConflict } from './cycle.js';
+export { contentHash } from './cycle.js';
+
+export interface WritebackOptions {
+  /** false: changes are still captured in the outbox, but nothing is sent. */
+  enabled: boolean;
+  /** Requests per `$batch` (1..20), default 20. */
+  batchSize: number;
+  /** Retries of a retryable failure before the record is dead-lettered, default 5. */
+  retryAttempts: number;
+  /** Base of the exponential backoff between retries, default 1000 ms. */
+  retryDelayMs: number;
+  /** P1 batching window, default 10 s. */
+  batchWindowSeconds: number;
+  /** Fallback poll when no notification arrives, default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Start a worker in this process (default true). */
+  runWorker?: boolean;
+  /** Parallel claim loops in one worker, default 4. */
+  concurrency?: number;
+  /** Hour of day (UTC) at which P3 lists are sent, default 2. */
+  dailyHourUtc?: number;
+  /** Called on a 412 (the item changed in SharePoint since our last sync). Default: SharePoint wins. */
+  onConflict?: (conflict: WritebackConflict) => Promise<ConflictResolution>;
+}
+
+export interface DeadLetter {
+  id: number;
+  entity: string;
+  twentyId: string;
+  op: string;
+  priority: Priority;
+  error: string;
+  attempts: number;
+  failedAt: Date;
+}
+
+/** `flush()` could not send everything: these records are dead-lettered (see `sync.deadLetters()`). */
+export class WritebackFlushError extends Error {
+  override name = 'WritebackFlushError';
+  constructor(readonly deadLetters: DeadLetter[]) {
+    super(
+      `typeorm-sharepoint: flush finished with ${deadLetters.length} dead-lettered record(s): ${deadLetters
+        .slice(0, 5)
+        .map((d) => `${d.entity} ${d.twentyId} (${d.error})`)
+        .join('; ')}${deadLetters.length > 5 ? '; …' : ''}. Fix the cause and call sync.retryDeadLetters().`,
+    );
+  }
+}
+
+const PRIORITIES: Priority[] = ['P0', 'P1', 'P2', 'P3'];
+
+/**
+ * A worker's identity: a random id held as a session advisory lock on a dedicated connection for the
+ * worker's lifetime (decision 3). Other workers release claims whose id has no such lock, so a killed
+ * process's claims are taken over at once. The same connection LISTENs for P0 notifications.
+ */
+class WorkerIdentity {
+  private constructor(
+    readonly id: number,
+    private readonly runner: QueryRunner,
+    private readonly client: {
+      on(e: string, f: (...a: unknown[]) => void): void;
+      removeListener(e: string, f: (...a: unknown[]) => void): void;
+    },
+    private readonly onNotify: () => void,
+  ) {}
+
+  static async acquire(ctx: SyncContext, wake: () => void): Promise<WorkerIdentity> {
+    const runner = ctx.dataSource.createQueryRunner();
+    const client = (await runner.connect()) as WorkerIdentity['client'];
+    for (;;) {
+      const id = 1 + Math.floor(Math.random() * 0x7fff_fffe);
+      const [row] = await rows<{ ok: boolean }>(runner, 'SELECT pg_try_advisory_lock($1, $2) AS ok', [
+        sql.WORKER_LOCK_CLASS,
+        id,
+      ]);
+      if (!row?.ok) continue;
+      const identity = new WorkerIdentity(id, runner, client, wake);
+      client.on('notification', identity.onNotify);
+      await execute(runner, `LISTEN "${notifyChannel(ctx.schema)}"`);
+      return identity;
+    }
+  }
+
+  async release(ctx: SyncContext): Promise<void> {
+    this.client.removeListener('notification', this.onNotify);
+    try {
+      await execute(this.runner, `UNLISTEN "${notifyChannel(ctx.schema)}"`);
+      await execute(this.runner, 'SELECT pg_advisory_unlock($1, $2)', [sql.WORKER_LOCK_CLASS, this.id]);
+    } finally {
+      await this.runner.release();
+    }
+  }
+}
+
+/**
+ * The write-back side of the outbox: capture (install), the worker (start/stop), and the operations the
+ * application calls through `SharePointSync` (flush, markDirty, dead letters, pending).
+ */
+export class Writeback {
+  private readonly settings: CycleSettings;
+  private identity: Promise<WorkerIdentity> | undefined;
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private wakers = new Set<() => void>();
+
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly options: WritebackOptions,
+  ) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 20) {
+      throw new Error(
+        `typeorm-sharepoint: writeback batchSize must be 1..20 (Graph $batch limit), got ${options.batchSize}.`,
+      );
+    }
+    this.settings = {
+      batchSize: options.batchSize,
+      retryAttempts: options.retryAttempts,
+      retryDelayMs: options.retryDelayMs,
+      batchWindowSeconds: options.batchWindowSeconds,
+      dailyHourUtc: options.dailyHourUtc ?? 2,
+      ...(options.onConflict ? { onConflict: options.onConflict } : {}),
+    };
+  }
+
+  /** Capture triggers on every synced table and the validation subscriber. Safe to call again. */
+  async install(): Promise<void> {
+    await installCaptureTriggers(this.ctx.dataSource, this.ctx.schema, this.ctx.lists);
+    installValidation(this.ctx.dataSource, this.ctx.lists);
+  }
+
+  /** Starts the worker (unless disabled or `runWorker: false`). */
+  start(): void {
+    if (this.running || !this.options.enabled || this.options.runWorker === false) return;
+    this.running = true;
+    const concurrency = Math.max(1, this.options.concurrency ?? 4);
+    for (let i = 0; i < concurrency; i++) this.loops.push(this.loop());
+  }
+
+  /** Stops the worker after its in-flight batches finish. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const wake of this.wakers) wake();
+    await Promise.allSettled(this.loops);
+    this.loops = [];
+    const identity = this.identity;
+    this.identity = undefined;
+    if (identity) await (await identity).release(this.ctx).catch(() => undefined);
+  }
+
+  private workerIdentity(): Promise<WorkerIdentity> {
+    this.identity ??= WorkerIdentity.acquire(this.ctx, () => {
+      for (const wake of this.wakers) wake();
+    });
+    return this.identity;
+  }
+
+  private async loop(): Promise<void> {
+    const poll = this.options.pollIntervalMs ?? 1000;
+    while (this.running) {
+      let claimed = 0;
+      try {
+        const identity = await this.workerIdentity();
+        claimed = (await runCycle(this.ctx, this.settings, identity.id, { ignoreWindows: false })).claimed;
+      } catch (error) {
+        this.ctx.logger.error('write-back cycle failed', { error: String(error) });
+      }
+      if (claimed === 0 && this.running) await this.sleep(poll);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
+    });
+  }
+
+  /**
+   * Sends everything now, ignoring the priority windows, and resolves when the outbox is empty. Rejects
+   * with `WritebackFlushError` naming the records dead-lettered during this flush.
+   */
+  async flush(options: { timeoutMs?: number } = {}): Promise<{ sent: number }> {
+    if (!this.options.enabled) {
+      throw new Error(
+        'typeorm-sharepoint: write-back is disabled (SHAREPOINT_WRITEBACK_ENABLED=false): flush() cannot send.',
+      );
+    }
+    const [mark] = await rows<{ id: string }>(this.ctx.dataSource, sql.lastDeadLetterId(this.ctx.schema));
+    const deadline = Date.now() + (options.timeoutMs ?? 5 * 60_000);
+    const identity = await this.workerIdentity();
+    let sent = 0;
+    for (;;) {
+      const cycles = await Promise.all(
+        Array.from({ length: Math.max(1, this.options.concurrency ?? 4) }, () =>
+          runCycle(this.ctx, this.settings, identity.id, { ignoreWindows: true }),
+        ),
+      );
+      sent += cycles.reduce((n, c) => n + c.sent, 0);
+      if (cycles.some((c) => c.claimed > 0)) continue;
+      const [size] = await rows<{ n: number }>(this.ctx.dataSource, sql.outboxSize(this.ctx.schema));
+      if (!size?.n) break;
+      if (Date.now() > deadline) {
+        throw new Error(`typeorm-sharepoint: flush timed out with ${size.n} record(s) still in the outbox.`);
+      }
+      // Rows in retry backoff or claimed by another worker: look again shortly.
+      const [next] = await rows<{ s: number | null }>(
+        this.ctx.dataSource,
+        sql.nextDueInSeconds(this.ctx.schema),
+        [0, 0],
+      );
+      await new Promise((r) => setTimeout(r, Math.min(250, Math.max(10, (next?.s ?? 0.05) * 1000))));
+    }
+    const dead = await this.queryDeadLetters(null, null, mark?.id ?? '0');
+    if (dead.length > 0) throw new WritebackFlushError(dead);
+    return { sent };
+  }
+
+  /** Queues records whose rows changed without the trigger seeing it (before install, triggers disabled). */
+  async markDirty(entity: Function | string, ids: string[]): Promise<number> {
+    const list = listFor(this.ctx, entity);
+    if (ids.length === 0) return 0;
+    const result = await execute(this.ctx.dataSource, sql.enqueueRecords(this.ctx.schema), [
+      list.entityName,
+      [...new Set(ids.map(String))],
+      priorityNumber(list),
+      'upsert',
+    ]);
+    return result.affected ?? ids.length;
+  }
+
+  async deadLetters(filter: { entity?: string; twentyId?: string } = {}): Promise<DeadLetter[]> {
+    return this.queryDeadLetters(filter.entity ?? null, filter.twentyId ?? null, null);
+  }
+
+  private async queryDeadLetters(
+    entity: string | null,
+    twentyId: string | null,
+    afterId: string | null,
+  ): Promise<DeadLetter[]> {
+    const found = await rows<{
+      id: number;
+      entity: string;
+      twenty_id: string;
+      op: string;
+      priority: number;
+      error: string;
+      attempts: number;
+      failed_at: Date;
+    }>(this.ctx.dataSource, sql.selectDeadLetters(this.ctx.schema), [entity, twentyId, afterId]);
+    return found.map((d) => ({
+      id: d.id,
+      entity: d.entity,
+      twentyId: d.twenty_id,
+      op: d.op,
+      priority: PRIORITIES[d.priority] ?? 'P1',
+      error: d.error,
+      attempts: d.attempts,
+      failedAt: d.failed_at,
+    }));
+  }
+
+  /** Moves dead letters back into the outbox (all, or by entity / dead-letter ids). Returns how many. */
+  async retryDeadLetters(filter: { entity?: string; ids?: number[] } = {}): Promise<number> {
+    const [row] = await rows<{ n: number }>(this.ctx.dataSource, sql.requeueDeadLetters(this.ctx.schema), [
+      filter.entity ?? null,
+      filter.ids ?? null,
+    ]);
+    for (const wake of this.wakers) wake();
+    return row?.n ?? 0;
+  }
+
+  async pending(): Promise<{
+    total: number;
+    byPriority: Record<Priority, number>;
+    oldestChangeAgeSeconds: number;
+  }> {
+    const found = await rows<{ priority: number; n: number; oldest: number }>(
+      this.ctx.dataSource,
+      sql.pendingCounts(this.ctx.schema),
+    );
+    const byPriority: Record<Priority, number> = { P0: 0, P1: 0, P2: 0, P3: 0 };
+    let oldest = 0;
+    for (const r of found) {
+      byPriority[PRIORITIES[r.priority] ?? 'P1'] += r.n;
+      oldest = Math.max(oldest, r.oldest);
+    }
+    return { total: found.reduce((n, r) => n + r.n, 0), byPriority, oldestChangeAgeSeconds: oldest };
+  }
+}
