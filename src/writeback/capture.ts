@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
 import type { ListSchema } from '../schema/index.js';
 import { type Db, execute, rows } from '../store/db.js';
+import { quoteTablePath } from '../store/rows.js';
 
 /** Transaction-local setting that makes the capture trigger skip rows (cache loads, inbound changes). */
 export const SUPPRESS_SETTING = 'typeorm_sharepoint.suppress';
@@ -38,14 +39,6 @@ export function keyColumns(list: ListSchema): string[] {
 
 export function priorityNumber(list: Pick<ListSchema, 'priority'>): number {
   return Number(list.priority.slice(1));
-}
-
-/** `schema.table` or `table` → `"schema"."table"` (TypeORM's tablePath is unquoted). */
-export function quoteTablePath(tablePath: string): string {
-  return tablePath
-    .split('.')
-    .map((part) => `"${part.replace(/^"|"$/g, '').replace(/"/g, '""')}"`)
-    .join('.');
 }
 
 const triggerName = (schema: string) => `${schema}_capture`;

@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import retry from 'retry';
 import type { QueryRunner } from 'typeorm';
 import { listFor, type SyncContext } from '../context.js';
 import type { BatchResult, GraphRequest } from '../graph/index.js';
 import { fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
 import { execute, rows, transaction } from '../store/db.js';
+import { contentHash, quoteTablePath, upsertRows } from '../store/rows.js';
 import * as sql from '../store/sql.js';
-import { keyColumns, quoteTablePath, suppressCapture } from './capture.js';
+import { keyColumns, suppressCapture } from './capture.js';
 import {
   changedFields,
   type Fields,
@@ -57,14 +57,6 @@ interface SyncStateRow {
   etag: string | null;
   fields: Fields | null;
   pending: Fields[] | null;
-}
-
-/** Stable hash of field values (sorted keys) so equal content compares equal across processes. */
-export function contentHash(fields: Fields): string {
-  const sorted = Object.keys(fields)
-    .sort()
-    .map((k) => [k, fields[k] ?? null]);
-  return createHash('sha256').update(JSON.stringify(sorted)).digest('hex');
 }
 
 const pkTypes = new WeakMap<ListSchema, Promise<string>>();
@@ -125,22 +117,9 @@ function backoffMs(settings: CycleSettings, attempt: number): number {
   });
 }
 
-/** Writes SharePoint's values into the cached row, capture suppressed (SharePoint wins). */
+/** Writes SharePoint's values into the cached row (the caller suppressed capture): SharePoint wins. */
 async function applyRemoteRow(runner: QueryRunner, list: ListSchema, fields: Fields): Promise<void> {
-  const row = fieldsToRow(list, fields) as Record<string, unknown>;
-  const columns = Object.keys(row);
-  if (columns.length === 0) return;
-  const keys = keyColumns(list);
-  const updates = columns.filter((c) => !keys.includes(c));
-  await execute(
-    runner,
-    `INSERT INTO ${quoteTablePath(list.tablePath)} (${columns.map((c) => `"${c}"`).join(', ')})
-     VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})
-     ON CONFLICT (${keys.map((c) => `"${c}"`).join(', ')}) DO ${
-       updates.length ? `UPDATE SET ${updates.map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ')}` : 'NOTHING'
-     }`,
-    columns.map((c) => row[c]),
-  );
+  await upsertRows(runner, list, [fieldsToRow(list, fields) as Record<string, unknown>]);
 }
 
 function failedResult(error: unknown): BatchResult {

@@ -9,7 +9,6 @@ import { installValidation } from './validation.js';
 
 export { capturedTables, junctionTwentyId, SUPPRESS_SETTING, suppressCapture } from './capture.js';
 export type { ConflictResolution, WritebackConflict } from './cycle.js';
-export { contentHash } from './cycle.js';
 
 export interface WritebackOptions {
   /** false: changes are still captured in the outbox, but nothing is sent. */
