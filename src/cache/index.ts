@@ -1,0 +1,271 @@
+import { LRUCache } from 'lru-cache';
+import type { QueryRunner } from 'typeorm';
+import { listFor, type SyncContext } from '../context.js';
+import type { ListSchema } from '../schema/index.js';
+import { execute, rows as selectRows, transaction } from '../store/db.js';
+import { migrate } from '../store/migrations.js';
+import { forgetColumnTypes, quoteTablePath } from '../store/rows.js';
+import { deleteCacheState, LOAD_LOCK_CLASS, selectCacheState } from '../store/sql.js';
+import { suppressCapture } from '../writeback/index.js';
+import { dependenciesOf } from './convert.js';
+import { DeltaTokenExpiredError, type LoadResult, loadList } from './loader.js';
+import { type VerifyReport, verifyList } from './verify.js';
+
+export type { LoadResult } from './loader.js';
+export { DeltaTokenExpiredError } from './loader.js';
+export {
+  type FieldDifference,
+  formatVerifyReport,
+  type ListVerification,
+  type RecordDifference,
+  type VerifyReport,
+} from './verify.js';
+
+export interface CacheOptions {
+  /** false: every list is loaded at attach (`SHAREPOINT_LAZY_LOAD_DATA=false`). */
+  lazy: boolean;
+  /** How long a loaded list counts as fresh (`SHAREPOINT_CACHE_TTL_SECONDS`, default 3600). */
+  ttlSeconds: number;
+  /** `$top` per Graph page; SharePoint caps it at 5,000. Default 5000. */
+  pageSize?: number;
+  /** Rows per INSERT statement. Default 1000. */
+  chunkSize?: number;
+}
+
+/** `rebuild()` without `force` while write-backs are waiting: dropping the rows would lose them. */
+export class RebuildRefusedError extends Error {
+  override name = 'RebuildRefusedError';
+  constructor(readonly pending: Record<string, number>) {
+    const total = Object.values(pending).reduce((a, b) => a + b, 0);
+    super(
+      `typeorm-sharepoint: rebuild refused: ${total} change(s) not yet sent to SharePoint (${Object.entries(
+        pending,
+      )
+        .map(([e, n]) => `${e}: ${n}`)
+        .join(', ')}). Run flush() first, or rebuild({ force: true }) to discard them.`,
+    );
+  }
+}
+
+type EntityRef = Function | string;
+
+interface CacheStateRow {
+  entity: string;
+  list_id: string | null;
+  loaded_at: Date | null;
+  delta_link: string | null;
+  item_count: number | null;
+  age_seconds: number | null;
+}
+
+/**
+ * PostgreSQL as a cache of SharePoint: loads a list the first time it is needed, remembers that for the
+ * TTL in memory (lru-cache) and in `cache_state` (so a restart does not reload), refreshes with the
+ * stored deltaLink after the TTL, rebuilds everything on demand and verifies both sides agree.
+ */
+export class Cache {
+  private readonly fresh: LRUCache<string, true>;
+  private readonly inflight = new Map<string, Promise<LoadResult>>();
+  private readonly settings: { pageSize: number; chunkSize: number };
+
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly options: CacheOptions,
+  ) {
+    this.fresh = new LRUCache<string, true>({ max: 10_000, ttl: Math.max(1, options.ttlSeconds) * 1000 });
+    this.settings = {
+      pageSize: Math.min(options.pageSize ?? 5000, 5000),
+      chunkSize: options.chunkSize ?? 1000,
+    };
+  }
+
+  /**
+   * Makes sure the lists are in PostgreSQL: loads the ones never loaded (and the lists their relations
+   * point at, first), refreshes by delta the ones older than the TTL, and returns at once for fresh ones.
+   * Concurrent callers for one list share one load.
+   */
+  async ensureLoaded(entities: EntityRef | EntityRef[]): Promise<LoadResult[]> {
+    const wanted = (Array.isArray(entities) ? entities : [entities]).map((e) => listFor(this.ctx, e));
+    const results: LoadResult[] = [];
+    for (const list of this.inDependencyOrder(wanted)) results.push(await this.ensureOne(list, 'ensure'));
+    return results;
+  }
+
+  /** Loads (or refreshes) every synced list, in dependency order. */
+  async loadAll(): Promise<LoadResult[]> {
+    return this.ensureLoaded(this.ctx.lists.map((l) => l.target));
+  }
+
+  /** Applies what changed in SharePoint since the last load (deltaLink); a list never loaded, or an expired token, loads in full. */
+  async refresh(entity: EntityRef): Promise<LoadResult> {
+    return this.ensureOne(listFor(this.ctx, entity), 'refresh');
+  }
+
+  /** Forgets the in-process freshness (one list or all); the next `ensureLoaded` consults `cache_state` again. */
+  invalidate(entity?: EntityRef): void {
+    if (entity === undefined) this.fresh.clear();
+    else this.fresh.delete(listFor(this.ctx, entity).entityName);
+  }
+
+  /**
+   * Drops the cached rows of every synced entity and loads them again from SharePoint. Refuses while the
+   * outbox holds unsent changes (they would be lost) unless `force`, which discards them.
+   */
+  async rebuild(options: { force?: boolean } = {}): Promise<LoadResult[]> {
+    // The whole schema may have been dropped: recreate the library's tables first (idempotent).
+    await migrate(this.ctx.dataSource, this.ctx.schema);
+    forgetColumnTypes(this.ctx.dataSource);
+    const s = this.ctx.schema;
+    const names = this.ctx.lists.map((l) => l.entityName);
+    const pendingRows = await selectRows<{ entity: string; n: number }>(
+      this.ctx.dataSource,
+      `SELECT entity, count(*)::int AS n FROM "${s}".outbox WHERE entity = ANY($1::text[]) GROUP BY entity`,
+      [names],
+    );
+    if (pendingRows.length > 0 && !options.force) {
+      throw new RebuildRefusedError(Object.fromEntries(pendingRows.map((r) => [r.entity, r.n])));
+    }
+    await Promise.allSettled([...this.inflight.values()]);
+    await transaction(this.ctx.dataSource, async (runner) => {
+      await suppressCapture(runner);
+      if (pendingRows.length > 0) {
+        const discarded = await execute(runner, `DELETE FROM "${s}".outbox WHERE entity = ANY($1::text[])`, [
+          names,
+        ]);
+        this.ctx.logger.warn('typeorm-sharepoint: rebuild --force discarded unsent changes', {
+          count: discarded.affected,
+        });
+      }
+      await this.dropRows(runner);
+      await execute(runner, `DELETE FROM "${s}".sync_state WHERE entity = ANY($1::text[])`, [names]);
+      await execute(runner, deleteCacheState(s), [names]);
+    });
+    this.fresh.clear();
+    return this.loadAll();
+  }
+
+  /** Compares PostgreSQL and SharePoint list by list: counts, missing on either side, differing fields. */
+  async verify(entities?: EntityRef[]): Promise<VerifyReport> {
+    const lists = entities ? entities.map((e) => listFor(this.ctx, e)) : this.ctx.lists;
+    const runner = this.ctx.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      const results = [];
+      for (const list of lists)
+        results.push(await verifyList(this.ctx, runner, list, { pageSize: this.settings.pageSize }));
+      return { ok: results.every((r) => !r.drift), checkedAt: new Date().toISOString(), lists: results };
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** One TRUNCATE of all synced tables (foreign keys among them are fine); DELETE in dependency order if another table points at them. */
+  private async dropRows(runner: QueryRunner): Promise<void> {
+    const ordered = this.inDependencyOrder(this.ctx.lists).reverse();
+    const tables = [...new Set(ordered.map((l) => quoteTablePath(l.tablePath)))];
+    await runner.query('SAVEPOINT tsp_truncate');
+    try {
+      await runner.query(`TRUNCATE ${tables.join(', ')}`);
+      await runner.query('RELEASE SAVEPOINT tsp_truncate');
+    } catch {
+      await runner.query('ROLLBACK TO SAVEPOINT tsp_truncate');
+      for (const table of tables) await runner.query(`DELETE FROM ${table}`);
+    }
+  }
+
+  private async ensureOne(list: ListSchema, why: 'ensure' | 'refresh'): Promise<LoadResult> {
+    const entity = list.entityName;
+    if (why === 'ensure' && this.fresh.has(entity)) return cachedResult(entity);
+    const running = this.inflight.get(entity);
+    if (running) return running;
+    const load = this.load(list, why).finally(() => this.inflight.delete(entity));
+    this.inflight.set(entity, load);
+    return load;
+  }
+
+  private async load(list: ListSchema, why: 'ensure' | 'refresh'): Promise<LoadResult> {
+    const entity = list.entityName;
+    const started = Date.now();
+    const runner = this.ctx.dataSource.createQueryRunner();
+    await runner.connect();
+    // One load of a list at a time across processes too: the second waits, then finds it fresh.
+    await runner.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOAD_LOCK_CLASS, entity]);
+    try {
+      const state = (await selectRows<CacheStateRow>(runner, selectCacheState(this.ctx.schema), [entity]))[0];
+      const ttl = this.options.ttlSeconds;
+      const listId = this.ctx.listIds.get(entity);
+      const sameList = state?.list_id === listId;
+      if (why === 'ensure' && state?.loaded_at && sameList && (state.age_seconds ?? Infinity) < ttl) {
+        this.fresh.set(entity, true, { ttl: Math.max(1, (ttl - (state.age_seconds ?? 0)) * 1000) });
+        return { ...cachedResult(entity), durationMs: Date.now() - started };
+      }
+      const previous = {
+        deltaLink: sameList ? state?.delta_link : null,
+        itemCount: state?.item_count ?? null,
+      };
+      let result: LoadResult;
+      if (previous.deltaLink && state?.loaded_at) {
+        try {
+          result = await loadList(this.ctx, runner, list, 'delta', this.settings, previous);
+        } catch (error) {
+          if (!(error instanceof DeltaTokenExpiredError)) throw error;
+          this.ctx.logger.info('typeorm-sharepoint: delta token expired; loading the list in full', {
+            entity,
+          });
+          result = await loadList(this.ctx, runner, list, 'full', this.settings, previous);
+        }
+      } else {
+        result = await loadList(this.ctx, runner, list, 'full', this.settings, previous);
+      }
+      this.fresh.set(entity, true);
+      const { deltaLink: _deltaLink, ...publicResult } = result as LoadResult & { deltaLink?: string };
+      this.ctx.logger.info('typeorm-sharepoint: list loaded', {
+        entity,
+        mode: result.mode,
+        loaded: result.loaded,
+        deleted: result.deleted,
+        skipped: result.skipped.length,
+        pendingLocal: result.pendingLocal,
+        durationMs: result.durationMs,
+      });
+      return publicResult;
+    } finally {
+      await runner
+        .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOAD_LOCK_CLASS, entity])
+        .catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  /** The lists and, before each, the synced lists its relations point at (cycles broken where met). */
+  private inDependencyOrder(lists: ListSchema[]): ListSchema[] {
+    const ordered: ListSchema[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (list: ListSchema) => {
+      if (state.has(list.entityName)) return;
+      state.set(list.entityName, 'visiting');
+      for (const dependency of dependenciesOf(list)) {
+        const target = this.ctx.lists.find((l) => l.entityName === dependency);
+        if (target && target !== list) visit(target);
+      }
+      state.set(list.entityName, 'done');
+      ordered.push(list);
+    };
+    for (const list of lists) visit(list);
+    return ordered;
+  }
+}
+
+function cachedResult(entity: string): LoadResult {
+  return {
+    entity,
+    mode: 'cached',
+    loaded: 0,
+    deleted: 0,
+    skipped: [],
+    pendingLocal: 0,
+    assignedTwentyIds: 0,
+    requests: 0,
+    durationMs: 0,
+  };
+}

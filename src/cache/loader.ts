@@ -1,0 +1,401 @@
+import { randomUUID } from 'node:crypto';
+import type { QueryRunner } from 'typeorm';
+import type { SyncContext } from '../context.js';
+import type { GraphRequest } from '../graph/index.js';
+import type { ListSchema } from '../schema/index.js';
+import { execute, rows as selectRows } from '../store/db.js';
+import {
+  deleteRows,
+  deleteSyncStates,
+  pendingOutboxIds,
+  quoteIdentifier,
+  quoteTablePath,
+  resolveReferences,
+  type SyncStateRow,
+  twentyIdsForItems,
+  type UpsertTarget,
+  upsertRows,
+  upsertSyncStates,
+} from '../store/rows.js';
+import { upsertCacheState } from '../store/sql.js';
+import { suppressCapture } from '../writeback/index.js';
+import {
+  canonicalFromItem,
+  type GraphListItem,
+  hashCanonical,
+  makeItemConverter,
+  referenceAwareTarget,
+  selectClause,
+} from './convert.js';
+
+export interface LoadResult {
+  entity: string;
+  mode: 'full' | 'delta' | 'cached';
+  /** Records written (upserted) into PostgreSQL. */
+  loaded: number;
+  /** Records removed from PostgreSQL because SharePoint no longer has them. */
+  deleted: number;
+  /** Items that could not be stored, each with the reason (the load went on without them). */
+  skipped: { itemId: string; reason: string }[];
+  /** Records left alone because a local change is waiting in the outbox (write-back sends it). */
+  pendingLocal: number;
+  /** Items that had no TwentyId: given a new UUID, stored, and written back to SharePoint. */
+  assignedTwentyIds: number;
+  /** Graph HTTP requests made (pages + $batch calls). */
+  requests: number;
+  durationMs: number;
+}
+
+export interface LoadSettings {
+  pageSize: number;
+  chunkSize: number;
+}
+
+export class DeltaTokenExpiredError extends Error {
+  override name = 'DeltaTokenExpiredError';
+}
+
+/** The SQL expression giving a row's TwentyId as text (junction rows: md5 of the pair, as write-back computes it). */
+export function rowIdSql(list: ListSchema, alias: string): string {
+  if (list.kind === 'junction' && list.junction) {
+    const o = `${alias}.${quoteIdentifier(list.junction.ownerField.databaseName)}::text`;
+    const i = `${alias}.${quoteIdentifier(list.junction.inverseField.databaseName)}::text`;
+    return `md5(${o} || ':' || ${i})::uuid::text`;
+  }
+  return `${alias}.${quoteIdentifier(list.primaryKey)}::text`;
+}
+
+/**
+ * Loads one list into PostgreSQL on `runner` (a dedicated connection, not in a transaction):
+ * - `full`: the delta endpoint without a token (so it ends with a deltaLink), every page, then removes
+ *   rows SharePoint no longer has;
+ * - `delta`: the stored deltaLink, only what changed (410 → `DeltaTokenExpiredError`, caller goes full).
+ * Pages are processed as they arrive (the next one is fetched while the current one is written), so
+ * memory holds at most two pages whatever the list size. Each page is one transaction with capture
+ * suppressed: bulk upserts of rows and sync_state, deletions, never one row per round trip.
+ */
+export async function loadList(
+  ctx: SyncContext,
+  runner: QueryRunner,
+  list: ListSchema,
+  mode: 'full' | 'delta',
+  settings: LoadSettings,
+  previous: { deltaLink?: string | null; itemCount?: number | null } = {},
+): Promise<LoadResult & { deltaLink?: string }> {
+  const started = Date.now();
+  const entity = list.entityName;
+  const listId = ctx.listIds.get(entity);
+  if (!listId) {
+    throw new Error(
+      `typeorm-sharepoint: no SharePoint list id for ${entity}; run bootstrap (sync.bootstrap()) first.`,
+    );
+  }
+  const result: LoadResult & { deltaLink?: string } = {
+    entity,
+    mode,
+    loaded: 0,
+    deleted: 0,
+    skipped: [],
+    pendingLocal: 0,
+    assignedTwentyIds: 0,
+    requests: 0,
+    durationMs: 0,
+  };
+  const target = referenceAwareTarget(ctx.dataSource, list);
+  const convert = makeItemConverter(list);
+  const unresolved: { key: string; column: string; value: string }[] = [];
+  const skippedTwentyIds: string[] = [];
+  const loadStart =
+    mode === 'full'
+      ? (await selectRows<{ t: Date }>(runner, 'SELECT clock_timestamp() AS t'))[0]!.t
+      : undefined;
+
+  const itemsPath = `/sites/${ctx.site.id}/lists/${listId}/items`;
+  const pages =
+    mode === 'delta' && previous.deltaLink
+      ? ctx.graph.pages<GraphListItem>(previous.deltaLink)
+      : ctx.graph.pages<GraphListItem>(`${itemsPath}/delta`, {
+          query: { $expand: `fields($select=${selectClause(list)})`, $top: settings.pageSize },
+        });
+  const total = mode === 'full' ? (previous.itemCount ?? undefined) : undefined;
+
+  const skip = (itemId: string, reason: string) => {
+    result.skipped.push({ itemId, reason });
+    ctx.emit({ type: 'load.skipped', entity, itemId, reason });
+    ctx.logger.warn('typeorm-sharepoint: item skipped while loading', { entity, itemId, reason });
+  };
+
+  const iterator = pages[Symbol.asyncIterator]();
+  let next = iterator.next();
+  try {
+    for (;;) {
+      let step: IteratorResult<{ value: GraphListItem[]; nextLink?: string; deltaLink?: string }>;
+      try {
+        step = await next;
+      } catch (error) {
+        if (isGone(error))
+          throw new DeltaTokenExpiredError(`typeorm-sharepoint: delta token of ${entity} expired`);
+        throw error;
+      }
+      if (step.done) break;
+      result.requests += 1;
+      const page = step.value;
+      if (page.deltaLink) result.deltaLink = page.deltaLink;
+      else next = iterator.next(); // fetch the next page while this one is written
+      if (!page.deltaLink) next.catch(() => {}); // observed below; avoid an unhandled rejection meanwhile
+      await writePage(page.value);
+      ctx.emit({
+        type: 'load.progress',
+        entity,
+        loaded: result.loaded,
+        skipped: result.skipped.length,
+        ...(total !== undefined ? { total } : {}),
+        done: false,
+      });
+      if (page.deltaLink) break;
+    }
+  } finally {
+    await iterator.return?.().catch(() => undefined);
+  }
+
+  async function writePage(items: GraphListItem[]): Promise<void> {
+    // A delta feed may carry an item twice: the last occurrence is its latest state.
+    const byId = new Map<string, GraphListItem>();
+    for (const item of items) {
+      byId.delete(item.id);
+      byId.set(item.id, item);
+    }
+    const deletedItemIds: string[] = [];
+    const live: {
+      item: GraphListItem;
+      row: Record<string, unknown>;
+      twentyId?: string;
+      fields: Record<string, unknown>;
+    }[] = [];
+    for (const item of byId.values()) {
+      if (item.deleted) {
+        deletedItemIds.push(item.id);
+        continue;
+      }
+      const converted = convert(item.fields ?? {});
+      if (!converted.ok) {
+        skip(item.id, converted.reason);
+        const id = item.fields?.[list.idField.name];
+        if (typeof id === 'string') skippedTwentyIds.push(id);
+        continue;
+      }
+      live.push({
+        item,
+        row: converted.row,
+        fields: converted.fields,
+        ...(converted.twentyId ? { twentyId: converted.twentyId } : {}),
+      });
+    }
+    await assignTwentyIds(live.filter((l) => !l.twentyId));
+    const ready = live.filter((l): l is typeof l & { twentyId: string } => l.twentyId !== undefined);
+
+    await runner.startTransaction();
+    try {
+      await suppressCapture(runner);
+      const deletedMap = await twentyIdsForItems(runner, ctx.schema, listId!, deletedItemIds);
+      const pending = await pendingOutboxIds(runner, ctx.schema, entity, [
+        ...ready.map((r) => r.twentyId),
+        ...deletedMap.values(),
+      ]);
+      const toWrite = ready.filter((r) => !pending.has(r.twentyId));
+      result.pendingLocal += ready.length - toWrite.length;
+      const outcome = await upsertRows(
+        runner,
+        target,
+        toWrite.map((r) => r.row),
+        { chunkSize: settings.chunkSize },
+      );
+      unresolved.push(...outcome.unresolved);
+      const states: SyncStateRow[] = toWrite.map((r) => {
+        const canonical = canonicalFromItem(list, r.fields);
+        return {
+          twentyId: r.twentyId,
+          itemId: r.item.id,
+          etag: r.item.eTag ?? null,
+          // What SharePoint holds, so write-back can PATCH only what changed (Title is derived, kept as sent).
+          fields: r.fields.Title === undefined ? canonical : { ...canonical, Title: r.fields.Title },
+          contentHash: hashCanonical(canonical),
+        };
+      });
+      await upsertSyncStates(runner, ctx.schema, entity, listId!, states, { chunkSize: settings.chunkSize });
+      result.loaded += toWrite.length;
+
+      const deleteIds = [...deletedMap.values()].filter((id) => !pending.has(id));
+      result.pendingLocal += deletedMap.size - deleteIds.length;
+      result.deleted += await deleteRecords(runner, list, target, deleteIds, skip);
+      await deleteSyncStates(runner, ctx.schema, entity, deleteIds);
+      await runner.commitTransaction();
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    }
+  }
+
+  /** Items a person created in SharePoint carry no TwentyId: give each one and write it back. */
+  async function assignTwentyIds(
+    missing: {
+      item: GraphListItem;
+      row: Record<string, unknown>;
+      twentyId?: string;
+      fields: Record<string, unknown>;
+    }[],
+  ): Promise<void> {
+    if (missing.length === 0 || list.kind === 'junction') {
+      for (const m of missing) skip(m.item.id, 'junction item without both ids');
+      return;
+    }
+    const ids = missing.map(() => randomUUID());
+    const requests: GraphRequest[] = missing.map((m, i) => ({
+      method: 'PATCH',
+      path: `${itemsPath}/${m.item.id}/fields`,
+      body: { [list.idField.name]: ids[i] },
+    }));
+    const answers = await ctx.graph.batch<Record<string, unknown>>(requests);
+    result.requests += Math.ceil(requests.length / 20);
+    answers.forEach((answer, i) => {
+      const m = missing[i]!;
+      if (!answer.ok) {
+        skip(m.item.id, `could not write the new TwentyId back to SharePoint: ${answer.error.message}`);
+        return;
+      }
+      const id = ids[i]!;
+      m.twentyId = id;
+      m.row[list.primaryKey] = list.idField.fromSharePoint(id);
+      m.fields = { ...m.fields, [list.idField.name]: id };
+      const etag = answer.body?.['@odata.etag'];
+      if (typeof etag === 'string') m.item = { ...m.item, eTag: etag };
+      result.assignedTwentyIds += 1;
+    });
+  }
+
+  if (mode === 'full') {
+    result.deleted += await sweepMissing(ctx, runner, list, target, loadStart!, skippedTwentyIds, skip);
+  }
+  if (unresolved.length > 0) {
+    const { dangling } = await resolveReferences(runner, target, unresolved);
+    for (const d of dangling) {
+      ctx.logger.warn('typeorm-sharepoint: relation points at a record that does not exist; left empty', {
+        entity,
+        twentyId: d.key,
+        column: d.column,
+        value: d.value,
+      });
+    }
+  }
+  await execute(runner, upsertCacheState(ctx.schema), [
+    entity,
+    listId,
+    result.deltaLink ?? previous.deltaLink ?? null,
+    mode === 'full' ? result.loaded + result.pendingLocal : null,
+  ]);
+  result.durationMs = Date.now() - started;
+  ctx.emit({
+    type: 'load.progress',
+    entity,
+    loaded: result.loaded,
+    skipped: result.skipped.length,
+    ...(mode === 'full' ? { total: result.loaded + result.skipped.length } : {}),
+    done: true,
+  });
+  return result;
+}
+
+function isGone(error: unknown): boolean {
+  return Boolean(error && typeof error === 'object' && (error as { status?: number }).status === 410);
+}
+
+/**
+ * Deletes records (by TwentyId) in a savepoint; when a foreign key still points at one of them (another
+ * table's row references it), falls back to one savepoint per record and reports the ones that stay.
+ */
+async function deleteRecords(
+  runner: QueryRunner,
+  list: ListSchema,
+  target: UpsertTarget,
+  ids: string[],
+  skip: (itemId: string, reason: string) => void,
+): Promise<number> {
+  if (ids.length === 0) return 0;
+  const remove = async (some: string[]) => {
+    if (list.kind === 'junction') {
+      const r = await execute(
+        runner,
+        `DELETE FROM ${quoteTablePath(list.tablePath)} e WHERE ${rowIdSql(list, 'e')} = ANY($1::text[])`,
+        [some],
+      );
+      return r.affected ?? 0;
+    }
+    return deleteRows(runner, target, some);
+  };
+  await runner.query('SAVEPOINT tsp_delete');
+  try {
+    const n = await remove(ids);
+    await runner.query('RELEASE SAVEPOINT tsp_delete');
+    return n;
+  } catch (error) {
+    await runner.query('ROLLBACK TO SAVEPOINT tsp_delete');
+    if ((error as { code?: string }).code !== '23503') throw error;
+  }
+  let deleted = 0;
+  for (const id of ids) {
+    await runner.query('SAVEPOINT tsp_delete_one');
+    try {
+      deleted += await remove([id]);
+      await runner.query('RELEASE SAVEPOINT tsp_delete_one');
+    } catch (error) {
+      await runner.query('ROLLBACK TO SAVEPOINT tsp_delete_one');
+      if ((error as { code?: string }).code !== '23503') throw error;
+      skip(
+        id,
+        `deleted in SharePoint but still referenced in PostgreSQL (${(error as Error).message}); kept`,
+      );
+    }
+  }
+  return deleted;
+}
+
+/** After a full pass: rows (and sync_state) that SharePoint did not return are gone there. */
+async function sweepMissing(
+  ctx: SyncContext,
+  runner: QueryRunner,
+  list: ListSchema,
+  target: UpsertTarget,
+  loadStart: Date,
+  keep: string[],
+  skip: (itemId: string, reason: string) => void,
+): Promise<number> {
+  const s = ctx.schema;
+  const entity = list.entityName;
+  await runner.startTransaction();
+  try {
+    await suppressCapture(runner);
+    const stale = await selectRows<{ id: string }>(
+      runner,
+      `SELECT ${rowIdSql(list, 'e')} AS id FROM ${quoteTablePath(list.tablePath)} e
+        WHERE NOT EXISTS (SELECT 1 FROM "${s}".sync_state st
+                           WHERE st.entity = $1 AND st.twenty_id = ${rowIdSql(list, 'e')} AND st.synced_at >= $2)
+          AND NOT EXISTS (SELECT 1 FROM "${s}".outbox o WHERE o.entity = $1 AND o.twenty_id = ${rowIdSql(list, 'e')})
+          AND NOT (${rowIdSql(list, 'e')} = ANY($3::text[]))`,
+      [entity, loadStart, keep],
+    );
+    const ids = stale.map((r) => r.id);
+    const deleted = await deleteRecords(runner, list, target, ids, skip);
+    await execute(
+      runner,
+      `DELETE FROM "${s}".sync_state st WHERE st.entity = $1 AND st.synced_at < $2
+          AND NOT EXISTS (SELECT 1 FROM "${s}".outbox o WHERE o.entity = $1 AND o.twenty_id = st.twenty_id)
+          AND NOT (st.twenty_id = ANY($3::text[]))`,
+      [entity, loadStart, keep],
+    );
+    await runner.commitTransaction();
+    return deleted;
+  } catch (error) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw error;
+  }
+}

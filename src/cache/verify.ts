@@ -1,0 +1,241 @@
+import type { QueryRunner } from 'typeorm';
+import type { SyncContext } from '../context.js';
+import type { ListSchema } from '../schema/index.js';
+import { rows as selectRows } from '../store/db.js';
+import { quoteTablePath, stableFieldsJson } from '../store/rows.js';
+import {
+  canonicalFromItem,
+  canonicalFromRow,
+  type GraphListItem,
+  hashCanonical,
+  selectClause,
+} from './convert.js';
+import { rowIdSql } from './loader.js';
+
+export interface FieldDifference {
+  /** SharePoint internal column name. */
+  field: string;
+  postgres: unknown;
+  sharePoint: unknown;
+}
+
+export interface RecordDifference {
+  twentyId: string;
+  itemId: string;
+  fields: FieldDifference[];
+}
+
+export interface ListVerification {
+  entity: string;
+  listId: string;
+  postgresCount: number;
+  sharePointCount: number;
+  /** TwentyIds in SharePoint but not in PostgreSQL (first `maxListed`; see the counts). */
+  missingInPostgres: string[];
+  missingInPostgresCount: number;
+  /** TwentyIds in PostgreSQL but not in SharePoint. */
+  missingInSharePoint: string[];
+  missingInSharePointCount: number;
+  /** Records present on both sides whose content hash differs, with the differing fields. */
+  differing: RecordDifference[];
+  differingCount: number;
+  /** SharePoint items without a TwentyId (created by a person, not loaded yet). */
+  itemsWithoutTwentyId: number;
+  /** Records with a change waiting in the outbox: differences there are expected until it is sent. */
+  pendingLocal: number;
+  drift: boolean;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  checkedAt: string;
+  lists: ListVerification[];
+}
+
+export interface VerifyOptions {
+  pageSize: number;
+  /** Most ids/records listed per category (counts are always complete). Default 100. */
+  maxListed?: number;
+}
+
+/**
+ * Compares one list: SharePoint is read page by page into a map TwentyId → (item id, hash) — the only
+ * thing held in memory —, then PostgreSQL is read in key order in chunks and hashed the same way.
+ * Only records whose hashes differ are compared field by field (one item GET each, up to `maxListed`).
+ */
+export async function verifyList(
+  ctx: SyncContext,
+  runner: QueryRunner,
+  list: ListSchema,
+  options: VerifyOptions,
+): Promise<ListVerification> {
+  const maxListed = options.maxListed ?? 100;
+  const listId = ctx.listIds.get(list.entityName);
+  if (!listId)
+    throw new Error(`typeorm-sharepoint: no SharePoint list id for ${list.entityName}; run bootstrap first.`);
+  const remote = new Map<string, { itemId: string; hash: string }>();
+  let itemsWithoutTwentyId = 0;
+  let sharePointCount = 0;
+  const itemsPath = `/sites/${ctx.site.id}/lists/${listId}/items`;
+  for await (const page of ctx.graph.pages<GraphListItem>(itemsPath, {
+    query: { $expand: `fields($select=${selectClause(list)})`, $top: options.pageSize },
+  })) {
+    for (const item of page.value) {
+      sharePointCount += 1;
+      const canonical = canonicalFromItem(list, item.fields ?? {});
+      const id = canonical[list.idField.name];
+      if (typeof id !== 'string' || id === '') {
+        itemsWithoutTwentyId += 1;
+        continue;
+      }
+      remote.set(id, { itemId: item.id, hash: hashCanonical(canonical) });
+    }
+  }
+
+  const pending = new Set(
+    (
+      await selectRows<{ twenty_id: string }>(
+        runner,
+        `SELECT twenty_id FROM "${ctx.schema}".outbox WHERE entity = $1`,
+        [list.entityName],
+      )
+    ).map((r) => r.twenty_id),
+  );
+
+  const result: ListVerification = {
+    entity: list.entityName,
+    listId,
+    postgresCount: 0,
+    sharePointCount,
+    missingInPostgres: [],
+    missingInPostgresCount: 0,
+    missingInSharePoint: [],
+    missingInSharePointCount: 0,
+    differing: [],
+    differingCount: 0,
+    itemsWithoutTwentyId,
+    pendingLocal: pending.size,
+    drift: false,
+  };
+  const differingIds: { twentyId: string; itemId: string; local: Record<string, unknown> }[] = [];
+  const table = quoteTablePath(list.tablePath);
+  const idExpr = rowIdSql(list, 'e');
+  // A cursor reads the table in one scan, a chunk at a time (memory stays at one chunk).
+  await runner.startTransaction('REPEATABLE READ');
+  try {
+    await runner.query(
+      `DECLARE tsp_verify NO SCROLL CURSOR FOR SELECT ${idExpr} AS "__tsp_id", e.* FROM ${table} e`,
+    );
+    for (;;) {
+      const batch = await selectRows<Record<string, unknown>>(runner, 'FETCH 5000 FROM tsp_verify');
+      if (batch.length === 0) break;
+      for (const row of batch) {
+        const id = String(row.__tsp_id);
+        result.postgresCount += 1;
+        if (pending.has(id)) {
+          remote.delete(id); // a local change on its way: differences are expected, not drift
+          continue;
+        }
+        const other = remote.get(id);
+        if (!other) {
+          result.missingInSharePointCount += 1;
+          if (result.missingInSharePoint.length < maxListed) result.missingInSharePoint.push(id);
+          continue;
+        }
+        remote.delete(id);
+        const canonical = canonicalFromRow(list, row);
+        if (hashCanonical(canonical) !== other.hash) {
+          result.differingCount += 1;
+          if (differingIds.length < maxListed)
+            differingIds.push({ twentyId: id, itemId: other.itemId, local: canonical });
+        }
+      }
+    }
+    await runner.commitTransaction();
+  } catch (error) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    throw error;
+  }
+  for (const id of remote.keys()) {
+    if (pending.has(id)) continue;
+    result.missingInPostgresCount += 1;
+    if (result.missingInPostgres.length < maxListed) result.missingInPostgres.push(id);
+  }
+
+  // Field by field only for the differing records (re-read each item: the map above kept only hashes).
+  if (differingIds.length > 0) {
+    const answers = await ctx.graph.batch<GraphListItem>(
+      differingIds.map((d) => ({
+        method: 'GET' as const,
+        path: `${itemsPath}/${d.itemId}`,
+        query: { $expand: `fields($select=${selectClause(list)})` },
+      })),
+    );
+    answers.forEach((answer, i) => {
+      const d = differingIds[i]!;
+      const remoteFields = answer.ok ? canonicalFromItem(list, answer.body.fields ?? {}) : {};
+      const names = new Set([...Object.keys(d.local), ...Object.keys(remoteFields)]);
+      const fields: FieldDifference[] = [];
+      for (const name of names) {
+        const a = d.local[name] ?? null;
+        const b = remoteFields[name] ?? null;
+        if (stableFieldsJson({ v: a }) !== stableFieldsJson({ v: b }))
+          fields.push({ field: name, postgres: a, sharePoint: b });
+      }
+      result.differing.push({ twentyId: d.twentyId, itemId: d.itemId, fields });
+    });
+  }
+  result.drift =
+    result.missingInPostgresCount > 0 ||
+    result.missingInSharePointCount > 0 ||
+    result.differingCount > 0 ||
+    result.itemsWithoutTwentyId > 0;
+  return result;
+}
+
+/** A readable report for the CLI (`typeorm-sharepoint verify`). */
+export function formatVerifyReport(report: VerifyReport): string {
+  const lines: string[] = [];
+  const show = (v: unknown) => (v === null || v === undefined ? '∅' : JSON.stringify(v));
+  for (const l of report.lists) {
+    lines.push(
+      `${l.drift ? '✗' : '✓'} ${l.entity}: PostgreSQL ${l.postgresCount}, SharePoint ${l.sharePointCount}` +
+        (l.drift ? '' : ' — identical'),
+    );
+    if (l.missingInPostgresCount > 0) {
+      lines.push(
+        `    missing in PostgreSQL: ${l.missingInPostgresCount}${listIds(l.missingInPostgres, l.missingInPostgresCount)}`,
+      );
+    }
+    if (l.missingInSharePointCount > 0) {
+      lines.push(
+        `    missing in SharePoint: ${l.missingInSharePointCount}${listIds(l.missingInSharePoint, l.missingInSharePointCount)}`,
+      );
+    }
+    if (l.itemsWithoutTwentyId > 0)
+      lines.push(
+        `    SharePoint items without TwentyId: ${l.itemsWithoutTwentyId} (the next load assigns them)`,
+      );
+    if (l.differingCount > 0) {
+      lines.push(`    differing records: ${l.differingCount}`);
+      for (const d of l.differing) {
+        lines.push(`      ${d.twentyId} (item ${d.itemId})`);
+        for (const f of d.fields)
+          lines.push(`        ${f.field}: PostgreSQL ${show(f.postgres)} ≠ SharePoint ${show(f.sharePoint)}`);
+      }
+      if (l.differingCount > l.differing.length)
+        lines.push(`      … and ${l.differingCount - l.differing.length} more`);
+    }
+    if (l.pendingLocal > 0)
+      lines.push(
+        `    unsent local changes: ${l.pendingLocal} (differences there are expected until flushed)`,
+      );
+  }
+  lines.push(report.ok ? 'No drift.' : 'Drift found.');
+  return lines.join('\n');
+}
+
+function listIds(ids: string[], count: number): string {
+  if (ids.length === 0) return '';
+  return `\n      ${ids.join('\n      ')}${count > ids.length ? `\n      … and ${count - ids.length} more` : ''}`;
+}
