@@ -26,7 +26,7 @@ export class ResourceUnitLimiter {
   private readonly spent: Array<{ at: number; units: number }> = [];
   private spentTotal = 0;
   private pausedUntilMs = 0;
-  private nextStartAt = 0;
+  private lastStart = { at: 0, units: 0 };
   private slowDown?: { perUnitMs: number; until: number };
   private queue: Promise<unknown> = Promise.resolve();
   private readonly now: () => number;
@@ -81,9 +81,7 @@ export class ResourceUnitLimiter {
       if (wait <= 0) {
         this.spent.push({ at: now, units });
         this.spentTotal += units;
-        if (this.slowDown && now < this.slowDown.until) {
-          this.nextStartAt = now + units * this.slowDown.perUnitMs;
-        }
+        this.lastStart = { at: now, units };
         return;
       }
       await this.sleep(wait);
@@ -93,7 +91,11 @@ export class ResourceUnitLimiter {
   /** How long a request of `units` must still wait (≤ 0: it may start now). */
   private waitFor(units: number, now: number): number {
     if (this.pausedUntilMs > now) return this.pausedUntilMs - now;
-    if (this.nextStartAt > now) return this.nextStartAt - now;
+    if (this.slowDown && now < this.slowDown.until) {
+      // Each request "uses up" its share of the time left until the server's reset.
+      const earliest = this.lastStart.at + this.lastStart.units * this.slowDown.perUnitMs;
+      if (earliest > now) return Math.min(earliest, this.slowDown.until) - now;
+    }
     this.expire(now);
     const budget = this.options.resourceUnitsPerWindow;
     // A request larger than the whole budget still runs, alone in an empty window.
