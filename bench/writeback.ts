@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { silentLogger, type SyncContext } from '../src/context.js';
+import { type SyncContext, silentLogger } from '../src/context.js';
 import { GraphClient, odataString } from '../src/graph/index.js';
 import { readListSchemas, rowToFields, SharePointList } from '../src/schema/index.js';
 import { migrate } from '../src/store/migrations.js';
@@ -90,7 +90,10 @@ async function main() {
   const lists = readListSchemas(dataSource);
   const list = lists[0]!;
   const site = emulator.site(SITE);
-  const columns = [list.idField.definition, ...list.fields.map((f) => f.definition)] as Record<string, unknown>[];
+  const columns = [list.idField.definition, ...list.fields.map((f) => f.definition)] as Record<
+    string,
+    unknown
+  >[];
   const ours = site.createList({ displayName: 'BenchCompanies', columns });
   const naive = site.createList({ displayName: 'NaiveCompanies', columns });
   const ctx: SyncContext = {
@@ -136,7 +139,13 @@ async function main() {
     const started = performance.now();
     await work();
     const c = emulator.log.counters();
-    return { name, records, roundTrips: c.requests, resourceUnits: c.resourceUnits, wallMs: performance.now() - started };
+    return {
+      name,
+      records,
+      roundTrips: c.requests,
+      resourceUnits: c.resourceUnits,
+      wallMs: performance.now() - started,
+    };
   };
   const rows: Row[] = [];
 
@@ -175,7 +184,9 @@ async function main() {
   rows.push(
     await measure('naive: create', CREATES, () =>
       pool(naiveRows, NAIVE_CONCURRENCY, async (r) => {
-        await graph.post(items, { fields: rowToFields(list, { id: r.id, name: r.name, employees: r.employees }) });
+        await graph.post(items, {
+          fields: rowToFields(list, { id: r.id, name: r.name, employees: r.employees }),
+        });
       }),
     ),
   );
@@ -200,13 +211,22 @@ async function main() {
   const total = (prefix: string) =>
     rows
       .filter((r) => r.name.startsWith(prefix))
-      .reduce((a, r) => ({ ...a, roundTrips: a.roundTrips + r.roundTrips, resourceUnits: a.resourceUnits + r.resourceUnits, wallMs: a.wallMs + r.wallMs, records: a.records + r.records }), {
-        name: `${prefix} total`,
-        roundTrips: 0,
-        resourceUnits: 0,
-        wallMs: 0,
-        records: 0,
-      } as Row);
+      .reduce(
+        (a, r) => ({
+          ...a,
+          roundTrips: a.roundTrips + r.roundTrips,
+          resourceUnits: a.resourceUnits + r.resourceUnits,
+          wallMs: a.wallMs + r.wallMs,
+          records: a.records + r.records,
+        }),
+        {
+          name: `${prefix} total`,
+          roundTrips: 0,
+          resourceUnits: 0,
+          wallMs: 0,
+          records: 0,
+        } as Row,
+      );
   const oursTotal = total('ours');
   const naiveTotal = total('naive');
   const table = [...rows, oursTotal, naiveTotal];
@@ -226,15 +246,34 @@ async function main() {
   const oursUpdate = rows.find((r) => r.name === 'ours: update (hot)')!;
   const naiveUpdate = rows.find((r) => r.name === 'naive: update (hot)')!;
   const targets = [
-    ['round trips, ours / naive', oursTotal.roundTrips / naiveTotal.roundTrips, '≤ 1/15 (0.067)', oursTotal.roundTrips / naiveTotal.roundTrips <= 1 / 15],
-    ['RU per update, ours / naive', oursUpdate.resourceUnits / naiveUpdate.resourceUnits, '≤ 0.5', oursUpdate.resourceUnits / naiveUpdate.resourceUnits <= 0.5],
-    ['hot-record updates per PATCH', UPDATES / Math.max(1, patches), '≥ 5', UPDATES / Math.max(1, patches) >= 5],
+    [
+      'round trips, ours / naive',
+      oursTotal.roundTrips / naiveTotal.roundTrips,
+      '≤ 1/15 (0.067)',
+      oursTotal.roundTrips / naiveTotal.roundTrips <= 1 / 15,
+    ],
+    [
+      'RU per update, ours / naive',
+      oursUpdate.resourceUnits / naiveUpdate.resourceUnits,
+      '≤ 0.5',
+      oursUpdate.resourceUnits / naiveUpdate.resourceUnits <= 0.5,
+    ],
+    [
+      'hot-record updates per PATCH',
+      UPDATES / Math.max(1, patches),
+      '≥ 5',
+      UPDATES / Math.max(1, patches) >= 5,
+    ],
     ['save() with outbox / plain save()', outboxMs / plainMs, '≤ 1.3', outboxMs / plainMs <= 1.3],
     ['wall time, naive / ours', naiveTotal.wallMs / oursTotal.wallMs, '(speed-up)', true],
   ] as const;
   lines.push('| ratio | measured | target | met |', '|---|---:|---|---|');
-  for (const [name, value, target, met] of targets) lines.push(`| ${name} | ${value.toFixed(3)} | ${target} | ${met ? 'yes' : 'NO'} |`);
-  lines.push('', `save(): ${SAVES} each, outbox ${(outboxMs / SAVES).toFixed(3)} ms, plain ${(plainMs / SAVES).toFixed(3)} ms per save.`);
+  for (const [name, value, target, met] of targets)
+    lines.push(`| ${name} | ${value.toFixed(3)} | ${target} | ${met ? 'yes' : 'NO'} |`);
+  lines.push(
+    '',
+    `save(): ${SAVES} each, outbox ${(outboxMs / SAVES).toFixed(3)} ms, plain ${(plainMs / SAVES).toFixed(3)} ms per save.`,
+  );
   console.log(lines.join('\n'));
 
   await dataSource.destroy();
