@@ -208,25 +208,16 @@ async function main() {
   );
 
   // ── report ──
-  const total = (prefix: string) =>
-    rows
-      .filter((r) => r.name.startsWith(prefix))
-      .reduce(
-        (a, r) => ({
-          ...a,
-          roundTrips: a.roundTrips + r.roundTrips,
-          resourceUnits: a.resourceUnits + r.resourceUnits,
-          wallMs: a.wallMs + r.wallMs,
-          records: a.records + r.records,
-        }),
-        {
-          name: `${prefix} total`,
-          roundTrips: 0,
-          resourceUnits: 0,
-          wallMs: 0,
-          records: 0,
-        } as Row,
-      );
+  const total = (prefix: string): Row => {
+    const sum: Row = { name: `${prefix} total`, roundTrips: 0, resourceUnits: 0, wallMs: 0, records: 0 };
+    for (const r of rows.filter((row) => row.name.startsWith(prefix))) {
+      sum.roundTrips += r.roundTrips;
+      sum.resourceUnits += r.resourceUnits;
+      sum.wallMs += r.wallMs;
+      sum.records += r.records;
+    }
+    return sum;
+  };
   const oursTotal = total('ours');
   const naiveTotal = total('naive');
   const table = [...rows, oursTotal, naiveTotal];
