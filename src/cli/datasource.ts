@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { DataSource } from 'typeorm';
+
+/** A usage or configuration problem: the CLI prints it and exits with code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function isDataSource(value: unknown): value is DataSource {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as DataSource).initialize === 'function' &&
+    typeof (value as DataSource).getMetadata === 'function'
+  );
+}
+
+/**
+ * Loads the application's DataSource the way the TypeORM CLI does: a module whose default export, or
+ * any named export, is a DataSource (or a promise of one). TypeScript files are loaded through `tsx`
+ * when it is installed.
+ */
+export async function loadDataSource(file: string): Promise<DataSource> {
+  const absolute = path.resolve(file);
+  let module: Record<string, unknown>;
+  try {
+    if (/\.[cm]?tsx?$/.test(absolute)) {
+      const tsx = await import('tsx/esm/api').catch(() => {
+        throw new UsageError(
+          `--datasource ${file} is TypeScript: install tsx (npm i -D tsx) or point to compiled JavaScript.`,
+        );
+      });
+      module = (await tsx.tsImport(pathToFileURL(absolute).href, import.meta.url)) as Record<string, unknown>;
+    } else {
+      module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    if (
+      (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      String(error).includes(absolute)
+    ) {
+      throw new UsageError(`--datasource ${file}: no such file.`);
+    }
+    throw error;
+  }
+  const candidates = [module.default, ...Object.values(module)];
+  for (const candidate of candidates) {
+    const value = await candidate;
+    if (isDataSource(value)) return value.isInitialized ? value : value.initialize();
+  }
+  throw new UsageError(
+    `--datasource ${file} exports no TypeORM DataSource (export it as default or by name).`,
+  );
+}

@@ -1,0 +1,292 @@
+import { Command, CommanderError, Option } from 'commander';
+import {
+  ConfigError,
+  configFromEnv,
+  formatPlan,
+  formatVerifyReport,
+  type LoadResult,
+  SharePointSync,
+  type SharePointSyncOptions,
+} from 'typeorm-sharepoint';
+import { loadDataSource, UsageError } from './datasource.js';
+import { Output } from './output.js';
+
+/** Exit codes: 0 done; 1 the operation failed or found a problem (drift, dead letters); 2 usage/configuration. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+interface GlobalOptions {
+  datasource?: string;
+  json?: boolean;
+  site?: string;
+  graphBaseUrl?: string;
+  schema?: string;
+}
+
+function parseSiteRef(ref: string): { hostname: string; path: string } {
+  const match = /^([^:/]+):(\/.*)$/.exec(ref);
+  if (!match)
+    throw new UsageError(`--site ${ref}: expected host:/path, e.g. contoso.sharepoint.com:/sites/crm`);
+  return { hostname: match[1]!, path: match[2]! };
+}
+
+/** Options from the environment (validated by configFromEnv), then flags on top. */
+function syncOptions(global: GlobalOptions, env: NodeJS.ProcessEnv): SharePointSyncOptions {
+  const withSite = { ...env };
+  if (global.site) {
+    const site = parseSiteRef(global.site);
+    withSite.SHAREPOINT_SITE_HOSTNAME = site.hostname;
+    withSite.SHAREPOINT_SITE_PATH = site.path;
+  }
+  if (global.graphBaseUrl) withSite.SHAREPOINT_GRAPH_BASE_URL = global.graphBaseUrl;
+  if (global.schema) withSite.SHAREPOINT_SYNC_SCHEMA = global.schema;
+  const config = configFromEnv(withSite);
+  return {
+    site: config.site,
+    ...(config.credential ? { credential: config.credential } : {}),
+    ...(config.graph ? { graph: config.graph } : {}),
+    ...(config.schema ? { schema: config.schema } : {}),
+    defaultPriority: config.defaultPriority,
+    // The CLI bootstraps only when asked (`bootstrap`), and never sends from a short-lived process
+    // unless the command is about sending (`drain`).
+    bootstrap: { ...config.bootstrap, onAttach: false },
+    cache: config.cache,
+    writeback: { ...config.writeback, runWorker: false },
+  };
+}
+
+function summariseLoads(results: LoadResult[]): string {
+  return results
+    .map(
+      (r) =>
+        `${r.entity}: ${r.mode} load, ${r.loaded} loaded, ${r.deleted} deleted, ${r.skipped.length} skipped` +
+        (r.pendingLocal ? `, ${r.pendingLocal} kept (unsent local changes)` : '') +
+        ` in ${(r.durationMs / 1000).toFixed(1)} s` +
+        r.skipped.map((s) => `\n  skipped item ${s.itemId}: ${s.reason}`).join(''),
+    )
+    .join('\n');
+}
+
+export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
+  const program = new Command('typeorm-sharepoint')
+    .description('SharePoint Lists as the source of truth for a TypeORM app; PostgreSQL as the cache.')
+    .option(
+      '-d, --datasource <file>',
+      'module exporting your TypeORM DataSource (.js, or .ts with tsx installed)',
+    )
+    .option('--site <host:/path>', 'SharePoint site (overrides SHAREPOINT_SITE_HOSTNAME/PATH)')
+    .option(
+      '--graph-base-url <url>',
+      'Graph base URL, e.g. the emulator (overrides SHAREPOINT_GRAPH_BASE_URL)',
+    )
+    .option('--schema <name>', "schema of the library's tables (overrides SHAREPOINT_SYNC_SCHEMA)")
+    .option('--json', 'machine-readable output on stdout')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const out = () => new Output(Boolean(program.opts<GlobalOptions>().json));
+
+  /** Loads the DataSource, attaches, runs `work`, and always detaches. */
+  async function withSync<T>(
+    work: (sync: SharePointSync, output: Output) => Promise<T>,
+    overrides: Partial<SharePointSyncOptions> = {},
+  ) {
+    const global = program.opts<GlobalOptions>();
+    const file = global.datasource ?? env.TYPEORM_SHAREPOINT_DATASOURCE;
+    if (!file)
+      throw new UsageError('--datasource <file> is required (or set TYPEORM_SHAREPOINT_DATASOURCE).');
+    const options = { ...syncOptions(global, env), ...overrides };
+    const dataSource = await loadDataSource(file);
+    const output = out();
+    const progress = output.progress();
+    try {
+      const sync = await SharePointSync.attach(dataSource, options);
+      const unsubscribe = sync.on(progress.onEvent);
+      try {
+        return await work(sync, output);
+      } finally {
+        unsubscribe();
+        await sync.close();
+      }
+    } finally {
+      progress.stop();
+      await dataSource.destroy();
+    }
+  }
+
+  program
+    .command('bootstrap')
+    .description('create missing SharePoint lists and columns (never drops or alters anything)')
+    .option('--dry-run', 'print the plan without changing anything')
+    .option('--fail-on-drift', 'exit 1 when a column differs or SharePoint has extra columns')
+    .action(async (options: { dryRun?: boolean; failOnDrift?: boolean }) => {
+      await withSync(async (sync, output) => {
+        const plan = await sync.plan();
+        if (options.dryRun) {
+          output.result(plan, () => formatPlan(plan));
+          return;
+        }
+        const result = await sync.bootstrap({ failOnDrift: Boolean(options.failOnDrift) });
+        output.result(result, () => formatPlan(plan));
+      });
+    });
+
+  program
+    .command('load')
+    .description('load lists from SharePoint into PostgreSQL (all synced entities when none are named)')
+    .argument('[entity...]', 'entity names, e.g. Company Person')
+    .action(async (entities: string[]) => {
+      await withSync(async (sync, output) => {
+        const results = entities.length ? await sync.ensureLoaded(entities) : await sync.loadAll();
+        output.result(results, () => summariseLoads(results));
+      });
+    });
+
+  program
+    .command('rebuild')
+    .description('drop every cached row and reload from SharePoint')
+    .option('--force', 'rebuild even while write-backs are pending (they are lost)')
+    .action(async (options: { force?: boolean }) => {
+      await withSync(async (sync, output) => {
+        const results = await sync.rebuild({ force: Boolean(options.force) });
+        output.result(results, () => summariseLoads(results));
+      });
+    });
+
+  program
+    .command('verify')
+    .description('compare PostgreSQL with SharePoint; exit 1 on drift')
+    .action(async () => {
+      await withSync(async (sync, output) => {
+        const report = await sync.verify();
+        output.result(report, () => formatVerifyReport(report));
+        if (!report.ok) process.exitCode = EXIT.failed;
+      });
+    });
+
+  program
+    .command('status')
+    .description('pending write-backs, lag, dead letters, conflicts, requests and resource units')
+    .action(async () => {
+      await withSync(async (sync, output) => {
+        const status = await sync.status();
+        output.result(status, () =>
+          [
+            `pending: ${status.pending} (P0 ${status.pendingByPriority.P0}, P1 ${status.pendingByPriority.P1}, P2 ${status.pendingByPriority.P2}, P3 ${status.pendingByPriority.P3})`,
+            `lag: ${status.lagSeconds.toFixed(1)} s`,
+            `dead letters: ${status.deadLetters}`,
+            `open conflicts: ${status.openConflicts}`,
+            ...status.lists.map(
+              (l) => `${l.entity}: list ${l.listId ?? '(missing)'}, loaded ${l.loadedAt ?? 'never'}`,
+            ),
+          ].join('\n'),
+        );
+      });
+    });
+
+  program
+    .command('drain')
+    .description('send every pending write-back now; exit 1 if anything is dead-lettered')
+    .option('--timeout <seconds>', 'give up after this long', (v) => Number(v))
+    .action(async (options: { timeout?: number }) => {
+      await withSync(async (sync, output) => {
+        const result = await sync.flush(options.timeout ? { timeoutMs: options.timeout * 1000 } : {});
+        output.result(result, () => `sent ${result.sent} change(s); the outbox is empty`);
+      }, {});
+    });
+
+  const deadLetters = program.command('dead-letters').description('records that could not be written back');
+  deadLetters
+    .command('list')
+    .option('--entity <name>')
+    .action(async (options: { entity?: string }) => {
+      await withSync(async (sync, output) => {
+        const letters = await sync.deadLetters(options.entity ? { entity: options.entity } : {});
+        output.result(letters, () =>
+          letters.length
+            ? letters
+                .map((l) => `#${l.id} ${l.entity} ${l.twentyId} ${l.op}: ${l.error} (${l.attempts} attempts)`)
+                .join('\n')
+            : 'no dead letters',
+        );
+      });
+    });
+  deadLetters
+    .command('retry')
+    .option('--entity <name>')
+    .argument('[id...]', 'dead-letter ids (all when none are given)')
+    .action(async (ids: string[], options: { entity?: string }) => {
+      await withSync(async (sync, output) => {
+        const count = await sync.retryDeadLetters({
+          ...(options.entity ? { entity: options.entity } : {}),
+          ...(ids.length ? { ids: ids.map(Number) } : {}),
+        });
+        output.result({ requeued: count }, () => `re-queued ${count} record(s)`);
+      });
+    });
+
+  program
+    .command('emulator')
+    .description('run the SharePoint emulator on loopback (Graph paths under /v1.0)')
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 picks a free one)').default(4010).argParser(Number),
+    )
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--site <host:/path...>', 'a site to serve (repeatable); others answer 404')
+    .option('--seed <n>', 'seed for deterministic shuffling and faults', Number)
+    .action(async (options: { port: number; host: string; site?: string[]; seed?: number }) => {
+      const { createEmulator } = await import('typeorm-sharepoint/testing');
+      const sites = options.site?.length ? options.site : ['contoso.sharepoint.com:/sites/crm'];
+      for (const site of sites) parseSiteRef(site);
+      const emulator = createEmulator({
+        sites,
+        ...(options.seed === undefined ? {} : { seed: options.seed }),
+      });
+      const { url } = await emulator.listen({ port: options.port, host: options.host });
+      out().result(
+        { url: `${url}/v1.0`, sites },
+        () => `SharePoint emulator at ${url}/v1.0 serving ${sites.join(', ')} (Ctrl+C stops it)`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await emulator.close();
+    });
+
+  return program;
+}
+
+// The program's `--site` option and the emulator's repeatable `--site` share a name; commander keeps
+// them apart because the emulator's is declared on the subcommand.
+
+export async function main(
+  argv: string[] = process.argv,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const program = buildProgram(env);
+  const output = () => new Output(argv.includes('--json'));
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      output().error(error.message);
+      return EXIT.usage;
+    }
+    output().error(error instanceof Error ? error.message : String(error));
+    return EXIT.failed;
+  }
+}
+
+// Run when executed as the binary (not when imported by tests).
+const invokedDirectly =
+  process.argv[1] && /typeorm-sharepoint|cli[\\/]index\.[cm]?[jt]s$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main().then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,84 @@
+import cliProgress from 'cli-progress';
+import type { SyncEvent } from 'typeorm-sharepoint';
+
+/** Where the CLI writes: human text, or one JSON document per command with `--json`. */
+export class Output {
+  constructor(
+    readonly json: boolean,
+    private readonly stdout: NodeJS.WriteStream = process.stdout,
+    private readonly stderr: NodeJS.WriteStream = process.stderr,
+  ) {}
+
+  /** Prints the command's result: `text()` for people, `data` for `--json`. */
+  result(data: unknown, text: () => string): void {
+    this.stdout.write(this.json ? `${JSON.stringify(data, null, 2)}\n` : `${text()}\n`);
+  }
+
+  /** A line of progress or commentary (stderr, so `--json` output stays parseable). */
+  note(line: string): void {
+    if (!this.json) this.stderr.write(`${line}\n`);
+  }
+
+  error(message: string): void {
+    if (this.json) this.stdout.write(`${JSON.stringify({ error: message })}\n`);
+    else this.stderr.write(`error: ${message}\n`);
+  }
+
+  /**
+   * Load progress: a bar with items, rate and ETA on a terminal; a plain line every few seconds
+   * otherwise (logs, CI); nothing with `--json`.
+   */
+  progress(): { onEvent(event: SyncEvent): void; stop(): void } {
+    if (this.json) return { onEvent() {}, stop() {} };
+    if (this.stderr.isTTY) {
+      const bars = new cliProgress.MultiBar(
+        {
+          stream: this.stderr,
+          format:
+            ' {entity} [{bar}] {value}/{total} items | {rate}/s | ETA {eta_formatted} | skipped {skipped}',
+          hideCursor: true,
+          clearOnComplete: false,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      const byEntity = new Map<string, { bar: cliProgress.SingleBar; started: number }>();
+      return {
+        onEvent(event) {
+          if (event.type !== 'load.progress') return;
+          let entry = byEntity.get(event.entity);
+          if (!entry) {
+            entry = {
+              bar: bars.create(event.total ?? event.loaded, 0, { entity: event.entity, rate: 0, skipped: 0 }),
+              started: Date.now(),
+            };
+            byEntity.set(event.entity, entry);
+          }
+          const seconds = Math.max((Date.now() - entry.started) / 1000, 0.001);
+          entry.bar.setTotal(Math.max(event.total ?? event.loaded, event.loaded));
+          entry.bar.update(event.loaded, {
+            rate: Math.round(event.loaded / seconds),
+            skipped: event.skipped,
+          });
+        },
+        stop: () => bars.stop(),
+      };
+    }
+    const lastPrinted = new Map<string, number>();
+    const started = new Map<string, number>();
+    return {
+      onEvent: (event) => {
+        if (event.type !== 'load.progress') return;
+        const now = Date.now();
+        if (!started.has(event.entity)) started.set(event.entity, now);
+        if (!event.done && now - (lastPrinted.get(event.entity) ?? 0) < 2000) return;
+        lastPrinted.set(event.entity, now);
+        const seconds = Math.max((now - started.get(event.entity)!) / 1000, 0.001);
+        const total = event.total === undefined ? '' : `/${event.total}`;
+        this.note(
+          `${event.entity}: ${event.loaded}${total} items, ${Math.round(event.loaded / seconds)}/s, ${event.skipped} skipped${event.done ? ' (done)' : ''}`,
+        );
+      },
+      stop() {},
+    };
+  }
+}

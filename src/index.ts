@@ -1,0 +1,56 @@
+/**
+ * typeorm-sharepoint: SharePoint Lists (through Microsoft Graph) as the source of truth for a TypeORM
+ * application, PostgreSQL as a disposable cache. This file is the only public surface.
+ */
+
+// Cache
+export {
+  formatVerifyReport,
+  type LoadResult,
+  RebuildRefusedError,
+  type VerifyReport,
+} from './cache/index.js';
+export {
+  ConfigError,
+  configFromEnv,
+  ENVIRONMENT_VARIABLES,
+  type EnvironmentConfig,
+  type EnvironmentVariable,
+} from './config.js';
+export type { Logger, SyncEvent, SyncEventListener } from './context.js';
+// Gateway (advanced use: talk to the same site with the same retry, pacing and auth)
+export {
+  GraphClient,
+  type GraphClientOptions,
+  GraphError,
+  odataString,
+  type TokenCredential,
+} from './graph/index.js';
+// Metrics
+export type { ProcessTotals, StoredFigures } from './metrics/index.js';
+
+// Bootstrap
+export {
+  formatPlan,
+  PermissionError,
+  type ProvisioningPlan,
+  type ProvisioningResult,
+  SiteNotFoundError,
+} from './provision/index.js';
+// Entities
+export {
+  type ConflictPolicy,
+  type FieldSchema,
+  type ListSchema,
+  type Priority,
+  SchemaError,
+  SharePointColumn,
+  type SharePointColumnOptions,
+  SharePointIgnore,
+  SharePointList,
+  type SharePointListOptions,
+  ValidationError,
+} from './schema/index.js';
+export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sync.js';
+// Write-back
+export { type DeadLetter, WritebackFlushError } from './writeback/index.js';

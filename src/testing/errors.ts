@@ -1,0 +1,48 @@
+/** A Graph error answer: status, `error.code`, `error.message`, optional extra headers. */
+export class GraphError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export const badRequest = (message: string) => new GraphError(400, 'invalidRequest', message);
+export const notFound = (message: string) => new GraphError(404, 'itemNotFound', message);
+
+/** Graph's error body: `{ error: { code, message, innerError: { date, request-id, client-request-id } } }`. */
+export function graphErrorBody(
+  code: string,
+  message: string,
+  requestId: string,
+  clientRequestId: string,
+  date: string,
+): { error: Record<string, unknown> } {
+  return {
+    error: {
+      code,
+      message,
+      innerError: { date, 'request-id': requestId, 'client-request-id': clientRequestId },
+    },
+  };
+}
+
+const CODE_BY_STATUS: Record<number, [string, string]> = {
+  429: ['activityLimitReached', 'The request has been throttled.'],
+  500: ['generalException', 'An unspecified error has occurred.'],
+  502: ['badGateway', 'The upstream service did not answer.'],
+  503: ['serviceNotAvailable', 'The service is temporarily unavailable.'],
+  504: ['gatewayTimeout', 'The upstream service timed out.'],
+};
+
+export function faultError(status: number, retryAfterSeconds?: number): GraphError {
+  const [code, message] = CODE_BY_STATUS[status] ?? ['generalException', 'Injected fault.'];
+  const headers: Record<string, string> = {};
+  if (retryAfterSeconds !== undefined && (status === 429 || status === 503)) {
+    headers['Retry-After'] = String(retryAfterSeconds);
+  }
+  return new GraphError(status, code, message, headers);
+}

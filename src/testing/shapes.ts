@@ -1,0 +1,112 @@
+import { type ColumnRecord, formatDate, type ItemRecord, itemETag, type ListRecord, type SiteRecord } from './state.js';
+
+/** JSON shapes as Graph v1.0 returns them; only properties of v1.0-lists-schema.json. */
+
+const SYSTEM_ACCOUNT = { user: { displayName: 'System Account' } };
+
+export function siteJson(site: SiteRecord): Record<string, unknown> {
+  const [, siteGuid, webGuid] = site.id.split(',');
+  return {
+    id: site.id,
+    createdDateTime: formatDate(site.createdAt),
+    lastModifiedDateTime: formatDate(site.createdAt),
+    description: '',
+    name: site.name,
+    displayName: site.name,
+    webUrl: `https://${site.hostname}${site.path === '/' ? '' : site.path}`,
+    root: site.path === '/' ? {} : undefined,
+    sharepointIds: { siteId: siteGuid, webId: webGuid, siteUrl: `https://${site.hostname}${site.path === '/' ? '' : site.path}` },
+    siteCollection: { hostname: site.hostname },
+  };
+}
+
+export function listJson(list: ListRecord, expandColumns: boolean): Record<string, unknown> {
+  const site = list.site;
+  return {
+    '@odata.etag': `"${list.id},${list.columns.length}"`,
+    id: list.id,
+    createdDateTime: formatDate(list.createdAt),
+    lastModifiedDateTime: formatDate(list.modifiedAt),
+    description: list.description,
+    eTag: `"${list.id},${list.columns.length}"`,
+    name: list.name,
+    displayName: list.displayName,
+    webUrl: `https://${site.hostname}${site.path === '/' ? '' : site.path}/Lists/${list.name}`,
+    createdBy: SYSTEM_ACCOUNT,
+    lastModifiedBy: SYSTEM_ACCOUNT,
+    parentReference: { siteId: site.id },
+    list: { contentTypesEnabled: false, hidden: false, template: 'genericList' },
+    ...(expandColumns ? { columns: list.columns.map(columnJson) } : {}),
+  };
+}
+
+export function columnJson(column: ColumnRecord): Record<string, unknown> {
+  return {
+    id: column.id,
+    name: column.name,
+    displayName: column.displayName,
+    description: column.description,
+    columnGroup: column.columnGroup,
+    enforceUniqueValues: column.enforceUniqueValues,
+    hidden: column.hidden,
+    indexed: column.indexed,
+    isDeletable: column.system ? false : (column.extra.isDeletable ?? true),
+    isReorderable: column.extra.isReorderable ?? true,
+    isSealed: column.extra.isSealed ?? false,
+    propagateChanges: column.extra.propagateChanges ?? false,
+    readOnly: column.readOnly,
+    required: column.required,
+    ...(column.extra.defaultValue !== undefined ? { defaultValue: column.extra.defaultValue } : {}),
+    ...(column.extra.validation !== undefined ? { validation: column.extra.validation } : {}),
+    ...(column.facet ? { [column.facet]: structuredClone(column.facetValue) } : {}),
+  };
+}
+
+/** A fieldValueSet: `@odata.etag`, id, Title, Created, Modified and every set value; `select` narrows it. */
+export function fieldsJson(item: ItemRecord, select?: string[]): Record<string, unknown> {
+  const all: Record<string, unknown> = {
+    '@odata.etag': itemETag(item),
+    id: String(item.id),
+    ...structuredClone(item.fields),
+    Created: formatDate(item.createdAt),
+    Modified: formatDate(item.modifiedAt),
+  };
+  if (!select) return all;
+  const out: Record<string, unknown> = { '@odata.etag': all['@odata.etag'] };
+  for (const name of select) {
+    const key = Object.keys(all).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (key !== undefined && all[key] !== undefined && all[key] !== null) out[key] = all[key];
+  }
+  return out;
+}
+
+export function itemJson(
+  list: ListRecord,
+  item: ItemRecord,
+  fields: { expand: boolean; select?: string[] },
+): Record<string, unknown> {
+  const site = list.site;
+  return {
+    '@odata.etag': itemETag(item),
+    id: String(item.id),
+    createdDateTime: formatDate(item.createdAt),
+    eTag: itemETag(item),
+    lastModifiedDateTime: formatDate(item.modifiedAt),
+    webUrl: `https://${site.hostname}${site.path === '/' ? '' : site.path}/Lists/${list.name}/${item.id}_.000`,
+    createdBy: SYSTEM_ACCOUNT,
+    lastModifiedBy: SYSTEM_ACCOUNT,
+    parentReference: { id: list.id, siteId: site.id },
+    contentType: { id: '0x0100', name: 'Item' },
+    sharepointIds: { listId: list.id, listItemId: String(item.id), listItemUniqueId: item.uniqueId },
+    ...(fields.expand ? { fields: fieldsJson(item, fields.select) } : {}),
+  };
+}
+
+export function deletedItemJson(list: ListRecord, id: number): Record<string, unknown> {
+  return { id: String(id), parentReference: { id: list.id, siteId: list.site.id }, deleted: { state: 'deleted' } };
+}
+
+/** Drops undefined properties (JSON.stringify would too; schema tests read objects before that). */
+export function clean<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

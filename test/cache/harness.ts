@@ -1,0 +1,89 @@
+import { DataSource } from 'typeorm';
+import { Cache, type CacheOptions } from '../../src/cache/index.js';
+import type { SyncContext, SyncEvent } from '../../src/context.js';
+import { silentLogger } from '../../src/context.js';
+import { GraphClient } from '../../src/graph/index.js';
+import { applyProvisioning, planProvisioning, resolveSite } from '../../src/provision/index.js';
+import { type ListSchema, readListSchemas } from '../../src/schema/index.js';
+import { migrate } from '../../src/store/migrations.js';
+import { createEmulator, type Emulator } from '../../src/testing/index.js';
+import { Writeback } from '../../src/writeback/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+
+export const SITE = { hostname: 'contoso.sharepoint.com', path: '/sites/crm' };
+export const SITE_REF = 'contoso.sharepoint.com:/sites/crm';
+
+export interface CacheHarness {
+  db: TestDatabase;
+  dataSource: DataSource;
+  emulator: Emulator;
+  url: string;
+  ctx: SyncContext;
+  events: SyncEvent[];
+  cache: Cache;
+  writeback: Writeback;
+  list(entity: Function): ListSchema;
+  newCache(options?: Partial<CacheOptions>): Cache;
+  close(): Promise<void>;
+}
+
+/**
+ * Real PostgreSQL (a fresh database), the loopback emulator, provisioned lists, and the write-back
+ * capture trigger installed (worker not started) so tests can prove loads never enqueue anything.
+ */
+export async function createCacheHarness(
+  entities: Function[],
+  options: { cache?: Partial<CacheOptions>; emulator?: Parameters<typeof createEmulator>[0] } = {},
+): Promise<CacheHarness> {
+  const db = await createTestDatabase();
+  const dataSource = new DataSource({ type: 'postgres', url: db.url, entities, synchronize: true });
+  await dataSource.initialize();
+  const emulator = createEmulator({ sites: [SITE_REF], seed: 7, ...options.emulator });
+  const { url } = await emulator.listen();
+  const graph = new GraphClient({ baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 } });
+  const schema = 'sharepoint_sync';
+  await migrate(dataSource, schema);
+  const site = await resolveSite(graph, SITE);
+  const lists = readListSchemas(dataSource);
+  const plan = await planProvisioning(graph, site.id, lists);
+  const provisioned = await applyProvisioning(graph, plan, { createLists: true, createColumns: true, failOnDrift: false });
+  const events: SyncEvent[] = [];
+  const ctx: SyncContext = {
+    dataSource,
+    schema,
+    graph,
+    site: { id: site.id, ...SITE },
+    lists,
+    listIds: new Map(provisioned.listIds),
+    logger: silentLogger,
+    emit: (event) => events.push(event),
+  };
+  const writeback = new Writeback(ctx, {
+    enabled: false,
+    batchSize: 20,
+    retryAttempts: 3,
+    retryDelayMs: 100,
+    batchWindowSeconds: 1,
+    runWorker: false,
+  });
+  await writeback.install();
+  const newCache = (o: Partial<CacheOptions> = {}) => new Cache(ctx, { lazy: true, ttlSeconds: 3600, ...options.cache, ...o });
+  return {
+    db,
+    dataSource,
+    emulator,
+    url,
+    ctx,
+    events,
+    cache: newCache(),
+    writeback,
+    list: (entity) => lists.find((l) => l.target === entity)!,
+    newCache,
+    async close() {
+      await writeback.stop().catch(() => undefined);
+      await dataSource.destroy().catch(() => undefined);
+      await emulator.close().catch(() => undefined);
+      await db.drop();
+    },
+  };
+}
