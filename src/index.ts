@@ -26,6 +26,14 @@ export {
   odataString,
   type TokenCredential,
 } from './graph/index.js';
+// Migration of existing data
+export {
+  formatMigrationReport,
+  type MigrationListReport,
+  type MigrationOptions,
+  type MigrationProgress,
+  type MigrationReport,
+} from './migrate/index.js';
 // Metrics
 export type { ProcessTotals, StoredFigures } from './metrics/index.js';
 

@@ -23,6 +23,7 @@ import { cacheStates, statusFigures } from './store/sql.js';
 import { type ProcessTotals, SyncMetrics, type StoredFigures } from './metrics/index.js';
 import type { Meter } from '@opentelemetry/api';
 import { migrate } from './store/migrations.js';
+import { type MigrationOptions, type MigrationReport, migrateExistingRows } from './migrate/index.js';
 import { type DeadLetter, Writeback, type WritebackOptions } from './writeback/index.js';
 
 export type EntityRef = Function | string;
@@ -298,6 +299,23 @@ export class SharePointSync {
 
   retryDeadLetters(filter?: { entity?: string; ids?: number[] }): Promise<number> {
     return this.writeback.retryDeadLetters(filter);
+  }
+
+  /**
+   * Sends existing PostgreSQL rows that SharePoint does not hold yet (bootstrap, queue, drain, verify).
+   * Resumable: re-running after an interruption continues and creates no duplicates. See docs/migration.md.
+   */
+  migrate(options?: MigrationOptions): Promise<MigrationReport> {
+    return migrateExistingRows(
+      {
+        ctx: this.context,
+        writeback: this.writeback,
+        cache: this.cache,
+        plan: () => this.plan(),
+        bootstrap: () => this.bootstrap(),
+      },
+      options,
+    );
   }
 
   /** Pending write-backs by priority and the age of the oldest one. */

@@ -359,7 +359,11 @@ async function deleteRecords(
   return deleted;
 }
 
-/** After a full pass: rows (and sync_state) that SharePoint did not return are gone there. */
+/**
+ * After a full pass: rows (and sync_state) that SharePoint did not return are gone there. Only rows that
+ * were once known in SharePoint (a sync_state older than this load) are removed: a row that never had a
+ * sync_state predates the attach (existing data awaiting `migrate`) and must never be destroyed by a load.
+ */
 async function sweepMissing(
   ctx: SyncContext,
   runner: QueryRunner,
@@ -377,8 +381,8 @@ async function sweepMissing(
     const stale = await selectRows<{ id: string }>(
       runner,
       `SELECT ${rowIdSql(list, 'e')} AS id FROM ${quoteTablePath(list.tablePath)} e
-        WHERE NOT EXISTS (SELECT 1 FROM "${s}".sync_state st
-                           WHERE st.entity = $1 AND st.twenty_id = ${rowIdSql(list, 'e')} AND st.synced_at >= $2)
+        WHERE EXISTS (SELECT 1 FROM "${s}".sync_state st
+                       WHERE st.entity = $1 AND st.twenty_id = ${rowIdSql(list, 'e')} AND st.synced_at < $2)
           AND NOT EXISTS (SELECT 1 FROM "${s}".outbox o WHERE o.entity = $1 AND o.twenty_id = ${rowIdSql(list, 'e')})
           AND NOT (${rowIdSql(list, 'e')} = ANY($3::text[]))`,
       [entity, loadStart, keep],

@@ -3,11 +3,13 @@ import {
   ConfigError,
   configFromEnv,
   formatPlan,
+  formatMigrationReport,
   formatVerifyReport,
   type LoadResult,
   SharePointSync,
   type SharePointSyncOptions,
 } from 'typeorm-sharepoint';
+import { runDemo } from '../demo/index.js';
 import { loadDataSource, UsageError } from './datasource.js';
 import { Output } from './output.js';
 
@@ -222,6 +224,50 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         });
         output.result({ requeued: count }, () => `re-queued ${count} record(s)`);
       });
+    });
+
+  program
+    .command('migrate')
+    .description(
+      'send existing PostgreSQL rows to SharePoint (bootstrap, queue, drain, verify); resumable, never duplicates',
+    )
+    .option('--dry-run', 'print row counts and the bootstrap plan without changing anything')
+    .option('--timeout <seconds>', 'stop waiting after this long (re-run to continue)', (v) => Number(v))
+    .argument('[entity...]', 'entity names (all synced entities when none are named)')
+    .action(async (entities: string[], options: { dryRun?: boolean; timeout?: number }) => {
+      await withSync(async (sync, output) => {
+        const counter = output.counter('migrate');
+        try {
+          const report = await sync.migrate({
+            dryRun: Boolean(options.dryRun),
+            ...(entities.length ? { entities } : {}),
+            ...(options.timeout ? { timeoutMs: options.timeout * 1000 } : {}),
+            onProgress: (p) => counter.update(p.done, p.total),
+          });
+          counter.stop();
+          output.result(report, () => formatMigrationReport(report));
+          if (report.verify && !report.verify.ok) process.exitCode = EXIT.failed;
+        } finally {
+          counter.stop();
+        }
+      });
+    });
+
+  program
+    .command('demo')
+    .description(
+      'the whole round trip on the emulator and an embedded PostgreSQL: bootstrap, write, SharePoint has it, drop the cache, rebuild',
+    )
+    .option('--database-url <url>', 'use this PostgreSQL server instead of an embedded one (the demo creates its own database)')
+    .action(async (options: { databaseUrl?: string }) => {
+      const output = out();
+      const result = await runDemo({
+        ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+        // The story is the demo's output; with --json it moves to stderr so stdout stays one JSON document.
+        print: (line) => (output.json ? process.stderr : process.stdout).write(`${line}\n`),
+      });
+      if (output.json) output.result(result, () => '');
+      if (!result.verifyOk) process.exitCode = EXIT.failed;
     });
 
   program

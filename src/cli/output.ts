@@ -25,6 +25,52 @@ export class Output {
   }
 
   /**
+   * Progress of one long operation (migrate): a bar with items, rate and ETA on a terminal; a plain line
+   * every few seconds otherwise; nothing with `--json`.
+   */
+  counter(label: string): { update(done: number, total: number): void; stop(): void } {
+    if (this.json) return { update() {}, stop() {} };
+    const started = Date.now();
+    if (this.stderr.isTTY) {
+      const bar = new cliProgress.SingleBar(
+        {
+          stream: this.stderr,
+          format: ` ${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}`,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      let begun = false;
+      return {
+        update(done, total) {
+          const rate = Math.round(done / Math.max((Date.now() - started) / 1000, 0.001));
+          if (!begun) {
+            bar.start(total, done, { rate });
+            begun = true;
+          } else {
+            bar.setTotal(total);
+            bar.update(done, { rate });
+          }
+        },
+        stop: () => bar.stop(),
+      };
+    }
+    let last = 0;
+    return {
+      update: (done, total) => {
+        const now = Date.now();
+        if (done < total && now - last < 2000) return;
+        last = now;
+        const seconds = Math.max((now - started) / 1000, 0.001);
+        const rate = done / seconds;
+        const eta = rate > 0 ? ` ETA ${Math.round((total - done) / rate)} s` : '';
+        this.note(`${label}: ${done}/${total} items, ${Math.round(rate)}/s${eta}`);
+      },
+      stop() {},
+    };
+  }
+
+  /**
    * Load progress: a bar with items, rate and ETA on a terminal; a plain line every few seconds
    * otherwise (logs, CI); nothing with `--json`.
    */

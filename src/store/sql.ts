@@ -214,3 +214,30 @@ export const statusFigures = (s: string) => `
 /** What the cache knows per list. */
 export const cacheStates = (s: string) =>
   `SELECT entity, list_id, loaded_at, item_count FROM "${s}".cache_state`;
+
+// ---------------------------------------------------------------------------------------------------------
+// migrate (existing PostgreSQL rows → SharePoint)
+
+/**
+ * Queues every row of one table that SharePoint does not hold yet (no sync_state with an item id) and that
+ * is not queued already. `$1` entity, `$2` priority; `idSql` is the row's TwentyId expression over alias `e`.
+ * Idempotent: re-running after an interruption queues only what is still missing.
+ */
+export const enqueueUnsyncedRows = (s: string, table: string, idSql: string) => `
+  INSERT INTO "${s}".outbox (entity, twenty_id, op, priority)
+  SELECT $1, ${idSql}, 'upsert', $2 FROM ${table} e
+   WHERE NOT EXISTS (SELECT 1 FROM "${s}".sync_state st
+                      WHERE st.entity = $1 AND st.twenty_id = ${idSql} AND st.item_id IS NOT NULL)
+  ON CONFLICT (entity, twenty_id) DO NOTHING`;
+
+/** Rows of one table, and how many of them SharePoint already holds (for the plan and the report). */
+export const migrationCounts = (s: string, table: string, idSql: string) => `
+  SELECT count(*)::int AS rows,
+         count(*) FILTER (WHERE EXISTS (SELECT 1 FROM "${s}".sync_state st
+                                         WHERE st.entity = $1 AND st.twenty_id = ${idSql}
+                                           AND st.item_id IS NOT NULL))::int AS in_share_point
+    FROM ${table} e`;
+
+/** Outbox rows of the given entities (migration progress). */
+export const outboxSizeFor = (s: string) =>
+  `SELECT count(*)::int AS n FROM "${s}".outbox WHERE entity = ANY($1::text[])`;
