@@ -30,7 +30,8 @@ export interface DemoResult {
 }
 
 const SITE = 'contoso.sharepoint.com:/sites/demo';
-const DATABASE = 'typeorm_sharepoint_demo';
+// Per process, so two demos (or the demo's tests) on one server never meet.
+const DATABASE = `typeorm_sharepoint_demo_${process.pid}`;
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const print = options.print ?? ((line: string) => console.log(line));
