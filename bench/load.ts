@@ -1,0 +1,168 @@
+// Load benchmark (not a test): 100,000 SharePoint items from the loopback emulator into PostgreSQL through
+// our loader (delta pages, bulk upserts), beside a naive loader (same pages, one repository.save() per row)
+// in the same run. Prints items/s, peak RSS growth and the ratio.
+//   npm run bench:load          (BENCH_ITEMS, default 100000; BENCH_NAIVE_ITEMS, default 10000)
+// Uses TEST_DATABASE_URL when set, otherwise an embedded PostgreSQL in a temp directory.
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Column, DataSource, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { SharePointList, SharePointSync } from '../src/index.js';
+import { rowToFields } from '../src/schema/index.js';
+import { createEmulator } from '../src/testing/index.js';
+import { startEmbeddedPostgres } from '../test/support/embedded-postgres.js';
+
+@SharePointList({ title: 'BenchAccounts', priority: 'P1' })
+@Entity('bench_account')
+class BenchAccount {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'varchar', length: 120 }) name!: string;
+  @Column({ type: 'text', nullable: true }) notes?: string | null;
+  @Column({ type: 'integer', nullable: true }) employees?: number | null;
+  @Column({ type: 'double precision', nullable: true }) score?: number | null;
+  @Column({ type: 'boolean', default: false }) active!: boolean;
+  @Column({ type: 'timestamptz', nullable: true }) signedAt?: Date | null;
+}
+
+/** The naive loader's target: same shape, not synced (no capture, no validation). */
+@Entity('naive_account')
+class NaiveAccount {
+  @PrimaryColumn('uuid') id!: string;
+  @Column({ type: 'varchar', length: 120 }) name!: string;
+  @Column({ type: 'text', nullable: true }) notes?: string | null;
+  @Column({ type: 'integer', nullable: true }) employees?: number | null;
+  @Column({ type: 'double precision', nullable: true }) score?: number | null;
+  @Column({ type: 'boolean', default: false }) active!: boolean;
+  @Column({ type: 'timestamptz', nullable: true }) signedAt?: Date | null;
+}
+
+const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
+const NAIVE_ITEMS = Math.min(ITEMS, Number(process.env.BENCH_NAIVE_ITEMS ?? 10_000));
+const SITE = 'contoso.sharepoint.com:/sites/bench';
+
+async function database(): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async () => {} };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsp-bench-pg-'));
+  const server = await startEmbeddedPostgres(dir);
+  return {
+    url: server.url,
+    async stop() {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Samples RSS every 20 ms while `work` runs; returns the peak growth over the starting RSS. */
+async function measured<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; peakRssGrowthMb: number }> {
+  globalThis.gc?.();
+  const base = process.memoryUsage().rss;
+  let peak = base;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  const started = performance.now();
+  try {
+    const result = await work();
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return { result, ms: performance.now() - started, peakRssGrowthMb: (peak - base) / 1024 / 1024 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function main() {
+  const pg = await database();
+  const dataSource = new DataSource({
+    type: 'postgres',
+    url: pg.url,
+    entities: [BenchAccount, NaiveAccount],
+    synchronize: true,
+    dropSchema: true,
+  });
+  await dataSource.initialize();
+  const emulator = createEmulator({ sites: [SITE] });
+  const { url } = await emulator.listen();
+  const sync = await SharePointSync.attach(dataSource, {
+    site: { hostname: 'contoso.sharepoint.com', path: '/sites/bench' },
+    graph: { baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 100_000_000 } },
+    writeback: { runWorker: false },
+  });
+  const list = sync.lists.find((l) => l.entityName === 'BenchAccount')!;
+  const emulated = emulator.site(SITE).list('BenchAccounts')!;
+  process.stdout.write(`filling the emulator with ${ITEMS} items… `);
+  for (let i = 0; i < ITEMS; i++) {
+    emulated.createItem(
+      rowToFields(list, {
+        id: randomUUID(),
+        name: `Account ${i}`,
+        notes: i % 3 === 0 ? `Notes for account ${i}, a little longer than the name.` : null,
+        employees: i % 1000,
+        score: i / 7,
+        active: i % 2 === 0,
+        signedAt: new Date(Date.UTC(2024, 0, 1) + i * 60_000),
+      }) as Record<string, unknown>,
+    );
+  }
+  console.log('done');
+
+  emulator.log.reset();
+  const ours = await measured(() => sync.ensureLoaded(BenchAccount));
+  const oursRequests = emulator.log.counters().requests;
+  const loaded = ours.result[0]!.loaded;
+
+  // Naive: the same pages (select *), one save() per row — what a first implementation typically does.
+  const graph = sync.context.graph;
+  const naiveRepo = dataSource.getRepository(NaiveAccount);
+  emulator.log.reset();
+  const naive = await measured(async () => {
+    let saved = 0;
+    const listId = sync.context.listIds.get('BenchAccount')!;
+    for await (const page of graph.pages<{ fields: Record<string, unknown> }>(
+      `/sites/${sync.context.site.id}/lists/${listId}/items`,
+      { query: { $expand: 'fields', $top: 200 } },
+    )) {
+      for (const item of page.value) {
+        if (saved >= NAIVE_ITEMS) return saved;
+        const f = item.fields;
+        await naiveRepo.save({
+          id: String(f.TwentyId),
+          name: String(f.Name),
+          notes: (f.Notes as string) ?? null,
+          employees: f.Employees == null ? null : Number(f.Employees),
+          score: f.Score == null ? null : Number(f.Score),
+          active: Boolean(f.Active),
+          signedAt: f.SignedAt ? new Date(String(f.SignedAt)) : null,
+        });
+        saved++;
+      }
+    }
+    return saved;
+  });
+  const naiveRequests = emulator.log.counters().requests;
+
+  const oursRate = loaded / (ours.ms / 1000);
+  const naiveRate = naive.result / (naive.ms / 1000);
+  const lines = [
+    `| loader | items | HTTP requests | wall time | items/s | peak RSS growth |`,
+    `| --- | ---: | ---: | ---: | ---: | ---: |`,
+    `| ours (delta pages, bulk upsert) | ${loaded} | ${oursRequests} | ${(ours.ms / 1000).toFixed(1)} s | ${Math.round(oursRate)} | ${ours.peakRssGrowthMb.toFixed(0)} MB |`,
+    `| naive (save() per row) | ${naive.result} | ${naiveRequests} | ${(naive.ms / 1000).toFixed(1)} s | ${Math.round(naiveRate)} | ${naive.peakRssGrowthMb.toFixed(0)} MB |`,
+    '',
+    `ratio: ours is ${(oursRate / naiveRate).toFixed(1)}× the naive rate. Targets: ≥ 10,000 items/s, RSS growth ≤ 256 MB, ≥ 10× naive.`,
+    `(node ${process.version}, ${os.cpus().length} CPU, ${os.cpus()[0]?.model ?? ''})`,
+  ];
+  console.log(lines.join('\n'));
+  await sync.close();
+  await dataSource.dropDatabase();
+  await dataSource.destroy();
+  await emulator.close();
+  await pg.stop();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
