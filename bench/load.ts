@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { Column, DataSource, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { SharePointList, SharePointSync } from '../src/index.js';
 import { rowToFields } from '../src/schema/index.js';
@@ -42,8 +43,21 @@ const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const NAIVE_ITEMS = Math.min(ITEMS, Number(process.env.BENCH_NAIVE_ITEMS ?? 10_000));
 const SITE = 'contoso.sharepoint.com:/sites/bench';
 
+/** A database of its own (created on the given server, dropped at the end), or an embedded server. */
 async function database(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async () => {} };
+  const given = process.env.TEST_DATABASE_URL;
+  if (given) {
+    const name = `tsp_bench_load_${process.pid}`;
+    const admin = async (statement: string) => {
+      const client = new pg.Client({ connectionString: given });
+      await client.connect();
+      await client.query(statement).finally(() => client.end());
+    };
+    await admin(`CREATE DATABASE ${name}`);
+    const url = new URL(given);
+    url.pathname = `/${name}`;
+    return { url: url.toString(), stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsp-bench-pg-'));
   const server = await startEmbeddedPostgres(dir);
   return {
@@ -74,13 +88,12 @@ async function measured<T>(work: () => Promise<T>): Promise<{ result: T; ms: num
 }
 
 async function main() {
-  const pg = await database();
+  const db = await database();
   const dataSource = new DataSource({
     type: 'postgres',
-    url: pg.url,
+    url: db.url,
     entities: [BenchAccount, NaiveAccount],
     synchronize: true,
-    dropSchema: true,
   });
   await dataSource.initialize();
   const emulator = createEmulator({ sites: [SITE] });
@@ -156,10 +169,9 @@ async function main() {
   ];
   console.log(lines.join('\n'));
   await sync.close();
-  await dataSource.dropDatabase();
   await dataSource.destroy();
   await emulator.close();
-  await pg.stop();
+  await db.stop();
 }
 
 main().catch((error) => {
