@@ -1,0 +1,248 @@
+import { z } from 'zod';
+import type { FieldKind, FieldSchema } from './types.js';
+
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** SharePoint keeps dates between these years (earlier or later values are refused). */
+const MIN_YEAR = 1900;
+const MAX_YEAR = 8900;
+
+const DECIMAL_PLACES = ['none', 'one', 'two', 'three', 'four', 'five'];
+
+export function decimalPlaces(scale: number | undefined): string {
+  return scale !== undefined && scale >= 0 && scale < DECIMAL_PLACES.length ? DECIMAL_PLACES[scale]! : 'automatic';
+}
+
+/** SharePoint stores date-times to the second, in UTC: `2024-05-01T12:00:00Z`. */
+export function isoSeconds(value: unknown): string {
+  const date =
+    value instanceof Date ? value : new Date(typeof value === 'number' ? value : String(value).trim());
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) throw new Error(`${JSON.stringify(value)} is not a date`);
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function toNumber(value: unknown): number {
+  const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : Number(String(value));
+  if (typeof value === 'string' && value.trim() === '') throw new Error('an empty string is not a number');
+  if (!Number.isFinite(n)) throw new Error(`${JSON.stringify(String(value))} is not a finite number`);
+  return n;
+}
+
+function toBoolean(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === 1 || value === '1' || value === 'true') return true;
+  if (value === 0 || value === '0' || value === 'false') return false;
+  throw new Error(`${JSON.stringify(value)} is not a boolean`);
+}
+
+export interface FieldSpec {
+  name: string;
+  displayName: string;
+  property: string;
+  databaseName: string;
+  kind: FieldKind;
+  required: boolean;
+  indexed: boolean;
+  unique?: boolean;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  scale?: number;
+  choices?: string[];
+  /** The id / relation value must be a UUID (the key is a uuid column). */
+  uuid?: boolean;
+  /** The id / relation key is an integer column. */
+  integerKey?: boolean;
+  relationTarget?: string;
+  defaultValue?: string;
+}
+
+/** The Graph v1.0 `columnDefinition` for a field (only properties of that type). */
+function definitionOf(spec: FieldSpec): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    name: spec.name,
+    displayName: spec.displayName,
+    required: spec.required,
+    indexed: spec.indexed,
+    ...(spec.unique ? { enforceUniqueValues: true } : {}),
+    ...(spec.defaultValue !== undefined ? { defaultValue: { value: spec.defaultValue } } : {}),
+  };
+  switch (spec.kind) {
+    case 'id':
+    case 'relation':
+      return { ...base, text: { maxLength: 36, allowMultipleLines: false } };
+    case 'text':
+      return { ...base, text: { maxLength: spec.maxLength ?? 255, allowMultipleLines: false } };
+    case 'note':
+    case 'json':
+    case 'list':
+      return { ...base, text: { allowMultipleLines: true } };
+    case 'integer':
+    case 'number':
+      return {
+        ...base,
+        number: {
+          decimalPlaces: spec.kind === 'integer' ? 'none' : decimalPlaces(spec.scale),
+          ...(spec.minimum !== undefined ? { minimum: spec.minimum } : {}),
+          ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}),
+        },
+      };
+    case 'boolean':
+      return { ...base, boolean: {} };
+    case 'dateTime':
+      return { ...base, dateTime: { format: 'dateTime' } };
+    case 'date':
+      return { ...base, dateTime: { format: 'dateOnly' } };
+    case 'choice':
+      return { ...base, choice: { choices: spec.choices ?? [], allowTextEntry: false, displayAs: 'dropDownMenu' } };
+  }
+}
+
+function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSharePoint'> {
+  const max = spec.maxLength;
+  const checkLength = (s: string) => {
+    if (max !== undefined && s.length > max) throw new Error(`${s.length} characters, longer than ${max}`);
+    return s;
+  };
+  switch (spec.kind) {
+    case 'id':
+    case 'relation':
+      return {
+        toSharePoint: (v) => String(v),
+        fromSharePoint: (raw) => {
+          const s = String(raw).trim();
+          if (spec.integerKey) {
+            if (!/^-?\d+$/.test(s)) throw new Error(`${JSON.stringify(s)} is not an integer id`);
+            return Number(s);
+          }
+          if (spec.uuid && !UUID.test(s)) throw new Error(`${JSON.stringify(s)} is not a UUID`);
+          return s;
+        },
+      };
+    case 'text':
+    case 'note':
+      return {
+        toSharePoint: (v) => (typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : String(v)),
+        fromSharePoint: (raw) => checkLength(typeof raw === 'string' ? raw : String(raw)),
+      };
+    case 'integer':
+      return {
+        toSharePoint: toNumber,
+        fromSharePoint: (raw) => {
+          const n = toNumber(raw);
+          if (!Number.isSafeInteger(n)) throw new Error(`${n} is not a whole number`);
+          return n;
+        },
+      };
+    case 'number':
+      return { toSharePoint: toNumber, fromSharePoint: (raw) => toNumber(raw) };
+    case 'boolean':
+      return { toSharePoint: toBoolean, fromSharePoint: toBoolean };
+    case 'dateTime':
+      return { toSharePoint: isoSeconds, fromSharePoint: (raw) => new Date(isoSeconds(raw)) };
+    case 'date':
+      return {
+        toSharePoint: (v) =>
+          typeof v === 'string' && /^\d{4}-\d\d-\d\d$/.test(v) ? `${v}T00:00:00Z` : isoSeconds(v).replace(/T.*$/, 'T00:00:00Z'),
+        fromSharePoint: (raw) => isoSeconds(raw).slice(0, 10),
+      };
+    case 'choice':
+      return {
+        toSharePoint: (v) => String(v),
+        fromSharePoint: (raw) => {
+          const s = String(raw);
+          if (!spec.choices?.includes(s)) throw new Error(`${JSON.stringify(s)} is not one of ${spec.choices?.join(', ')}`);
+          return s;
+        },
+      };
+    case 'json':
+      return {
+        toSharePoint: (v) => JSON.stringify(v),
+        fromSharePoint: (raw) => {
+          try {
+            return JSON.parse(String(raw));
+          } catch {
+            throw new Error('not valid JSON');
+          }
+        },
+      };
+    case 'list':
+      return {
+        toSharePoint: (v) =>
+          JSON.stringify(Array.isArray(v) ? v.map(String) : v === '' ? [] : String(v).split(',')),
+        fromSharePoint: (raw) => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(String(raw));
+          } catch {
+            throw new Error('not a JSON array');
+          }
+          if (!Array.isArray(parsed)) throw new Error('not a JSON array');
+          const items = parsed.map(String);
+          if (items.some((s) => s.includes(','))) throw new Error('an element contains "," (simple-array cannot hold it)');
+          return items.join(',');
+        },
+      };
+  }
+}
+
+export function buildField(spec: FieldSpec): FieldSchema {
+  const field: FieldSchema = {
+    name: spec.name,
+    displayName: spec.displayName,
+    property: spec.property,
+    databaseName: spec.databaseName,
+    kind: spec.kind,
+    required: spec.required,
+    indexed: spec.indexed,
+    ...(spec.maxLength !== undefined ? { maxLength: spec.maxLength } : {}),
+    ...(spec.minimum !== undefined ? { minimum: spec.minimum } : {}),
+    ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}),
+    ...(spec.choices ? { choices: spec.choices } : {}),
+    ...(spec.relationTarget ? { relationTarget: spec.relationTarget } : {}),
+    definition: definitionOf(spec),
+    ...converters(spec),
+  };
+  // Not enumerable: a field prints and serialises (plans, `--json`) as plain data.
+  Object.defineProperty(field, 'zod', { value: zodFor(spec), enumerable: false });
+  return field;
+}
+
+/** The zod schema of the SharePoint value of a field (validation before commit). */
+function zodFor(spec: FieldSpec): z.ZodType {
+  switch (spec.kind) {
+    case 'id':
+    case 'relation':
+      return spec.uuid ? z.string().regex(UUID, 'a UUID') : z.string().max(36);
+    case 'text':
+    case 'note':
+      return spec.maxLength !== undefined ? z.string().max(spec.maxLength) : z.string();
+    case 'integer':
+    case 'number': {
+      let n = z.number();
+      if (spec.kind === 'integer') n = n.int();
+      if (spec.minimum !== undefined) n = n.min(spec.minimum);
+      if (spec.maximum !== undefined) n = n.max(spec.maximum);
+      return n;
+    }
+    case 'boolean':
+      return z.boolean();
+    case 'dateTime':
+    case 'date':
+      return z.string().refine((s) => {
+        const year = new Date(s).getUTCFullYear();
+        return year >= MIN_YEAR && year <= MAX_YEAR;
+      }, `a date between ${MIN_YEAR} and ${MAX_YEAR}`);
+    case 'choice':
+      return z.enum((spec.choices ?? ['']) as [string, ...string[]]);
+    case 'json':
+    case 'list':
+      return z.string();
+  }
+}
+
+/** The zod schema attached to a field by `buildField`. */
+export function zodOf(field: FieldSchema): z.ZodType {
+  return (field as FieldSchema & { zod: z.ZodType }).zod;
+}

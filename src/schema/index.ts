@@ -1,0 +1,26 @@
+export { fieldsToRow, rowToFields, twentyIdOfRow } from './convert.js';
+export {
+  columnOptionsOf,
+  isIgnored,
+  listOptionsOf,
+  SharePointColumn,
+  SharePointIgnore,
+  SharePointList,
+} from './decorators.js';
+export { SchemaError, ValidationError } from './errors.js';
+export { isoSeconds, UUID } from './fields.js';
+export { humanize, internalName, isReservedName, pascal, pluralize } from './names.js';
+export { type ReadOptions, readListSchemas } from './read.js';
+export type {
+  ConflictPolicy,
+  FieldKind,
+  FieldSchema,
+  JunctionSchema,
+  ListSchema,
+  Priority,
+  RelationKind,
+  RelationSchema,
+  SharePointColumnOptions,
+  SharePointListOptions,
+} from './types.js';
+export { createValidator, type Validator } from './validate.js';

@@ -1,0 +1,360 @@
+import type { DataSource, EntityMetadata } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
+import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata.js';
+import { columnOptionsOf, isIgnored, listOptionsOf } from './decorators.js';
+import { SchemaError } from './errors.js';
+import { buildField, type FieldSpec } from './fields.js';
+import { explicitNameProblem, humanize, internalName, pascal, pluralize } from './names.js';
+import type { FieldKind, FieldSchema, ListSchema, Priority, RelationSchema } from './types.js';
+
+export interface ReadOptions {
+  /** Priority of lists whose `@SharePointList` names none. Default `P1`. */
+  defaultPriority?: Priority;
+}
+
+const STRING_TYPES = new Set(['character varying', 'varchar', 'character', 'char', 'citext', 'string', 'nvarchar']);
+const INTEGER_TYPES = new Set(['integer', 'int', 'int2', 'int4', 'int8', 'smallint', 'bigint']);
+const FLOAT_TYPES = new Set(['double precision', 'real', 'float', 'float4', 'float8']);
+const DECIMAL_TYPES = new Set(['numeric', 'decimal', 'money']);
+const DATETIME_TYPES = new Set([
+  'timestamp with time zone',
+  'timestamp without time zone',
+  'timestamp',
+  'timestamptz',
+]);
+
+/** PostgreSQL types that have no SharePoint column: refused at attach, naming entity and column. */
+function unmappable(type: string): boolean {
+  return /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsvector|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube|time)/.test(
+    type,
+  );
+}
+
+function normalizedType(dataSource: DataSource, column: ColumnMetadata): string {
+  const type = dataSource.driver.normalizeType(column);
+  return String(type).toLowerCase();
+}
+
+/**
+ * Reads the SharePoint lists of every `@SharePointList` entity of an initialised DataSource, from TypeORM's
+ * own metadata (types, lengths, nullability, enums, embedded columns, relations) refined by the decorators.
+ * Throws `SchemaError` naming entity, column and rule for anything SharePoint cannot hold.
+ */
+export function readListSchemas(dataSource: DataSource, options: ReadOptions = {}): ListSchema[] {
+  const lists: ListSchema[] = [];
+  const synced = dataSource.entityMetadatas.filter((m) => listOptionsOf(m.target) !== undefined);
+  for (const metadata of synced) lists.push(readEntity(dataSource, metadata, options));
+  for (const metadata of synced) lists.push(...readJunctions(metadata, lists));
+  const titles = new Map<string, string>();
+  for (const list of lists) {
+    const key = list.title.toLowerCase();
+    const other = titles.get(key);
+    if (other) {
+      throw new SchemaError(
+        list.entityName,
+        undefined,
+        'uniqueListTitle',
+        `list title "${list.title}" is already used by ${other}; give one of them another title (@SharePointList({ title }))`,
+      );
+    }
+    titles.set(key, list.entityName);
+  }
+  return lists;
+}
+
+function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: ReadOptions): ListSchema {
+  const entity = metadata.name;
+  const listOptions = listOptionsOf(metadata.target)!;
+  if (metadata.primaryColumns.length !== 1) {
+    throw new SchemaError(
+      entity,
+      undefined,
+      'singlePrimaryKey',
+      `needs exactly one primary key column (it becomes TwentyId); found ${metadata.primaryColumns.length}`,
+    );
+  }
+  const pk = metadata.primaryColumns[0]!;
+  const pkType = normalizedType(dataSource, pk);
+  const idName = listOptions.idColumn ?? 'TwentyId';
+  const idProblem = explicitNameProblem(idName);
+  if (idProblem) throw new SchemaError(entity, pk.propertyPath, 'columnName', `idColumn "${idName}": ${idProblem}`);
+  const idField = buildField({
+    name: idName,
+    displayName: idName,
+    property: pk.propertyPath,
+    databaseName: pk.databaseName,
+    kind: 'id',
+    required: true,
+    indexed: true,
+    unique: true,
+    maxLength: 36,
+    uuid: pkType === 'uuid',
+    integerKey: INTEGER_TYPES.has(pkType),
+  });
+
+  const fields: FieldSchema[] = [];
+  const taken = new Map<string, string>([[idName.toLowerCase(), pk.propertyPath]]);
+  const claim = (field: FieldSchema) => {
+    const key = field.name.toLowerCase();
+    const other = taken.get(key);
+    if (other !== undefined) {
+      throw new SchemaError(
+        entity,
+        field.property,
+        'uniqueColumnName',
+        `maps to SharePoint column "${field.name}", which ${other} already uses; rename one with @SharePointColumn({ name })`,
+      );
+    }
+    taken.set(key, field.property);
+    fields.push(field);
+  };
+
+  for (const column of metadata.columns) {
+    if (column.isPrimary || column.relationMetadata || column.isVirtual || column.isDiscriminator) continue;
+    if (ignoredColumn(metadata, column)) continue;
+    claim(fieldOfColumn(dataSource, entity, column));
+  }
+
+  const relations: RelationSchema[] = [];
+  for (const relation of metadata.relations) {
+    if (isIgnored(relation.target, relation.propertyName)) continue;
+    const targetMeta = relation.inverseEntityMetadata;
+    const base = { property: relation.propertyPath, target: targetMeta.target, targetEntityName: targetMeta.name };
+    if ((relation.isManyToOne || relation.isOneToOneOwner) && relation.joinColumns.length === 1) {
+      const field = relationField(dataSource, entity, relation);
+      claim(field);
+      relations.push({ ...base, kind: relation.isManyToOne ? 'many-to-one' : 'one-to-one', field });
+    } else if ((relation.isManyToOne || relation.isOneToOneOwner) && relation.joinColumns.length > 1) {
+      throw new SchemaError(entity, relation.propertyPath, 'singleColumnRelation', 'relations over composite keys cannot be stored as one id column');
+    } else if (relation.isOneToMany || relation.isOneToOneNotOwner) {
+      relations.push({
+        ...base,
+        kind: relation.isOneToMany ? 'one-to-many' : 'one-to-one',
+        ...(relation.inverseSidePropertyPath ? { inverseProperty: relation.inverseSidePropertyPath } : {}),
+      });
+    } else if (relation.isManyToMany) {
+      relations.push({
+        ...base,
+        kind: 'many-to-many',
+        ...(relation.inverseSidePropertyPath ? { inverseProperty: relation.inverseSidePropertyPath } : {}),
+        ...(relation.junctionEntityMetadata ? { junctionEntityName: relation.junctionEntityMetadata.name } : {}),
+      });
+    }
+  }
+
+  let titleSource: FieldSchema | undefined;
+  if (listOptions.titleColumn !== undefined) {
+    titleSource = fields.find((f) => f.property === listOptions.titleColumn);
+    if (!titleSource) {
+      throw new SchemaError(entity, listOptions.titleColumn, 'titleColumn', 'titleColumn names no mapped property of this entity');
+    }
+  } else {
+    titleSource = fields.find((f) => f.kind === 'text');
+  }
+
+  const deleteDate = metadata.deleteDateColumn;
+  return {
+    kind: 'entity',
+    entityName: entity,
+    target: metadata.target,
+    title: listOptions.title ?? pluralize(entity),
+    tablePath: metadata.tablePath,
+    primaryKey: pk.databaseName,
+    priority: listOptions.priority ?? options.defaultPriority ?? 'P1',
+    conflictResolution: listOptions.conflictResolution ?? 'sharePointPriority',
+    idField,
+    fields,
+    relations,
+    ...(titleSource ? { titleSource } : {}),
+    ...(deleteDate ? { deleteDateField: fields.find((f) => f.databaseName === deleteDate.databaseName)! } : {}),
+  };
+}
+
+/** A column is ignored by `@SharePointIgnore()` on itself or on any embedded object that holds it. */
+function ignoredColumn(metadata: EntityMetadata, column: ColumnMetadata): boolean {
+  if (isIgnored(column.target, column.propertyName)) return true;
+  for (let e = column.embeddedMetadata; e; e = e.parentEmbeddedMetadata) {
+    const owner = e.parentEmbeddedMetadata ? e.parentEmbeddedMetadata.type : metadata.target;
+    if (isIgnored(owner, e.propertyName)) return true;
+  }
+  return false;
+}
+
+function nameFor(entity: string, property: string, explicit: string | undefined, wanted: string): string {
+  if (explicit === undefined) return internalName(wanted);
+  const problem = explicitNameProblem(explicit);
+  if (problem) throw new SchemaError(entity, property, 'columnName', `@SharePointColumn name "${explicit}": ${problem}`);
+  return explicit;
+}
+
+function fieldOfColumn(dataSource: DataSource, entity: string, column: ColumnMetadata): FieldSchema {
+  const property = column.propertyPath;
+  const refine = columnOptionsOf(column.target, column.propertyName);
+  const type = normalizedType(dataSource, column);
+  const fail = (detail: string) => {
+    throw new SchemaError(entity, property, 'unmappableType', detail);
+  };
+  if (column.isArray) fail(`PostgreSQL array column (${type}[]) has no SharePoint column; use simple-array or jsonb, or @SharePointIgnore()`);
+  if (unmappable(type)) fail(`type "${type}" has no SharePoint column; map it to another type or add @SharePointIgnore()`);
+
+  let kind: FieldKind;
+  let maxLength: number | undefined;
+  let scale: number | undefined;
+  let choices: string[] | undefined;
+  let uuid = false;
+  if (STRING_TYPES.has(type)) {
+    const length = refine.maxLength ?? (Number.parseInt(String(column.length || ''), 10) || 255);
+    maxLength = length;
+    kind = refine.multiline || length > 255 ? 'note' : 'text';
+  } else if (type === 'text') {
+    kind = 'note';
+    maxLength = refine.maxLength;
+  } else if (type === 'uuid') {
+    kind = 'text';
+    maxLength = 36;
+    uuid = true;
+  } else if (INTEGER_TYPES.has(type)) {
+    kind = 'integer';
+  } else if (FLOAT_TYPES.has(type)) {
+    kind = 'number';
+  } else if (DECIMAL_TYPES.has(type)) {
+    kind = 'number';
+    scale = column.scale;
+  } else if (type === 'boolean' || type === 'bool') {
+    kind = 'boolean';
+  } else if (DATETIME_TYPES.has(type)) {
+    kind = 'dateTime';
+  } else if (type === 'date') {
+    kind = 'date';
+  } else if (type === 'enum' || type === 'simple-enum') {
+    kind = 'choice';
+    choices = (column.enum ?? []).map(String);
+    if (choices.length === 0) fail('enum column without values');
+  } else if (type === 'simple-array') {
+    kind = 'list';
+  } else if (type === 'json' || type === 'jsonb' || type === 'simple-json') {
+    kind = 'json';
+  } else {
+    fail(`type "${type}" has no SharePoint column; map it to another type or add @SharePointIgnore()`);
+  }
+  const hasDefault = column.default !== undefined && column.default !== null;
+  const required =
+    refine.required ??
+    (!column.isNullable &&
+      !hasDefault &&
+      !column.isGenerated &&
+      !column.isCreateDate &&
+      !column.isUpdateDate &&
+      !column.isVersion &&
+      !column.isDeleteDate);
+  const defaultValue =
+    hasDefault && (typeof column.default === 'string' || typeof column.default === 'number') && kind! !== 'boolean'
+      ? String(column.default)
+      : undefined;
+  const spec: FieldSpec = {
+    name: nameFor(entity, property, refine.name, pascal(property)),
+    displayName: refine.displayName ?? humanize(property),
+    property,
+    databaseName: column.databaseName,
+    kind: kind!,
+    required,
+    indexed: refine.indexed ?? false,
+    ...(maxLength !== undefined ? { maxLength } : {}),
+    ...(scale !== undefined ? { scale } : {}),
+    ...(refine.minimum !== undefined ? { minimum: refine.minimum } : {}),
+    ...(refine.maximum !== undefined ? { maximum: refine.maximum } : {}),
+    ...(choices ? { choices } : {}),
+    ...(uuid ? { uuid } : {}),
+    ...(defaultValue !== undefined ? { defaultValue } : {}),
+  };
+  if (spec.kind === 'text' && spec.maxLength !== undefined && spec.maxLength > 255) spec.kind = 'note';
+  return buildField(spec);
+}
+
+function relationField(dataSource: DataSource, entity: string, relation: RelationMetadata): FieldSchema {
+  const join = relation.joinColumns[0]!;
+  const refine = columnOptionsOf(relation.target, relation.propertyName);
+  const targetPk = join.referencedColumn ?? relation.inverseEntityMetadata.primaryColumns[0];
+  const targetType = targetPk ? normalizedType(dataSource, targetPk) : 'uuid';
+  return buildField({
+    name: nameFor(entity, relation.propertyPath, refine.name, `${pascal(relation.propertyPath)}Id`),
+    displayName: refine.displayName ?? `${humanize(relation.propertyPath)} Id`,
+    property: relation.propertyPath,
+    databaseName: join.databaseName,
+    kind: 'relation',
+    required: refine.required ?? !relation.isNullable,
+    indexed: true,
+    maxLength: 36,
+    uuid: targetType === 'uuid',
+    integerKey: INTEGER_TYPES.has(targetType),
+    relationTarget: relation.inverseEntityMetadata.name,
+  });
+}
+
+/** One junction list per owning many-to-many relation of a synced entity: two indexed id columns. */
+function readJunctions(metadata: EntityMetadata, lists: ListSchema[]): ListSchema[] {
+  const owner = lists.find((l) => l.target === metadata.target && l.kind === 'entity')!;
+  const out: ListSchema[] = [];
+  for (const relation of metadata.manyToManyRelations) {
+    if (!relation.isOwning || !relation.junctionEntityMetadata) continue;
+    if (isIgnored(relation.target, relation.propertyName)) continue;
+    const junction = relation.junctionEntityMetadata;
+    const ownerColumn = junction.ownerColumns[0];
+    const inverseColumn = junction.inverseColumns[0];
+    if (!ownerColumn || !inverseColumn || junction.ownerColumns.length !== 1 || junction.inverseColumns.length !== 1) {
+      throw new SchemaError(owner.entityName, relation.propertyPath, 'singleColumnRelation', 'many-to-many over composite keys is not supported');
+    }
+    const inverseName = relation.inverseEntityMetadata.name;
+    const ownerIdName = internalName(`${owner.entityName}Id`);
+    let inverseIdName = internalName(`${pascal(relation.propertyPath)}Id`);
+    if (inverseIdName.toLowerCase() === ownerIdName.toLowerCase()) inverseIdName = internalName(`Related${inverseIdName}`);
+    const idOf = (column: typeof ownerColumn, name: string, target: string) =>
+      buildField({
+        name,
+        displayName: humanize(name.replace(/Id$/, '')) + ' Id',
+        property: column.propertyName,
+        databaseName: column.databaseName,
+        kind: 'relation',
+        required: true,
+        indexed: true,
+        maxLength: 36,
+        uuid: String(column.type).toLowerCase() === 'uuid',
+        relationTarget: target,
+      });
+    const ownerField = idOf(ownerColumn, ownerIdName, owner.entityName);
+    const inverseField = idOf(inverseColumn, inverseIdName, inverseName);
+    const idField = buildField({
+      name: owner.idField.name,
+      displayName: owner.idField.name,
+      property: '(junction)',
+      databaseName: '(computed)',
+      kind: 'id',
+      required: true,
+      indexed: true,
+      unique: true,
+      maxLength: 36,
+      uuid: true,
+    });
+    out.push({
+      kind: 'junction',
+      entityName: junction.name,
+      target: junction.target,
+      title: `${owner.title} ${humanize(relation.propertyPath)}`,
+      tablePath: junction.tablePath,
+      primaryKey: ownerColumn.databaseName,
+      priority: owner.priority,
+      conflictResolution: owner.conflictResolution,
+      idField,
+      fields: [ownerField, inverseField],
+      relations: [],
+      junction: {
+        ownerEntityName: owner.entityName,
+        inverseEntityName: inverseName,
+        ownerProperty: relation.propertyPath,
+        ownerField,
+        inverseField,
+      },
+    });
+  }
+  return out;
+}

@@ -1,0 +1,124 @@
+/** Write-back priority of a list: P0 immediate, P1 batched (window), P2 every 5 minutes, P3 daily. */
+export type Priority = 'P0' | 'P1' | 'P2' | 'P3';
+
+/** What happens when SharePoint and the application changed the same record (docs/inbound.md). */
+export type ConflictPolicy = 'sharePointPriority' | 'twentyPriority' | 'lastWriteWins' | 'manualReview';
+
+export interface SharePointListOptions {
+  /** List display name. Default: the entity name pluralised (`Company` → `Companies`). */
+  title?: string;
+  /** Write-back priority. Default: the `defaultPriority` of attach (`P1`). */
+  priority?: Priority;
+  /** Internal name of the id column holding the primary key. Default `TwentyId`. */
+  idColumn?: string;
+  /** Conflict policy of this list. Default `sharePointPriority` (SharePoint is the source of truth). */
+  conflictResolution?: ConflictPolicy;
+  /** Property whose value fills SharePoint's built-in `Title`. Default: the first single-line string column. */
+  titleColumn?: string;
+}
+
+export interface SharePointColumnOptions {
+  /** Internal column name (letters, digits, `_`; ≤ 32). Default: the property path in PascalCase. Never changes once created. */
+  name?: string;
+  /** Display name. Default: the property path in words (`address.city` → `Address City`). */
+  displayName?: string;
+  /** Index the column in SharePoint (needed for `$filter` on lists over 5,000 items). */
+  indexed?: boolean;
+  /** Required in SharePoint. Default: the column is not nullable and has no default. */
+  required?: boolean;
+  /** Longest text. Default: the column's `length` (single-line text holds at most 255). */
+  maxLength?: number;
+  /** Numbers: smallest and largest value SharePoint accepts. */
+  minimum?: number;
+  maximum?: number;
+  /** Strings: store as multi-line text (no 255 limit). Default: `text` columns and lengths over 255. */
+  multiline?: boolean;
+}
+
+/** How one field is stored in SharePoint. */
+export type FieldKind =
+  | 'id'
+  | 'text'
+  | 'note'
+  | 'integer'
+  | 'number'
+  | 'boolean'
+  | 'dateTime'
+  | 'date'
+  | 'choice'
+  | 'json'
+  | 'list'
+  | 'relation';
+
+/** One SharePoint column and how values cross between PostgreSQL and Graph. */
+export interface FieldSchema {
+  /** SharePoint internal name (stable: the same entity always yields the same name). */
+  name: string;
+  displayName: string;
+  /** Entity property path, e.g. `address.city`; for a relation column the relation's property (`company`). */
+  property: string;
+  /** PostgreSQL column name. */
+  databaseName: string;
+  kind: FieldKind;
+  required: boolean;
+  indexed: boolean;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  choices?: string[];
+  /** For relation columns: the target entity name. */
+  relationTarget?: string;
+  /** Graph v1.0 `columnDefinition` sent to create the column. */
+  definition: Record<string, unknown>;
+  /** A PostgreSQL value (as the driver returns it, or as the entity holds it) → the Graph field value. */
+  toSharePoint(value: unknown): unknown;
+  /** A Graph field value → the value to store in PostgreSQL. Throws an Error saying why it does not fit. */
+  fromSharePoint(raw: unknown): unknown;
+}
+
+export type RelationKind = 'many-to-one' | 'one-to-one' | 'one-to-many' | 'many-to-many';
+
+export interface RelationSchema {
+  property: string;
+  kind: RelationKind;
+  /** The id column on this list (owning side of many-to-one / one-to-one). */
+  field?: FieldSchema;
+  target?: Function | string;
+  targetEntityName?: string;
+  /** Property on the target that points back (one-to-many: the target's many-to-one). */
+  inverseProperty?: string;
+  /** Many-to-many: the junction list's entity name. */
+  junctionEntityName?: string;
+}
+
+export interface JunctionSchema {
+  ownerEntityName: string;
+  inverseEntityName: string;
+  /** The owner's many-to-many property. */
+  ownerProperty: string;
+  ownerField: FieldSchema;
+  inverseField: FieldSchema;
+}
+
+/** Everything the library knows about one synced list. */
+export interface ListSchema {
+  kind: 'entity' | 'junction';
+  entityName: string;
+  target: Function | string;
+  title: string;
+  tablePath: string;
+  /** PostgreSQL column of the primary key (a junction: its owner column). */
+  primaryKey: string;
+  priority: Priority;
+  conflictResolution: ConflictPolicy;
+  /** The `TwentyId` column. */
+  idField: FieldSchema;
+  /** Every mapped column except the id (flattened embedded columns, relation ids, the soft-delete column). */
+  fields: FieldSchema[];
+  relations: RelationSchema[];
+  junction?: JunctionSchema;
+  /** Field whose value fills SharePoint's built-in `Title` (the id when none). */
+  titleSource?: FieldSchema;
+  /** The soft-delete column, if any. */
+  deleteDateField?: FieldSchema;
+}
