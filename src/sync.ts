@@ -162,10 +162,24 @@ export class SharePointSync {
     const schema = assertSchemaName(options.schema ?? 'sharepoint_sync');
     const logger = options.logger ?? silentLogger;
     const lists = readListSchemas(dataSource, { defaultPriority: options.defaultPriority ?? 'P1' });
+    // The gauges read the library's tables through the context, which exists only once the site is known.
+    let contextRef: SyncContext | undefined;
+    const metrics = new SyncMetrics({
+      ...(options.metrics?.meter ? { meter: options.metrics.meter } : {}),
+      ...(options.metrics?.attributes ? { attributes: options.metrics.attributes } : {}),
+      readStoredFigures: async () =>
+        contextRef
+          ? readStoredFigures(contextRef)
+          : { pending: 0, lagSeconds: 0, deadLetters: 0, openConflicts: 0 },
+    });
     const graph = new GraphClient({
       ...options.graph,
       ...(options.credential ? { credential: options.credential } : {}),
       logger,
+      onRequest: (event) => {
+        metrics.onRequest(event);
+        options.graph?.onRequest?.(event);
+      },
     });
 
     await migrate(dataSource, schema);
@@ -181,6 +195,7 @@ export class SharePointSync {
       listIds: new Map(),
       logger,
       emit(event: SyncEvent) {
+        metrics.onEvent(event);
         for (const listener of listeners) {
           try {
             listener(event);
@@ -190,6 +205,8 @@ export class SharePointSync {
         }
       },
     };
+
+    contextRef = context;
 
     const bootstrap = {
       onAttach: true,
