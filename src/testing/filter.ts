@@ -225,7 +225,7 @@ function comparable(
 ): [number | string | boolean, number | string | boolean] | undefined {
   if (a === null || b === null) return undefined;
   const asDate = (v: Value | { dateTime: number }) =>
-    typeof v === 'object' ? v.dateTime : typeof v === 'string' ? Date.parse(v) : Number.NaN;
+    typeof v === 'object' && v !== null ? v.dateTime : typeof v === 'string' ? Date.parse(v) : Number.NaN;
   if (typeof a === 'object' || typeof b === 'object') {
     const x = asDate(a);
     const y = asDate(b);

@@ -1,0 +1,527 @@
+import { resourceUnitCost } from '../graph/cost.js';
+import type { ResourceBudget } from './budget.js';
+import { GraphError, badRequest, faultError, graphErrorBody, notFound } from './errors.js';
+import type { FaultRegistry } from './faults.js';
+import { evaluateFilter, FilterSyntaxError, filterFields, parseFilter } from './filter.js';
+import type { SeededRandom } from './random.js';
+import { clean, columnJson, deletedItemJson, itemJson, listJson, siteJson } from './shapes.js';
+import { type EmulatorState, formatDate, itemETag, type ListRecord, type SiteRecord } from './state.js';
+import type { SubscriptionService } from './subscriptions.js';
+import type { EmulatorRequest, EmulatorResponse, RequestLogEntry } from './types.js';
+
+/** Graph answers `$batch` with at most this many requests. */
+const MAX_BATCH = 20;
+const PREFER_NON_INDEXED = 'honornonindexedquerieswarningmayfailrandomly';
+
+export interface DispatchSettings {
+  defaultPageSize: number;
+  maxPageSize: number;
+  listViewThreshold: number;
+  shuffleBatchResponses: boolean;
+  deltaRepeatProbability: number;
+  latencyMs: number;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body?: unknown;
+  /** Plain text body (validation echoes and the like). */
+  text?: string;
+}
+
+interface Parsed {
+  method: string;
+  /** Path without `/v1.0`, decoded, no query. */
+  path: string;
+  query: URLSearchParams;
+  rawQuery: string;
+  headers: Record<string, string>;
+  body: unknown;
+  /** Origin + `/v1.0` of the request (for nextLink / deltaLink). */
+  base: string;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Answer {
+  return { status, headers: { 'Content-Type': 'application/json', ...headers }, body };
+}
+
+function lower(headers: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k.toLowerCase()] = v;
+  return out;
+}
+
+/** Delta tokens carry the list, the change sequence they start after, and the list's token epoch. */
+function encodeToken(token: { l: string; s: number; e: number }): string {
+  return Buffer.from(JSON.stringify(token)).toString('base64url');
+}
+function decodeToken(value: string): { l: string; s: number; e: number } | undefined {
+  try {
+    const t = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    return typeof t.l === 'string' && typeof t.s === 'number' && typeof t.e === 'number' ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `fields($select=A,B)` or `fields` inside `$expand`. */
+function parseExpand(expand: string | null): { fields: boolean; select?: string[]; columns: boolean } {
+  if (!expand) return { fields: false, columns: false };
+  const columns = /(^|,)\s*columns\b/.test(expand);
+  const m = /fields(?:\(\s*\$select\s*=\s*([^)]*)\))?/i.exec(expand);
+  if (!m) return { fields: false, columns };
+  const select = m[1]
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return { fields: true, columns, ...(select && select.length ? { select } : {}) };
+}
+
+/**
+ * The transport-free Graph: one request in, one answer out. The msw handlers and the loopback server both
+ * call `handle`; state, faults, budget and log live here, apart from the transport (as msw does it).
+ */
+export class Dispatcher {
+  readonly log: RequestLogEntry[] = [];
+  private batchCounter = 0;
+  private requestCounter = 0;
+
+  constructor(
+    private readonly state: EmulatorState,
+    private readonly faults: FaultRegistry,
+    private readonly budget: ResourceBudget,
+    private readonly subscriptions: SubscriptionService,
+    private readonly random: SeededRandom,
+    private readonly settings: DispatchSettings,
+    private readonly now: () => number,
+  ) {}
+
+  async handle(request: EmulatorRequest): Promise<EmulatorResponse> {
+    const url = new URL(request.url);
+    const versionAt = url.pathname.indexOf('/v1.0');
+    const path = decodeURIComponent(url.pathname.slice(versionAt + '/v1.0'.length)) || '/';
+    const parsed: Parsed = {
+      method: request.method.toUpperCase(),
+      path,
+      query: url.searchParams,
+      rawQuery: url.search.replace(/^\?/, ''),
+      headers: lower(request.headers),
+      body: undefined,
+      base: `${url.origin}${url.pathname.slice(0, versionAt)}/v1.0`,
+    };
+    if (this.settings.latencyMs > 0) await delay(this.settings.latencyMs);
+    const effects = this.faults.evaluate(parsed.method, path, 'request');
+    if (effects.latencyMs > 0) await delay(effects.latencyMs);
+    const entry: RequestLogEntry = {
+      at: this.now(),
+      method: parsed.method,
+      path,
+      query: parsed.rawQuery,
+      status: 0,
+      resourceUnits: 0,
+      inBatch: false,
+      throttled: false,
+      ...(effects.description ? { fault: effects.description } : {}),
+    };
+    this.log.push(entry);
+    if (effects.drop) return { drop: true };
+    if (effects.status !== undefined) {
+      const answer = this.errorAnswer(faultError(effects.status, effects.retryAfterSeconds));
+      entry.status = answer.status;
+      entry.throttled = answer.status === 429 || answer.status === 503;
+      return this.toResponse(answer);
+    }
+    let answer: Answer;
+    try {
+      if (request.body !== undefined && request.body !== '') {
+        try {
+          parsed.body = JSON.parse(request.body);
+        } catch {
+          throw badRequest('The request body is not valid JSON.');
+        }
+      }
+      if (parsed.method === 'POST' && path === '/$batch') {
+        answer = await this.batch(parsed);
+      } else {
+        answer = await this.charged(parsed, entry);
+      }
+    } catch (error) {
+      answer = this.errorAnswer(error);
+    }
+    entry.status = answer.status;
+    if (effects.lostResponse) return { drop: true };
+    return this.toResponse(answer);
+  }
+
+  private toResponse(answer: Answer): EmulatorResponse {
+    const headers = {
+      'request-id': this.random.guid(),
+      ...this.budget.headers(),
+      ...answer.headers,
+    };
+    if (answer.text !== undefined) return { status: answer.status, headers: { ...headers, 'Content-Type': 'text/plain' }, body: answer.text };
+    if (answer.body === undefined) return { status: answer.status, headers };
+    return { status: answer.status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(answer.body) };
+  }
+
+  private errorAnswer(error: unknown): Answer {
+    if (error instanceof FilterSyntaxError) error = badRequest(`Invalid filter clause: ${error.message}`);
+    if (error instanceof GraphError) {
+      return json(
+        error.status,
+        graphErrorBody(error.code, error.message, this.random.guid(), this.random.guid(), new Date(this.now()).toISOString()),
+        error.headers,
+      );
+    }
+    return json(500, graphErrorBody('generalException', String(error), this.random.guid(), this.random.guid(), new Date(this.now()).toISOString()));
+  }
+
+  /** Charges the request's resource units, then routes it; a spent budget answers 429 with Retry-After. */
+  private async charged(parsed: Parsed, entry: RequestLogEntry): Promise<Answer> {
+    const units = resourceUnitCost(parsed.method, parsed.rawQuery ? `${parsed.path}?${parsed.rawQuery}` : parsed.path);
+    entry.resourceUnits = units;
+    const charge = this.budget.charge(units);
+    if (charge.throttled) {
+      entry.throttled = true;
+      throw faultError(429, charge.retryAfterSeconds);
+    }
+    return this.route(parsed);
+  }
+
+  private async batch(parsed: Parsed): Promise<Answer> {
+    const body = parsed.body as { requests?: unknown } | undefined;
+    const requests = body?.requests;
+    if (!Array.isArray(requests)) throw badRequest("A $batch body needs a 'requests' array.");
+    if (requests.length > MAX_BATCH) throw badRequest(`Number of batch request steps exceeds the maximum value of ${MAX_BATCH}.`);
+    const ids = new Set<string>();
+    for (const r of requests) {
+      const id = (r as { id?: unknown }).id;
+      if (typeof id !== 'string' || id === '') throw badRequest('Every batch request needs a string id.');
+      if (ids.has(id)) throw badRequest(`Batch request id '${id}' is used twice.`);
+      ids.add(id);
+    }
+    const batchId = `batch-${++this.batchCounter}`;
+    const statuses = new Map<string, number>();
+    const responses: Record<string, unknown>[] = [];
+    for (const raw of requests as Record<string, unknown>[]) {
+      const id = raw.id as string;
+      const depends = Array.isArray(raw.dependsOn) ? (raw.dependsOn as string[]) : [];
+      let answer: Answer;
+      if (depends.some((d) => (statuses.get(d) ?? 424) >= 400)) {
+        answer = json(424, graphErrorBody('failedDependency', 'A request this request depends on failed.', this.random.guid(), this.random.guid(), new Date(this.now()).toISOString()));
+      } else {
+        answer = await this.inner(parsed, raw, batchId);
+      }
+      statuses.set(id, answer.status);
+      responses.push({ id, status: answer.status, headers: answer.headers, ...(answer.body !== undefined ? { body: answer.body } : {}) });
+    }
+    const ordered = this.settings.shuffleBatchResponses ? this.random.shuffle(responses) : responses;
+    return json(200, { responses: ordered });
+  }
+
+  private async inner(outer: Parsed, raw: Record<string, unknown>, batchId: string): Promise<Answer> {
+    const method = String(raw.method ?? 'GET').toUpperCase();
+    const relative = String(raw.url ?? '');
+    const url = new URL(relative.startsWith('/') ? `${outer.base}${relative}` : `${outer.base}/${relative}`);
+    const path = decodeURIComponent(url.pathname.slice(url.pathname.indexOf('/v1.0') + 5)) || '/';
+    const parsed: Parsed = {
+      method,
+      path,
+      query: url.searchParams,
+      rawQuery: url.search.replace(/^\?/, ''),
+      headers: lower((raw.headers as Record<string, string>) ?? {}),
+      body: raw.body,
+      base: outer.base,
+    };
+    const effects = this.faults.evaluate(method, path, 'inner');
+    const entry: RequestLogEntry = {
+      at: this.now(),
+      method,
+      path,
+      query: parsed.rawQuery,
+      status: 0,
+      resourceUnits: 0,
+      inBatch: true,
+      batchId,
+      throttled: false,
+      ...(effects.description ? { fault: effects.description } : {}),
+    };
+    this.log.push(entry);
+    let answer: Answer;
+    if (effects.latencyMs > 0) await delay(effects.latencyMs);
+    if (effects.status !== undefined) {
+      answer = this.errorAnswer(faultError(effects.status, effects.retryAfterSeconds));
+      entry.throttled = answer.status === 429 || answer.status === 503;
+    } else if (effects.drop) {
+      answer = this.errorAnswer(faultError(504));
+    } else {
+      try {
+        answer = await this.charged(parsed, entry);
+      } catch (error) {
+        answer = this.errorAnswer(error);
+      }
+      if (effects.lostResponse) answer = this.errorAnswer(faultError(504));
+    }
+    entry.status = answer.status;
+    return answer;
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  private async route(p: Parsed): Promise<Answer> {
+    const segments = p.path.split('/').filter(Boolean);
+    if (segments[0] === 'subscriptions') return this.subscriptionRoute(p, segments.slice(1));
+    if (segments[0] !== 'sites' || segments.length < 2) throw notFound(`Resource not found for the segment '${segments[0] ?? ''}'.`);
+
+    // /sites/{hostname}:/{path}[:] — path addressing takes the rest of the URL.
+    const rest = p.path.slice('/sites/'.length);
+    const colon = rest.indexOf(':');
+    const slash = rest.indexOf('/');
+    let site: SiteRecord | undefined;
+    let tail: string[];
+    if (colon > 0 && (slash === -1 || colon < slash)) {
+      const hostname = rest.slice(0, colon);
+      let sitePath = rest.slice(colon + 1);
+      const end = sitePath.indexOf(':', 1);
+      let after = '';
+      if (end > 0) {
+        after = sitePath.slice(end + 1);
+        sitePath = sitePath.slice(0, end);
+      }
+      site = this.state.findSiteByPath(hostname, sitePath.replace(/\/+$/, '') || '/');
+      if (!site) throw notFound('Requested site could not be found');
+      tail = after.split('/').filter(Boolean);
+    } else {
+      site = this.state.findSiteById(segments[1]!);
+      if (!site) throw notFound('Requested site could not be found');
+      tail = segments.slice(2);
+    }
+    if (tail.length === 0) {
+      if (p.method !== 'GET') throw methodNotAllowed();
+      return json(200, clean(siteJson(site)));
+    }
+    if (tail[0] !== 'lists') throw notFound(`Resource not found for the segment '${tail[0]}'.`);
+    if (tail.length === 1) return this.listsRoute(p, site);
+    const list = this.state.findList(site, tail[1]!);
+    if (!list) throw notFound(`List '${tail[1]}' does not exist at site with URL 'https://${site.hostname}${site.path}'.`);
+    return this.listRoute(p, list, tail.slice(2));
+  }
+
+  private listsRoute(p: Parsed, site: SiteRecord): Answer {
+    if (p.method === 'POST') {
+      const list = this.state.createList(site, (p.body ?? {}) as Record<string, unknown>);
+      return json(201, clean(listJson(list, true)));
+    }
+    if (p.method !== 'GET') throw methodNotAllowed();
+    const expand = parseExpand(p.query.get('$expand'));
+    let lists = site.lists;
+    const filter = p.query.get('$filter');
+    if (filter) {
+      const node = parseFilter(filter);
+      lists = lists.filter((l) => evaluateFilter(node, (name) => (name === 'displayName' ? l.displayName : undefined)));
+    }
+    return json(200, { value: lists.map((l) => clean(listJson(l, expand.columns))) });
+  }
+
+  private listRoute(p: Parsed, list: ListRecord, tail: string[]): Answer {
+    if (tail.length === 0) {
+      if (p.method !== 'GET') throw methodNotAllowed();
+      return json(200, clean(listJson(list, parseExpand(p.query.get('$expand')).columns)));
+    }
+    if (tail[0] === 'columns') {
+      if (tail.length === 1) {
+        if (p.method === 'POST') return json(201, clean(columnJson(this.state.createColumn(list, p.body))));
+        if (p.method !== 'GET') throw methodNotAllowed();
+        return json(200, { value: list.columns.map((c) => clean(columnJson(c))) });
+      }
+      const column = this.state.findColumn(list, tail[1]!);
+      if (!column) throw notFound(`Column '${tail[1]}' does not exist.`);
+      if (p.method === 'GET') return json(200, clean(columnJson(column)));
+      if (p.method === 'PATCH') return json(200, clean(columnJson(this.state.updateColumn(list, column, p.body))));
+      throw methodNotAllowed();
+    }
+    if (tail[0] !== 'items') throw notFound(`Resource not found for the segment '${tail[0]}'.`);
+    if (tail.length === 1) {
+      if (p.method === 'POST') {
+        const body = p.body as { fields?: unknown } | undefined;
+        const item = this.state.createItem(list, body?.fields);
+        return json(201, clean(itemJson(list, item, { expand: true })));
+      }
+      if (p.method !== 'GET') throw methodNotAllowed();
+      return this.listItems(p, list);
+    }
+    if (tail[1] === 'delta' || tail[1]?.startsWith('delta(')) {
+      if (p.method !== 'GET') throw methodNotAllowed();
+      return this.delta(p, list);
+    }
+    const itemId = tail[1]!;
+    if (tail.length === 2) {
+      if (p.method === 'GET') {
+        const expand = parseExpand(p.query.get('$expand'));
+        return json(200, clean(itemJson(list, this.state.requireItem(list, itemId), { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) })));
+      }
+      if (p.method === 'DELETE') {
+        this.state.deleteItem(list, itemId, p.headers['if-match']);
+        return { status: 204, headers: {} };
+      }
+      if (p.method === 'PATCH') {
+        const body = p.body as { fields?: unknown } | undefined;
+        const item = this.state.updateItem(list, itemId, body?.fields ?? {}, p.headers['if-match']);
+        return json(200, clean(itemJson(list, item, { expand: true })));
+      }
+      throw methodNotAllowed();
+    }
+    if (tail[2] === 'fields' && tail.length === 3) {
+      if (p.method === 'PATCH') {
+        const item = this.state.updateItem(list, itemId, p.body, p.headers['if-match']);
+        return json(200, clean(itemJson(list, item, { expand: true })).fields);
+      }
+      if (p.method === 'GET') return json(200, clean(itemJson(list, this.state.requireItem(list, itemId), { expand: true })).fields);
+      throw methodNotAllowed();
+    }
+    throw notFound(`Resource not found for the segment '${tail[2]}'.`);
+  }
+
+  private pageSize(p: Parsed): number {
+    const top = p.query.get('$top');
+    if (top === null) return this.settings.defaultPageSize;
+    const n = Number(top);
+    if (!Number.isInteger(n) || n < 1) throw badRequest(`Invalid $top value '${top}'.`);
+    return Math.min(n, this.settings.maxPageSize);
+  }
+
+  private listItems(p: Parsed, list: ListRecord): Answer {
+    const expand = parseExpand(p.query.get('$expand'));
+    let items = [...list.items.values()].sort((a, b) => a.id - b.id);
+    const filter = p.query.get('$filter');
+    if (filter) {
+      const node = parseFilter(filter);
+      for (const name of filterFields(node)) {
+        const field = name.replace(/^fields\//, '');
+        if (field === 'id') continue;
+        const column = list.columns.find((c) => c.name.toLowerCase() === field.toLowerCase());
+        if (!column) throw badRequest(`Field '${field}' is not recognized.`);
+        if (!column.indexed) {
+          const prefer = (p.headers.prefer ?? '').toLowerCase();
+          if (!prefer.includes(PREFER_NON_INDEXED)) {
+            throw badRequest(
+              `Field '${field}' cannot be referenced in filter or orderby as it is not indexed. Provide the 'Prefer: HonorNonIndexedQueriesWarningMayFailRandomly' header to allow this, but be warned that such queries may fail on large lists.`,
+            );
+          }
+          if (list.items.size > this.settings.listViewThreshold) {
+            throw new GraphError(
+              400,
+              'invalidRequest',
+              'The attempted operation is prohibited because it exceeds the list view threshold.',
+            );
+          }
+        }
+      }
+      items = items.filter((item) =>
+        evaluateFilter(node, (name) => {
+          const field = name.replace(/^fields\//, '');
+          if (field === 'id') return String(item.id);
+          const key = Object.keys(item.fields).find((k) => k.toLowerCase() === field.toLowerCase());
+          return key === undefined ? null : item.fields[key];
+        }),
+      );
+    }
+    const size = this.pageSize(p);
+    const skip = Number(p.query.get('$skiptoken') ?? 0) || 0;
+    const page = items.slice(skip, skip + size);
+    const body: Record<string, unknown> = {
+      value: page.map((item) => clean(itemJson(list, item, { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) }))),
+    };
+    if (skip + size < items.length) {
+      const next = new URLSearchParams(p.query);
+      next.set('$skiptoken', String(skip + size));
+      body['@odata.nextLink'] = `${p.base}${p.path}?${next.toString()}`;
+    }
+    return json(200, body);
+  }
+
+  /**
+   * Delta: without a token every item (paged), ending with a deltaLink; with one only what changed since,
+   * deletions with the `deleted` facet. An entry may be repeated (seeded), as Graph's feed may.
+   */
+  private delta(p: Parsed, list: ListRecord): Answer {
+    const tokenParam = p.query.get('token') ?? p.query.get('$deltatoken');
+    let since = 0;
+    let upto = this.state.currentSequence;
+    if (tokenParam !== null) {
+      const token = decodeToken(tokenParam);
+      if (!token || token.l !== list.id || token.e !== list.tokenEpoch) {
+        throw new GraphError(410, 'resyncRequired', 'The delta token is expired or invalid; start a full resync.');
+      }
+      since = token.s;
+    }
+    const skipParam = p.query.get('$skiptoken');
+    if (skipParam !== null) {
+      const [s, u] = skipParam.split('.').map(Number);
+      upto = u ?? upto;
+      void s;
+    }
+    const expand = parseExpand(p.query.get('$expand'));
+    type Entry = { seq: number; json: Record<string, unknown> };
+    const entries: Entry[] = [];
+    for (const item of list.items.values()) {
+      if (item.seq > since && item.seq <= upto) {
+        entries.push({ seq: item.seq, json: clean(itemJson(list, item, { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) })) });
+      }
+    }
+    if (since > 0) {
+      for (const [id, seq] of list.tombstones) {
+        if (seq > since && seq <= upto) entries.push({ seq, json: deletedItemJson(list, id) });
+      }
+    }
+    entries.sort((a, b) => a.seq - b.seq);
+    const offset = skipParam !== null ? Number(skipParam.split('.')[0]) || 0 : 0;
+    const size = this.pageSize(p);
+    const page = entries.slice(offset, offset + size).map((e) => e.json);
+    if (page.length > 0 && this.random.chance(this.settings.deltaRepeatProbability)) {
+      page.push(page[Math.floor(this.random.next() * page.length)]!);
+    }
+    const body: Record<string, unknown> = { value: page };
+    if (offset + size < entries.length) {
+      const next = new URLSearchParams(p.query);
+      next.set('$skiptoken', `${offset + size}.${upto}`);
+      body['@odata.nextLink'] = `${p.base}${p.path}?${next.toString()}`;
+    } else {
+      const link = new URLSearchParams();
+      if (p.query.get('$expand')) link.set('$expand', p.query.get('$expand')!);
+      link.set('token', encodeToken({ l: list.id, s: upto, e: list.tokenEpoch }));
+      body['@odata.deltaLink'] = `${p.base}${p.path}?${link.toString()}`;
+    }
+    return json(200, body);
+  }
+
+  private async subscriptionRoute(p: Parsed, tail: string[]): Promise<Answer> {
+    if (tail.length === 0) {
+      if (p.method === 'POST') {
+        const record = await this.subscriptions.create(p.body);
+        return json(201, this.subscriptions.toJson(record));
+      }
+      if (p.method === 'GET') return json(200, { value: this.subscriptions.list().map((r) => this.subscriptions.toJson(r)) });
+      throw methodNotAllowed();
+    }
+    const id = tail[0]!;
+    if (p.method === 'GET') return json(200, this.subscriptions.toJson(this.subscriptions.get(id)));
+    if (p.method === 'PATCH') return json(200, this.subscriptions.toJson(this.subscriptions.update(id, p.body)));
+    if (p.method === 'DELETE') {
+      this.subscriptions.delete(id);
+      return { status: 204, headers: {} };
+    }
+    throw methodNotAllowed();
+  }
+}
+
+function methodNotAllowed(): GraphError {
+  return new GraphError(405, 'methodNotAllowed', 'The HTTP method is not allowed on this resource.');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export { formatDate, itemETag };
