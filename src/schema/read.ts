@@ -25,7 +25,8 @@ const DATETIME_TYPES = new Set([
 
 /** PostgreSQL types that have no SharePoint column: refused at attach, naming entity and column. */
 function unmappable(type: string): boolean {
-  return /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsvector|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube|time)/.test(
+  return /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsvector|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube)/.test(type) ||
+    /^time( with(out)? time zone)?$/.test(
     type,
   );
 }

@@ -113,7 +113,10 @@ function errorOutcome(result: Extract<BatchResult, { ok: false }>, what: string)
     `${what}: ${result.status || ''} ${error.code ?? ''} ${error.graphMessage ?? error.message ?? ''}`
       .replace(/\s+/g, ' ')
       .trim();
-  if (error.retryable) return { kind: 'retry', error: message, retryAfterMs: error.retryAfterMs };
+  // The gateway resends only what is safe for any caller; for the outbox every server-side failure (5xx,
+  // no answer) is worth another attempt later. A 4xx is SharePoint refusing the request: retrying cannot help.
+  const transient = error.retryable || result.status === 0 || result.status >= 500 || result.status === 408;
+  if (transient) return { kind: 'retry', error: message, retryAfterMs: error.retryAfterMs };
   return { kind: 'dead', error: message };
 }
 
