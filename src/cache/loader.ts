@@ -277,7 +277,17 @@ export async function loadList(
     result.deleted += await sweepMissing(ctx, runner, list, target, loadStart!, skippedTwentyIds, skip);
   }
   if (unresolved.length > 0) {
-    const { dangling } = await resolveReferences(runner, target, unresolved);
+    // Setting the relation ids that pointed forward is still the library writing: capture stays off.
+    await runner.startTransaction();
+    let dangling: Awaited<ReturnType<typeof resolveReferences>>['dangling'];
+    try {
+      await suppressCapture(runner);
+      ({ dangling } = await resolveReferences(runner, target, unresolved));
+      await runner.commitTransaction();
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    }
     for (const d of dangling) {
       ctx.logger.warn('typeorm-sharepoint: relation points at a record that does not exist; left empty', {
         entity,

@@ -1,7 +1,7 @@
+import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { mkdtemp, rm } from 'node:fs/promises';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SharePointSync } from 'typeorm-sharepoint';
@@ -79,8 +79,16 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     step('Writing through ordinary TypeORM repositories');
     const companies = dataSource.getRepository(DemoCompany);
     const people = dataSource.getRepository(DemoPerson);
-    const contoso = await companies.save({ name: 'Contoso', employees: 120, address: { street: '1 Main St', city: 'Seattle' } });
-    const fabrikam = await companies.save({ name: 'Fabrikam', employees: 45, address: { street: null, city: 'Berlin' } });
+    const contoso = await companies.save({
+      name: 'Contoso',
+      employees: 120,
+      address: { street: '1 Main St', city: 'Seattle' },
+    });
+    const fabrikam = await companies.save({
+      name: 'Fabrikam',
+      employees: 45,
+      address: { street: null, city: 'Berlin' },
+    });
     await people.save([
       { name: 'Ada Lovelace', email: 'ada@contoso.example', company: contoso },
       { name: 'Alan Turing', email: 'alan@fabrikam.example', company: fabrikam },
@@ -95,7 +103,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     print(`  sent ${flushed.sent} record(s); the outbox is empty`);
     const peopleList = emulated.list('Demo People')!;
     for (const item of peopleList.items()) {
-      print(`  SharePoint item ${item.id}: ${JSON.stringify(pick(item.fields, ['TwentyId', 'Name', 'CompanyId']))}`);
+      print(
+        `  SharePoint item ${item.id}: ${JSON.stringify(pick(item.fields, ['TwentyId', 'Name', 'CompanyId']))}`,
+      );
     }
 
     step('A person edits an item directly in SharePoint; the cache follows (delta)');
@@ -123,10 +133,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     step('Verifying PostgreSQL against SharePoint');
     const report = await sync.verify();
     for (const l of report.lists) {
-      print(`  ${l.entity}: PostgreSQL ${l.postgresCount}, SharePoint ${l.sharePointCount}, ${l.drift ? 'DRIFT' : 'in agreement'}`);
+      print(
+        `  ${l.entity}: PostgreSQL ${l.postgresCount}, SharePoint ${l.sharePointCount}, ${l.drift ? 'DRIFT' : 'in agreement'}`,
+      );
     }
     const counters = emulator.log.counters();
-    print(`\n✔ Done: ${counters.requests} HTTP request(s) to Graph (${counters.batchRequests} inside $batch), ${counters.resourceUnits} resource units.`);
+    print(
+      `\n✔ Done: ${counters.requests} HTTP request(s) to Graph (${counters.batchRequests} inside $batch), ${counters.resourceUnits} resource units.`,
+    );
 
     const result: DemoResult = {
       companies: await dataSource.getRepository(DemoCompany).count(),
@@ -168,7 +182,10 @@ async function adminQuery(serverUrl: string, statements: string[]): Promise<void
 }
 
 async function recreateDatabase(serverUrl: string): Promise<void> {
-  await adminQuery(serverUrl, [`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`, `CREATE DATABASE ${DATABASE}`]);
+  await adminQuery(serverUrl, [
+    `DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`,
+    `CREATE DATABASE ${DATABASE}`,
+  ]);
 }
 
 async function dropDatabase(serverUrl: string): Promise<void> {

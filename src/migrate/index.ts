@@ -69,12 +69,17 @@ interface MigrationParts {
  * already created have their item id in `sync_state` and are not queued again, and a create whose answer was
  * lost when the process died is adopted on retry (idempotent create by TwentyId) — never duplicated.
  */
-export async function migrateExistingRows(parts: MigrationParts, options: MigrationOptions = {}): Promise<MigrationReport> {
+export async function migrateExistingRows(
+  parts: MigrationParts,
+  options: MigrationOptions = {},
+): Promise<MigrationReport> {
   const started = Date.now();
   const { ctx } = parts;
   const wanted = options.entities?.length
     ? new Set(
-        options.entities.map((e) => (typeof e === 'string' ? e : (ctx.lists.find((l) => l.target === e)?.entityName ?? e.name))),
+        options.entities.map((e) =>
+          typeof e === 'string' ? e : (ctx.lists.find((l) => l.target === e)?.entityName ?? e.name),
+        ),
       )
     : undefined;
   const lists = ctx.lists.filter((l) => !wanted || wanted.has(l.entityName));
@@ -86,7 +91,13 @@ export async function migrateExistingRows(parts: MigrationParts, options: Migrat
     }
   }
   const plan = await parts.plan();
-  const report: MigrationReport = { dryRun: options.dryRun === true, plan, lists: [], sent: 0, durationMs: 0 };
+  const report: MigrationReport = {
+    dryRun: options.dryRun === true,
+    plan,
+    lists: [],
+    sent: 0,
+    durationMs: 0,
+  };
 
   if (!options.dryRun) await parts.bootstrap();
   for (const list of lists) {

@@ -1,10 +1,13 @@
-import { GraphError, type GraphClient } from '../graph/index.js';
+import { type GraphClient, GraphError } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 
 /** Graph v1.0 cannot create site collections: a missing site is something an admin must do. */
 export class SiteNotFoundError extends Error {
   override name = 'SiteNotFoundError';
-  constructor(readonly hostname: string, readonly path: string) {
+  constructor(
+    readonly hostname: string,
+    readonly path: string,
+  ) {
     super(
       `typeorm-sharepoint: the SharePoint site https://${hostname}${path} does not exist or the app cannot see it. ` +
         'Graph cannot create site collections: ask a SharePoint admin to create it (SharePoint admin center → Sites → Create), ' +
@@ -80,7 +83,8 @@ export async function resolveSite(
 
 function parseSiteRef(ref: string): { hostname: string; path: string } {
   const at = ref.indexOf(':');
-  if (at <= 0) throw new Error(`typeorm-sharepoint: site "${ref}" must look like contoso.sharepoint.com:/sites/crm`);
+  if (at <= 0)
+    throw new Error(`typeorm-sharepoint: site "${ref}" must look like contoso.sharepoint.com:/sites/crm`);
   return { hostname: ref.slice(0, at), path: ref.slice(at + 1) };
 }
 
@@ -153,17 +157,35 @@ export interface ApplySettings {
 
 /** The facet a definition or a remote column carries (`text`, `number`, …). */
 function facetOf(column: Record<string, unknown>): string | undefined {
-  return ['text', 'number', 'boolean', 'dateTime', 'choice', 'currency', 'lookup', 'personOrGroup', 'calculated', 'hyperlinkOrPicture', 'term', 'geolocation', 'thumbnail', 'contentApprovalStatus'].find(
-    (f) => column[f] !== undefined && column[f] !== null,
-  );
+  return [
+    'text',
+    'number',
+    'boolean',
+    'dateTime',
+    'choice',
+    'currency',
+    'lookup',
+    'personOrGroup',
+    'calculated',
+    'hyperlinkOrPicture',
+    'term',
+    'geolocation',
+    'thumbnail',
+    'contentApprovalStatus',
+  ].find((f) => column[f] !== undefined && column[f] !== null);
 }
 
-function compareColumn(list: ListSchema, wanted: Record<string, unknown>, remote: RemoteColumn): DriftEntry[] {
+function compareColumn(
+  list: ListSchema,
+  wanted: Record<string, unknown>,
+  remote: RemoteColumn,
+): DriftEntry[] {
   const drift: DriftEntry[] = [];
   const name = String(wanted.name);
   const wantedFacet = facetOf(wanted);
   const remoteFacet = facetOf(remote);
-  const add = (problem: DriftEntry['problem'], detail: string) => drift.push({ list: list.title, column: name, problem, detail });
+  const add = (problem: DriftEntry['problem'], detail: string) =>
+    drift.push({ list: list.title, column: name, problem, detail });
   if (wantedFacet !== remoteFacet) {
     add('type', `SharePoint has ${remoteFacet ?? 'an unknown type'}, the entity needs ${wantedFacet}`);
     return drift;
@@ -173,8 +195,17 @@ function compareColumn(list: ListSchema, wanted: Record<string, unknown>, remote
   if (wantedFacet === 'text') {
     const wantMulti = w.allowMultipleLines === true;
     const haveMulti = r.allowMultipleLines === true;
-    if (wantMulti !== haveMulti) add('type', `SharePoint has ${haveMulti ? 'multi-line' : 'single-line'} text, the entity needs ${wantMulti ? 'multi-line' : 'single-line'}`);
-    else if (!wantMulti && typeof w.maxLength === 'number' && typeof r.maxLength === 'number' && r.maxLength < w.maxLength) {
+    if (wantMulti !== haveMulti)
+      add(
+        'type',
+        `SharePoint has ${haveMulti ? 'multi-line' : 'single-line'} text, the entity needs ${wantMulti ? 'multi-line' : 'single-line'}`,
+      );
+    else if (
+      !wantMulti &&
+      typeof w.maxLength === 'number' &&
+      typeof r.maxLength === 'number' &&
+      r.maxLength < w.maxLength
+    ) {
       add('maxLength', `SharePoint allows ${r.maxLength} characters, the entity up to ${w.maxLength}`);
     }
   }
@@ -201,7 +232,11 @@ function isOwnColumn(column: RemoteColumn): boolean {
  * Reads the whole site structure in one paged request (`lists?$expand=columns`) and compares it with the
  * entities: lists to create, columns to add, indexes to set, and drift it will not fix.
  */
-export async function planProvisioning(graph: GraphClient, siteId: string, lists: ListSchema[]): Promise<ProvisioningPlan> {
+export async function planProvisioning(
+  graph: GraphClient,
+  siteId: string,
+  lists: ListSchema[],
+): Promise<ProvisioningPlan> {
   const remote: RemoteList[] = [];
   try {
     for await (const page of graph.pages<RemoteList>(`/sites/${siteId}/lists`, {
@@ -210,7 +245,8 @@ export async function planProvisioning(graph: GraphClient, siteId: string, lists
       remote.push(...page.value);
     }
   } catch (error) {
-    if (error instanceof GraphError && error.status === 403) throw new PermissionError('reading the lists of the site', WRITE_PERMISSION, error);
+    if (error instanceof GraphError && error.status === 403)
+      throw new PermissionError('reading the lists of the site', WRITE_PERMISSION, error);
     throw error;
   }
   const plans: ListPlan[] = [];
@@ -219,7 +255,13 @@ export async function planProvisioning(graph: GraphClient, siteId: string, lists
     const existing = remote.find((r) => r.displayName.toLowerCase() === list.title.toLowerCase());
     const base = { entity: list.entityName, title: list.title };
     if (!existing) {
-      const plan = { ...base, action: 'create' as const, columnsToCreate: wanted, indexesToAdd: [], drift: [] };
+      const plan = {
+        ...base,
+        action: 'create' as const,
+        columnsToCreate: wanted,
+        indexesToAdd: [],
+        drift: [],
+      };
       plans.push(withSchema(plan, list));
       continue;
     }
@@ -235,12 +277,18 @@ export async function planProvisioning(graph: GraphClient, siteId: string, lists
         continue;
       }
       drift.push(...compareColumn(list, definition, remoteColumn));
-      if (definition.indexed === true && remoteColumn.indexed !== true) indexesToAdd.push({ id: remoteColumn.id, name: remoteColumn.name });
+      if (definition.indexed === true && remoteColumn.indexed !== true)
+        indexesToAdd.push({ id: remoteColumn.id, name: remoteColumn.name });
     }
     const known = new Set(wanted.map((d) => String(d.name).toLowerCase()));
     for (const column of columns) {
       if (isOwnColumn(column) && !known.has(column.name.toLowerCase())) {
-        drift.push({ list: list.title, column: column.name, problem: 'extraColumn', detail: 'SharePoint has a column the entity does not map (left alone)' });
+        drift.push({
+          list: list.title,
+          column: column.name,
+          problem: 'extraColumn',
+          detail: 'SharePoint has a column the entity does not map (left alone)',
+        });
       }
     }
     const title = columns.find((c) => c.name === 'Title');
@@ -248,7 +296,15 @@ export async function planProvisioning(graph: GraphClient, siteId: string, lists
     const action = columnsToCreate.length || indexesToAdd.length || relaxTitle ? 'update' : 'none';
     plans.push(
       withSchema(
-        { ...base, listId: existing.id, action, columnsToCreate, indexesToAdd, ...(relaxTitle ? { relaxTitle } : {}), drift },
+        {
+          ...base,
+          listId: existing.id,
+          action,
+          columnsToCreate,
+          indexesToAdd,
+          ...(relaxTitle ? { relaxTitle } : {}),
+          drift,
+        },
         list,
       ),
     );
@@ -285,7 +341,8 @@ export async function applyProvisioning(
   };
   const site = plan.siteId;
   const asPermission = (action: string) => (error: unknown) => {
-    if (error instanceof GraphError && error.status === 403) throw new PermissionError(action, MANAGE_PERMISSION, error);
+    if (error instanceof GraphError && error.status === 403)
+      throw new PermissionError(action, MANAGE_PERMISSION, error);
     throw error;
   };
   const followUps: { list: ListPlan; listId: string }[] = [];
@@ -296,7 +353,10 @@ export async function applyProvisioning(
       continue;
     }
     if (!createLists) {
-      result.skipped.push({ list: list.title, reason: 'the list is missing and createLists is off (SHAREPOINT_AUTO_CREATE_LISTS=false)' });
+      result.skipped.push({
+        list: list.title,
+        reason: 'the list is missing and createLists is off (SHAREPOINT_AUTO_CREATE_LISTS=false)',
+      });
       continue;
     }
     const created = await graph
@@ -308,14 +368,20 @@ export async function applyProvisioning(
       .catch(asPermission(`creating the list "${list.title}"`));
     result.listIds.set(list.entity, created.id);
     result.createdLists.push(list.title);
-    for (const c of list.columnsToCreate) result.createdColumns.push({ list: list.title, column: String(c.name) });
+    for (const c of list.columnsToCreate)
+      result.createdColumns.push({ list: list.title, column: String(c.name) });
     // The new list's Title is required by default: find its id to relax it (one GET per new list).
     const columns = await graph.get<{ value: RemoteColumn[] }>(`/sites/${site}/lists/${created.id}/columns`, {
       query: { $select: 'id,name,required' },
     });
     const title = columns.value.find((c) => c.name === 'Title');
     followUps.push({
-      list: { ...list, columnsToCreate: [], indexesToAdd: [], ...(title?.required ? { relaxTitle: { id: title.id } } : {}) } as ListPlan,
+      list: {
+        ...list,
+        columnsToCreate: [],
+        indexesToAdd: [],
+        ...(title?.required ? { relaxTitle: { id: title.id } } : {}),
+      } as ListPlan,
       listId: created.id,
     });
   }
@@ -325,7 +391,11 @@ export async function applyProvisioning(
     const columnsPath = `/sites/${site}/lists/${listId}/columns`;
     for (const definition of list.columnsToCreate) {
       if (!createColumns) {
-        result.skipped.push({ list: list.title, column: String(definition.name), reason: 'createColumns is off (SHAREPOINT_AUTO_CREATE_COLUMNS=false)' });
+        result.skipped.push({
+          list: list.title,
+          column: String(definition.name),
+          reason: 'createColumns is off (SHAREPOINT_AUTO_CREATE_COLUMNS=false)',
+        });
         continue;
       }
       requests.push({
@@ -344,7 +414,12 @@ export async function applyProvisioning(
       });
     }
     if (list.relaxTitle) {
-      requests.push({ method: 'PATCH', path: `${columnsPath}/${list.relaxTitle.id}`, body: { required: false }, note: () => {} });
+      requests.push({
+        method: 'PATCH',
+        path: `${columnsPath}/${list.relaxTitle.id}`,
+        body: { required: false },
+        note: () => {},
+      });
     }
   }
   if (requests.length > 0) {
@@ -391,7 +466,9 @@ export function formatPlan(plan: ProvisioningPlan): string {
   const lines = [`Site ${plan.siteId}`];
   for (const list of plan.lists) {
     if (list.action === 'create') {
-      lines.push(`+ create list "${list.title}" (${list.entity}) with ${list.columnsToCreate.length} column(s):`);
+      lines.push(
+        `+ create list "${list.title}" (${list.entity}) with ${list.columnsToCreate.length} column(s):`,
+      );
       for (const c of list.columnsToCreate) lines.push(`    + ${describeColumn(c)}`);
     } else if (list.action === 'update') {
       lines.push(`~ list "${list.title}" (${list.entity}):`);

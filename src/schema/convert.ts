@@ -30,7 +30,8 @@ export function rowToFields(list: ListSchema, row: Record<string, unknown>): Rec
     fields[field.name] = value === null || value === undefined ? null : field.toSharePoint(value);
   }
   const title = list.titleSource ? fields[list.titleSource.name] : null;
-  fields.Title = title === null || title === undefined || title === '' ? twentyId : String(title).slice(0, TITLE_MAX);
+  fields.Title =
+    title === null || title === undefined || title === '' ? twentyId : String(title).slice(0, TITLE_MAX);
   return fields;
 }
 
@@ -42,7 +43,8 @@ export function fieldsToRow(list: ListSchema, fields: Record<string, unknown>): 
   const row: Record<string, unknown> = {};
   for (const field of list.fields) {
     const raw = fields[field.name];
-    row[field.databaseName] = raw === null || raw === undefined || raw === '' ? null : field.fromSharePoint(raw);
+    row[field.databaseName] =
+      raw === null || raw === undefined || raw === '' ? null : field.fromSharePoint(raw);
   }
   if (list.kind === 'entity') {
     const id = fields[list.idField.name];

@@ -24,7 +24,9 @@ const POLICIES = new Set(['sharePointPriority', 'twentyPriority', 'lastWriteWins
 /** Marks an entity as synced to a SharePoint list. */
 export function SharePointList(options: SharePointListOptions = {}): ClassDecorator {
   if (options.priority !== undefined && !PRIORITIES.has(options.priority)) {
-    throw new TypeError(`@SharePointList: priority must be one of P0, P1, P2, P3 (got ${JSON.stringify(options.priority)}).`);
+    throw new TypeError(
+      `@SharePointList: priority must be one of P0, P1, P2, P3 (got ${JSON.stringify(options.priority)}).`,
+    );
   }
   if (options.conflictResolution !== undefined && !POLICIES.has(options.conflictResolution)) {
     throw new TypeError(

@@ -25,6 +25,8 @@ export class ValidationError extends Error {
     readonly value: unknown,
     detail: string,
   ) {
-    super(`typeorm-sharepoint: ${entity}.${field} (SharePoint column ${column}) breaks rule "${rule}": ${detail}`);
+    super(
+      `typeorm-sharepoint: ${entity}.${field} (SharePoint column ${column}) breaks rule "${rule}": ${detail}`,
+    );
   }
 }

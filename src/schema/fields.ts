@@ -10,7 +10,9 @@ const MAX_YEAR = 8900;
 const DECIMAL_PLACES = ['none', 'one', 'two', 'three', 'four', 'five'];
 
 export function decimalPlaces(scale: number | undefined): string {
-  return scale !== undefined && scale >= 0 && scale < DECIMAL_PLACES.length ? DECIMAL_PLACES[scale]! : 'automatic';
+  return scale !== undefined && scale >= 0 && scale < DECIMAL_PLACES.length
+    ? DECIMAL_PLACES[scale]!
+    : 'automatic';
 }
 
 /** SharePoint stores date-times to the second, in UTC: `2024-05-01T12:00:00Z`. */
@@ -23,7 +25,8 @@ export function isoSeconds(value: unknown): string {
 }
 
 function toNumber(value: unknown): number {
-  const n = typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : Number(String(value));
+  const n =
+    typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : Number(String(value));
   if (typeof value === 'string' && value.trim() === '') throw new Error('an empty string is not a number');
   if (!Number.isFinite(n)) throw new Error(`${JSON.stringify(String(value))} is not a finite number`);
   return n;
@@ -95,7 +98,10 @@ function definitionOf(spec: FieldSpec): Record<string, unknown> {
     case 'date':
       return { ...base, dateTime: { format: 'dateOnly' } };
     case 'choice':
-      return { ...base, choice: { choices: spec.choices ?? [], allowTextEntry: false, displayAs: 'dropDownMenu' } };
+      return {
+        ...base,
+        choice: { choices: spec.choices ?? [], allowTextEntry: false, displayAs: 'dropDownMenu' },
+      };
   }
 }
 
@@ -144,7 +150,9 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
     case 'date':
       return {
         toSharePoint: (v) =>
-          typeof v === 'string' && /^\d{4}-\d\d-\d\d$/.test(v) ? `${v}T00:00:00Z` : isoSeconds(v).replace(/T.*$/, 'T00:00:00Z'),
+          typeof v === 'string' && /^\d{4}-\d\d-\d\d$/.test(v)
+            ? `${v}T00:00:00Z`
+            : isoSeconds(v).replace(/T.*$/, 'T00:00:00Z'),
         fromSharePoint: (raw) => isoSeconds(raw).slice(0, 10),
       };
     case 'choice':
@@ -152,13 +160,15 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
         toSharePoint: (v) => String(v),
         fromSharePoint: (raw) => {
           const s = String(raw);
-          if (!spec.choices?.includes(s)) throw new Error(`${JSON.stringify(s)} is not one of ${spec.choices?.join(', ')}`);
+          if (!spec.choices?.includes(s))
+            throw new Error(`${JSON.stringify(s)} is not one of ${spec.choices?.join(', ')}`);
           return s;
         },
       };
     case 'json':
       return {
-        toSharePoint: (v) => JSON.stringify(v),
+        // Keys sorted: jsonb reorders them, so only a canonical text compares equal on both sides.
+        toSharePoint: (v) => stableJson(v),
         fromSharePoint: (raw) => {
           try {
             return JSON.parse(String(raw));
@@ -180,11 +190,25 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
           }
           if (!Array.isArray(parsed)) throw new Error('not a JSON array');
           const items = parsed.map(String);
-          if (items.some((s) => s.includes(','))) throw new Error('an element contains "," (simple-array cannot hold it)');
+          if (items.some((s) => s.includes(',')))
+            throw new Error('an element contains "," (simple-array cannot hold it)');
           return items.join(',');
         },
       };
   }
+}
+
+/** JSON with object keys sorted at every level. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
+      : v,
+  );
 }
 
 export function buildField(spec: FieldSpec): FieldSchema {

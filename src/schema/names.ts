@@ -9,13 +9,54 @@ export const MAX_INTERNAL_NAME = 32;
  */
 const RESERVED = new Set(
   [
-    'ID', 'Title', 'Created', 'Modified', 'Author', 'Editor', 'ContentType', 'ContentTypeId', 'Attachments',
-    'Edit', 'LinkTitle', 'LinkTitleNoMenu', 'DocIcon', 'ItemChildCount', 'FolderChildCount', 'AppAuthor',
-    'AppEditor', 'GUID', 'UniqueId', 'FileRef', 'FileLeafRef', 'FileDirRef', 'FSObjType', 'Order', 'Version',
-    'Owshiddenversion', 'WorkflowVersion', 'WorkflowInstanceID', 'PermMask', 'ScopeId', 'MetaInfo',
-    'InstanceID', 'ServerUrl', 'EncodedAbsUrl', 'BaseName', 'ProgId', 'SortBehavior', 'ParentVersionString',
-    'ParentLeafName', 'Restricted', 'OriginatorId', 'NoExecute', 'ContentVersion', 'SelectTitle',
-    'SelectFilename', 'ComplianceAssetId', 'AccessPolicy', '_UIVersionString',
+    'ID',
+    'Title',
+    'Created',
+    'Modified',
+    'Author',
+    'Editor',
+    'ContentType',
+    'ContentTypeId',
+    'Attachments',
+    'Edit',
+    'LinkTitle',
+    'LinkTitleNoMenu',
+    'DocIcon',
+    'ItemChildCount',
+    'FolderChildCount',
+    'AppAuthor',
+    'AppEditor',
+    'GUID',
+    'UniqueId',
+    'FileRef',
+    'FileLeafRef',
+    'FileDirRef',
+    'FSObjType',
+    'Order',
+    'Version',
+    'Owshiddenversion',
+    'WorkflowVersion',
+    'WorkflowInstanceID',
+    'PermMask',
+    'ScopeId',
+    'MetaInfo',
+    'InstanceID',
+    'ServerUrl',
+    'EncodedAbsUrl',
+    'BaseName',
+    'ProgId',
+    'SortBehavior',
+    'ParentVersionString',
+    'ParentLeafName',
+    'Restricted',
+    'OriginatorId',
+    'NoExecute',
+    'ContentVersion',
+    'SelectTitle',
+    'SelectFilename',
+    'ComplianceAssetId',
+    'AccessPolicy',
+    '_UIVersionString',
   ].map((n) => n.toLowerCase()),
 );
 
@@ -69,7 +110,8 @@ export function internalName(wanted: string): string {
 
 /** A name given explicitly by `@SharePointColumn({ name })` is used as is, or refused with the rule it breaks. */
 export function explicitNameProblem(name: string): string | undefined {
-  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name)) return 'letters, digits and underscores only, starting with a letter';
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name))
+    return 'letters, digits and underscores only, starting with a letter';
   if (name.length > MAX_INTERNAL_NAME) return `at most ${MAX_INTERNAL_NAME} characters`;
   if (isReservedName(name)) return 'reserved by SharePoint';
   return undefined;

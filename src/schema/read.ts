@@ -12,7 +12,15 @@ export interface ReadOptions {
   defaultPriority?: Priority;
 }
 
-const STRING_TYPES = new Set(['character varying', 'varchar', 'character', 'char', 'citext', 'string', 'nvarchar']);
+const STRING_TYPES = new Set([
+  'character varying',
+  'varchar',
+  'character',
+  'char',
+  'citext',
+  'string',
+  'nvarchar',
+]);
 const INTEGER_TYPES = new Set(['integer', 'int', 'int2', 'int4', 'int8', 'smallint', 'bigint']);
 const FLOAT_TYPES = new Set(['double precision', 'real', 'float', 'float4', 'float8']);
 const DECIMAL_TYPES = new Set(['numeric', 'decimal', 'money']);
@@ -25,13 +33,18 @@ const DATETIME_TYPES = new Set([
 
 /** PostgreSQL types that have no SharePoint column: refused at attach, naming entity and column. */
 function unmappable(type: string): boolean {
-  return /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsvector|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube)/.test(type) ||
-    /^time( with(out)? time zone)?$/.test(
-    type,
+  return (
+    /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsvector|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube)/.test(
+      type,
+    ) || /^time( with(out)? time zone)?$/.test(type)
   );
 }
 
 function normalizedType(dataSource: DataSource, column: ColumnMetadata): string {
+  // TypeORM's own abstractions, which the driver would flatten to `text` (and lose their meaning).
+  if (column.type === 'simple-array' || column.type === 'simple-json' || column.type === 'simple-enum') {
+    return column.type;
+  }
   const type = dataSource.driver.normalizeType(column);
   return String(type).toLowerCase();
 }
@@ -78,7 +91,8 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
   const pkType = normalizedType(dataSource, pk);
   const idName = listOptions.idColumn ?? 'TwentyId';
   const idProblem = explicitNameProblem(idName);
-  if (idProblem) throw new SchemaError(entity, pk.propertyPath, 'columnName', `idColumn "${idName}": ${idProblem}`);
+  if (idProblem)
+    throw new SchemaError(entity, pk.propertyPath, 'columnName', `idColumn "${idName}": ${idProblem}`);
   const idField = buildField({
     name: idName,
     displayName: idName,
@@ -120,13 +134,22 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
   for (const relation of metadata.relations) {
     if (isIgnored(relation.target, relation.propertyName)) continue;
     const targetMeta = relation.inverseEntityMetadata;
-    const base = { property: relation.propertyPath, target: targetMeta.target, targetEntityName: targetMeta.name };
+    const base = {
+      property: relation.propertyPath,
+      target: targetMeta.target,
+      targetEntityName: targetMeta.name,
+    };
     if ((relation.isManyToOne || relation.isOneToOneOwner) && relation.joinColumns.length === 1) {
       const field = relationField(dataSource, entity, relation);
       claim(field);
       relations.push({ ...base, kind: relation.isManyToOne ? 'many-to-one' : 'one-to-one', field });
     } else if ((relation.isManyToOne || relation.isOneToOneOwner) && relation.joinColumns.length > 1) {
-      throw new SchemaError(entity, relation.propertyPath, 'singleColumnRelation', 'relations over composite keys cannot be stored as one id column');
+      throw new SchemaError(
+        entity,
+        relation.propertyPath,
+        'singleColumnRelation',
+        'relations over composite keys cannot be stored as one id column',
+      );
     } else if (relation.isOneToMany || relation.isOneToOneNotOwner) {
       relations.push({
         ...base,
@@ -138,7 +161,9 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
         ...base,
         kind: 'many-to-many',
         ...(relation.inverseSidePropertyPath ? { inverseProperty: relation.inverseSidePropertyPath } : {}),
-        ...(relation.junctionEntityMetadata ? { junctionEntityName: relation.junctionEntityMetadata.name } : {}),
+        ...(relation.junctionEntityMetadata
+          ? { junctionEntityName: relation.junctionEntityMetadata.name }
+          : {}),
       });
     }
   }
@@ -147,7 +172,12 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
   if (listOptions.titleColumn !== undefined) {
     titleSource = fields.find((f) => f.property === listOptions.titleColumn);
     if (!titleSource) {
-      throw new SchemaError(entity, listOptions.titleColumn, 'titleColumn', 'titleColumn names no mapped property of this entity');
+      throw new SchemaError(
+        entity,
+        listOptions.titleColumn,
+        'titleColumn',
+        'titleColumn names no mapped property of this entity',
+      );
     }
   } else {
     titleSource = fields.find((f) => f.kind === 'text');
@@ -167,7 +197,9 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
     fields,
     relations,
     ...(titleSource ? { titleSource } : {}),
-    ...(deleteDate ? { deleteDateField: fields.find((f) => f.databaseName === deleteDate.databaseName)! } : {}),
+    ...(deleteDate
+      ? { deleteDateField: fields.find((f) => f.databaseName === deleteDate.databaseName)! }
+      : {}),
   };
 }
 
@@ -184,7 +216,8 @@ function ignoredColumn(metadata: EntityMetadata, column: ColumnMetadata): boolea
 function nameFor(entity: string, property: string, explicit: string | undefined, wanted: string): string {
   if (explicit === undefined) return internalName(wanted);
   const problem = explicitNameProblem(explicit);
-  if (problem) throw new SchemaError(entity, property, 'columnName', `@SharePointColumn name "${explicit}": ${problem}`);
+  if (problem)
+    throw new SchemaError(entity, property, 'columnName', `@SharePointColumn name "${explicit}": ${problem}`);
   return explicit;
 }
 
@@ -195,8 +228,12 @@ function fieldOfColumn(dataSource: DataSource, entity: string, column: ColumnMet
   const fail = (detail: string) => {
     throw new SchemaError(entity, property, 'unmappableType', detail);
   };
-  if (column.isArray) fail(`PostgreSQL array column (${type}[]) has no SharePoint column; use simple-array or jsonb, or @SharePointIgnore()`);
-  if (unmappable(type)) fail(`type "${type}" has no SharePoint column; map it to another type or add @SharePointIgnore()`);
+  if (column.isArray)
+    fail(
+      `PostgreSQL array column (${type}[]) has no SharePoint column; use simple-array or jsonb, or @SharePointIgnore()`,
+    );
+  if (unmappable(type))
+    fail(`type "${type}" has no SharePoint column; map it to another type or add @SharePointIgnore()`);
 
   let kind: FieldKind;
   let maxLength: number | undefined;
@@ -249,7 +286,9 @@ function fieldOfColumn(dataSource: DataSource, entity: string, column: ColumnMet
       !column.isVersion &&
       !column.isDeleteDate);
   const defaultValue =
-    hasDefault && (typeof column.default === 'string' || typeof column.default === 'number') && kind! !== 'boolean'
+    hasDefault &&
+    (typeof column.default === 'string' || typeof column.default === 'number') &&
+    kind! !== 'boolean'
       ? String(column.default)
       : undefined;
   const spec: FieldSpec = {
@@ -302,13 +341,24 @@ function readJunctions(metadata: EntityMetadata, lists: ListSchema[]): ListSchem
     const junction = relation.junctionEntityMetadata;
     const ownerColumn = junction.ownerColumns[0];
     const inverseColumn = junction.inverseColumns[0];
-    if (!ownerColumn || !inverseColumn || junction.ownerColumns.length !== 1 || junction.inverseColumns.length !== 1) {
-      throw new SchemaError(owner.entityName, relation.propertyPath, 'singleColumnRelation', 'many-to-many over composite keys is not supported');
+    if (
+      !ownerColumn ||
+      !inverseColumn ||
+      junction.ownerColumns.length !== 1 ||
+      junction.inverseColumns.length !== 1
+    ) {
+      throw new SchemaError(
+        owner.entityName,
+        relation.propertyPath,
+        'singleColumnRelation',
+        'many-to-many over composite keys is not supported',
+      );
     }
     const inverseName = relation.inverseEntityMetadata.name;
     const ownerIdName = internalName(`${owner.entityName}Id`);
     let inverseIdName = internalName(`${pascal(relation.propertyPath)}Id`);
-    if (inverseIdName.toLowerCase() === ownerIdName.toLowerCase()) inverseIdName = internalName(`Related${inverseIdName}`);
+    if (inverseIdName.toLowerCase() === ownerIdName.toLowerCase())
+      inverseIdName = internalName(`Related${inverseIdName}`);
     const idOf = (column: typeof ownerColumn, name: string, target: string) =>
       buildField({
         name,

@@ -30,7 +30,11 @@ function ruleOf(issue: z.core.$ZodIssue, field: FieldSchema): string {
 }
 
 function describe(value: unknown, sharePointValue: unknown, field: FieldSchema, message: string): string {
-  if (typeof sharePointValue === 'string' && field.maxLength !== undefined && sharePointValue.length > field.maxLength) {
+  if (
+    typeof sharePointValue === 'string' &&
+    field.maxLength !== undefined &&
+    sharePointValue.length > field.maxLength
+  ) {
     return `value has ${sharePointValue.length} characters; SharePoint allows at most ${field.maxLength}`;
   }
   if (field.choices && typeof sharePointValue === 'string' && !field.choices.includes(sharePointValue)) {
@@ -44,7 +48,14 @@ function check(list: ListSchema, field: FieldSchema, value: unknown): void {
   if (value === undefined) return;
   if (value === null || value === '') {
     if (field.required) {
-      throw new ValidationError(list.entityName, field.property, field.name, 'required', value, 'a value is required');
+      throw new ValidationError(
+        list.entityName,
+        field.property,
+        field.name,
+        'required',
+        value,
+        'a value is required',
+      );
     }
     return;
   }
@@ -52,7 +63,14 @@ function check(list: ListSchema, field: FieldSchema, value: unknown): void {
   try {
     sharePointValue = field.toSharePoint(value);
   } catch (error) {
-    throw new ValidationError(list.entityName, field.property, field.name, 'type', value, (error as Error).message);
+    throw new ValidationError(
+      list.entityName,
+      field.property,
+      field.name,
+      'type',
+      value,
+      (error as Error).message,
+    );
   }
   const result = zodOf(field).safeParse(sharePointValue);
   if (result.success) return;

@@ -1,6 +1,6 @@
 import { resourceUnitCost } from '../graph/cost.js';
 import type { ResourceBudget } from './budget.js';
-import { GraphError, badRequest, faultError, graphErrorBody, notFound } from './errors.js';
+import { badRequest, faultError, GraphError, graphErrorBody, notFound } from './errors.js';
 import type { FaultRegistry } from './faults.js';
 import { evaluateFilter, FilterSyntaxError, filterFields, parseFilter } from './filter.js';
 import type { SeededRandom } from './random.js';
@@ -160,9 +160,18 @@ export class Dispatcher {
       ...this.budget.headers(),
       ...answer.headers,
     };
-    if (answer.text !== undefined) return { status: answer.status, headers: { ...headers, 'Content-Type': 'text/plain' }, body: answer.text };
+    if (answer.text !== undefined)
+      return {
+        status: answer.status,
+        headers: { ...headers, 'Content-Type': 'text/plain' },
+        body: answer.text,
+      };
     if (answer.body === undefined) return { status: answer.status, headers };
-    return { status: answer.status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(answer.body) };
+    return {
+      status: answer.status,
+      headers: { 'Content-Type': 'application/json', ...headers },
+      body: JSON.stringify(answer.body),
+    };
   }
 
   private errorAnswer(error: unknown): Answer {
@@ -170,16 +179,34 @@ export class Dispatcher {
     if (error instanceof GraphError) {
       return json(
         error.status,
-        graphErrorBody(error.code, error.message, this.random.guid(), this.random.guid(), new Date(this.now()).toISOString()),
+        graphErrorBody(
+          error.code,
+          error.message,
+          this.random.guid(),
+          this.random.guid(),
+          new Date(this.now()).toISOString(),
+        ),
         error.headers,
       );
     }
-    return json(500, graphErrorBody('generalException', String(error), this.random.guid(), this.random.guid(), new Date(this.now()).toISOString()));
+    return json(
+      500,
+      graphErrorBody(
+        'generalException',
+        String(error),
+        this.random.guid(),
+        this.random.guid(),
+        new Date(this.now()).toISOString(),
+      ),
+    );
   }
 
   /** Charges the request's resource units, then routes it; a spent budget answers 429 with Retry-After. */
   private async charged(parsed: Parsed, entry: RequestLogEntry): Promise<Answer> {
-    const units = resourceUnitCost(parsed.method, parsed.rawQuery ? `${parsed.path}?${parsed.rawQuery}` : parsed.path);
+    const units = resourceUnitCost(
+      parsed.method,
+      parsed.rawQuery ? `${parsed.path}?${parsed.rawQuery}` : parsed.path,
+    );
     entry.resourceUnits = units;
     const charge = this.budget.charge(units);
     if (charge.throttled) {
@@ -193,7 +220,8 @@ export class Dispatcher {
     const body = parsed.body as { requests?: unknown } | undefined;
     const requests = body?.requests;
     if (!Array.isArray(requests)) throw badRequest("A $batch body needs a 'requests' array.");
-    if (requests.length > MAX_BATCH) throw badRequest(`Number of batch request steps exceeds the maximum value of ${MAX_BATCH}.`);
+    if (requests.length > MAX_BATCH)
+      throw badRequest(`Number of batch request steps exceeds the maximum value of ${MAX_BATCH}.`);
     const ids = new Set<string>();
     for (const r of requests) {
       const id = (r as { id?: unknown }).id;
@@ -209,12 +237,26 @@ export class Dispatcher {
       const depends = Array.isArray(raw.dependsOn) ? (raw.dependsOn as string[]) : [];
       let answer: Answer;
       if (depends.some((d) => (statuses.get(d) ?? 424) >= 400)) {
-        answer = json(424, graphErrorBody('failedDependency', 'A request this request depends on failed.', this.random.guid(), this.random.guid(), new Date(this.now()).toISOString()));
+        answer = json(
+          424,
+          graphErrorBody(
+            'failedDependency',
+            'A request this request depends on failed.',
+            this.random.guid(),
+            this.random.guid(),
+            new Date(this.now()).toISOString(),
+          ),
+        );
       } else {
         answer = await this.inner(parsed, raw, batchId);
       }
       statuses.set(id, answer.status);
-      responses.push({ id, status: answer.status, headers: answer.headers, ...(answer.body !== undefined ? { body: answer.body } : {}) });
+      responses.push({
+        id,
+        status: answer.status,
+        headers: answer.headers,
+        ...(answer.body !== undefined ? { body: answer.body } : {}),
+      });
     }
     const ordered = this.settings.shuffleBatchResponses ? this.random.shuffle(responses) : responses;
     return json(200, { responses: ordered });
@@ -272,7 +314,8 @@ export class Dispatcher {
   private async route(p: Parsed): Promise<Answer> {
     const segments = p.path.split('/').filter(Boolean);
     if (segments[0] === 'subscriptions') return this.subscriptionRoute(p, segments.slice(1));
-    if (segments[0] !== 'sites' || segments.length < 2) throw notFound(`Resource not found for the segment '${segments[0] ?? ''}'.`);
+    if (segments[0] !== 'sites' || segments.length < 2)
+      throw notFound(`Resource not found for the segment '${segments[0] ?? ''}'.`);
 
     // /sites/{hostname}:/{path}[:] — path addressing takes the rest of the URL.
     const rest = p.path.slice('/sites/'.length);
@@ -304,7 +347,10 @@ export class Dispatcher {
     if (tail[0] !== 'lists') throw notFound(`Resource not found for the segment '${tail[0]}'.`);
     if (tail.length === 1) return this.listsRoute(p, site);
     const list = this.state.findList(site, tail[1]!);
-    if (!list) throw notFound(`List '${tail[1]}' does not exist at site with URL 'https://${site.hostname}${site.path}'.`);
+    if (!list)
+      throw notFound(
+        `List '${tail[1]}' does not exist at site with URL 'https://${site.hostname}${site.path}'.`,
+      );
     return this.listRoute(p, list, tail.slice(2));
   }
 
@@ -319,7 +365,9 @@ export class Dispatcher {
     const filter = p.query.get('$filter');
     if (filter) {
       const node = parseFilter(filter);
-      lists = lists.filter((l) => evaluateFilter(node, (name) => (name === 'displayName' ? l.displayName : undefined)));
+      lists = lists.filter((l) =>
+        evaluateFilter(node, (name) => (name === 'displayName' ? l.displayName : undefined)),
+      );
     }
     return json(200, { value: lists.map((l) => clean(listJson(l, expand.columns))) });
   }
@@ -338,7 +386,8 @@ export class Dispatcher {
       const column = this.state.findColumn(list, tail[1]!);
       if (!column) throw notFound(`Column '${tail[1]}' does not exist.`);
       if (p.method === 'GET') return json(200, clean(columnJson(column)));
-      if (p.method === 'PATCH') return json(200, clean(columnJson(this.state.updateColumn(list, column, p.body))));
+      if (p.method === 'PATCH')
+        return json(200, clean(columnJson(this.state.updateColumn(list, column, p.body))));
       throw methodNotAllowed();
     }
     if (tail[0] !== 'items') throw notFound(`Resource not found for the segment '${tail[0]}'.`);
@@ -359,7 +408,15 @@ export class Dispatcher {
     if (tail.length === 2) {
       if (p.method === 'GET') {
         const expand = parseExpand(p.query.get('$expand'));
-        return json(200, clean(itemJson(list, this.state.requireItem(list, itemId), { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) })));
+        return json(
+          200,
+          clean(
+            itemJson(list, this.state.requireItem(list, itemId), {
+              expand: expand.fields,
+              ...(expand.select ? { select: expand.select } : {}),
+            }),
+          ),
+        );
       }
       if (p.method === 'DELETE') {
         this.state.deleteItem(list, itemId, p.headers['if-match']);
@@ -377,7 +434,11 @@ export class Dispatcher {
         const item = this.state.updateItem(list, itemId, p.body, p.headers['if-match']);
         return json(200, clean(itemJson(list, item, { expand: true })).fields);
       }
-      if (p.method === 'GET') return json(200, clean(itemJson(list, this.state.requireItem(list, itemId), { expand: true })).fields);
+      if (p.method === 'GET')
+        return json(
+          200,
+          clean(itemJson(list, this.state.requireItem(list, itemId), { expand: true })).fields,
+        );
       throw methodNotAllowed();
     }
     throw notFound(`Resource not found for the segment '${tail[2]}'.`);
@@ -431,7 +492,14 @@ export class Dispatcher {
     const skip = Number(p.query.get('$skiptoken') ?? 0) || 0;
     const page = items.slice(skip, skip + size);
     const body: Record<string, unknown> = {
-      value: page.map((item) => clean(itemJson(list, item, { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) }))),
+      value: page.map((item) =>
+        clean(
+          itemJson(list, item, {
+            expand: expand.fields,
+            ...(expand.select ? { select: expand.select } : {}),
+          }),
+        ),
+      ),
     };
     if (skip + size < items.length) {
       const next = new URLSearchParams(p.query);
@@ -452,7 +520,11 @@ export class Dispatcher {
     if (tokenParam !== null) {
       const token = decodeToken(tokenParam);
       if (!token || token.l !== list.id || token.e !== list.tokenEpoch) {
-        throw new GraphError(410, 'resyncRequired', 'The delta token is expired or invalid; start a full resync.');
+        throw new GraphError(
+          410,
+          'resyncRequired',
+          'The delta token is expired or invalid; start a full resync.',
+        );
       }
       since = token.s;
     }
@@ -467,7 +539,15 @@ export class Dispatcher {
     const entries: Entry[] = [];
     for (const item of list.items.values()) {
       if (item.seq > since && item.seq <= upto) {
-        entries.push({ seq: item.seq, json: clean(itemJson(list, item, { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) })) });
+        entries.push({
+          seq: item.seq,
+          json: clean(
+            itemJson(list, item, {
+              expand: expand.fields,
+              ...(expand.select ? { select: expand.select } : {}),
+            }),
+          ),
+        });
       }
     }
     if (since > 0) {
@@ -502,12 +582,14 @@ export class Dispatcher {
         const record = await this.subscriptions.create(p.body);
         return json(201, this.subscriptions.toJson(record));
       }
-      if (p.method === 'GET') return json(200, { value: this.subscriptions.list().map((r) => this.subscriptions.toJson(r)) });
+      if (p.method === 'GET')
+        return json(200, { value: this.subscriptions.list().map((r) => this.subscriptions.toJson(r)) });
       throw methodNotAllowed();
     }
     const id = tail[0]!;
     if (p.method === 'GET') return json(200, this.subscriptions.toJson(this.subscriptions.get(id)));
-    if (p.method === 'PATCH') return json(200, this.subscriptions.toJson(this.subscriptions.update(id, p.body)));
+    if (p.method === 'PATCH')
+      return json(200, this.subscriptions.toJson(this.subscriptions.update(id, p.body)));
     if (p.method === 'DELETE') {
       this.subscriptions.delete(id);
       return { status: 204, headers: {} };

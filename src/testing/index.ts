@@ -6,7 +6,14 @@ import { Dispatcher } from './dispatch.js';
 import { FaultRegistry } from './faults.js';
 import { SeededRandom } from './random.js';
 import { columnJson } from './shapes.js';
-import { EmulatorState, formatDate, type ItemRecord, itemETag, type ListRecord, parseSiteRef } from './state.js';
+import {
+  EmulatorState,
+  formatDate,
+  type ItemRecord,
+  itemETag,
+  type ListRecord,
+  parseSiteRef,
+} from './state.js';
 import { MAX_LIST_SUBSCRIPTION_MINUTES, SubscriptionService } from './subscriptions.js';
 import type {
   ColumnSnapshot,
@@ -58,12 +65,17 @@ export function createEmulator(options: EmulatorOptions): Emulator {
   const state = new EmulatorState(options.sites, random, now);
   const faults = new FaultRegistry(random);
   const budget = new ResourceBudget(options.resourceUnitsPerMinute ?? Number.POSITIVE_INFINITY, now);
-  const subscriptions = new SubscriptionService(random, now, options.notificationDelayMs ?? 50, (resource) => {
-    const m = /^\/?sites\/([^/]+)\/lists\/([^/]+)\/?$/.exec(resource);
-    if (!m) return undefined;
-    const site = state.findSiteById(decodeURIComponent(m[1]!));
-    return site ? state.findList(site, decodeURIComponent(m[2]!)) : undefined;
-  });
+  const subscriptions = new SubscriptionService(
+    random,
+    now,
+    options.notificationDelayMs ?? 50,
+    (resource) => {
+      const m = /^\/?sites\/([^/]+)\/lists\/([^/]+)\/?$/.exec(resource);
+      if (!m) return undefined;
+      const site = state.findSiteById(decodeURIComponent(m[1]!));
+      return site ? state.findList(site, decodeURIComponent(m[2]!)) : undefined;
+    },
+  );
   state.onChange((list) => subscriptions.listChanged(list));
   const dispatcher = new Dispatcher(
     state,
@@ -104,7 +116,12 @@ export function createEmulator(options: EmulatorOptions): Emulator {
         headers[key] = value;
       });
       const body = request.method === 'GET' || request.method === 'HEAD' ? undefined : await request.text();
-      const answer = await dispatcher.handle({ method: request.method, url: request.url, headers, ...(body ? { body } : {}) });
+      const answer = await dispatcher.handle({
+        method: request.method,
+        url: request.url,
+        headers,
+        ...(body ? { body } : {}),
+      });
       if (answer.drop) return HttpResponse.error();
       return new HttpResponse(answer.body ?? null, { status: answer.status, headers: answer.headers });
     }),
@@ -192,7 +209,10 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     },
     site(ref: string): EmulatorSite {
       const site = state.resolveSiteRef(ref);
-      if (!site) throw new Error(`Emulator: no site ${ref} (sites: ${state.sites.map((s) => `${s.hostname}:${s.path}`).join(', ')})`);
+      if (!site)
+        throw new Error(
+          `Emulator: no site ${ref} (sites: ${state.sites.map((s) => `${s.hostname}:${s.path}`).join(', ')})`,
+        );
       return {
         id: site.id,
         lists: () => site.lists.map(listView),

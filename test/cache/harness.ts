@@ -46,7 +46,11 @@ export async function createCacheHarness(
   const site = await resolveSite(graph, SITE);
   const lists = readListSchemas(dataSource);
   const plan = await planProvisioning(graph, site.id, lists);
-  const provisioned = await applyProvisioning(graph, plan, { createLists: true, createColumns: true, failOnDrift: false });
+  const provisioned = await applyProvisioning(graph, plan, {
+    createLists: true,
+    createColumns: true,
+    failOnDrift: false,
+  });
   const events: SyncEvent[] = [];
   const ctx: SyncContext = {
     dataSource,
@@ -67,7 +71,8 @@ export async function createCacheHarness(
     runWorker: false,
   });
   await writeback.install();
-  const newCache = (o: Partial<CacheOptions> = {}) => new Cache(ctx, { lazy: true, ttlSeconds: 3600, ...options.cache, ...o });
+  const newCache = (o: Partial<CacheOptions> = {}) =>
+    new Cache(ctx, { lazy: true, ttlSeconds: 3600, ...options.cache, ...o });
   return {
     db,
     dataSource,

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmulator, type Emulator } from 'typeorm-sharepoint/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { FIXTURE, runCli } from './run.js';
@@ -52,7 +52,11 @@ describe('typeorm-sharepoint CLI (built binary, loopback emulator, real PostgreS
   it('bootstrap creates the lists; a second run changes nothing', async () => {
     const first = await cli('bootstrap');
     expect(first.code, first.stderr).toBe(0);
-    expect(lists().map((l) => l.displayName).sort()).toEqual(['Cli Companies', 'Cli People']);
+    expect(
+      lists()
+        .map((l) => l.displayName)
+        .sort(),
+    ).toEqual(['Cli Companies', 'Cli People']);
     emulator.log.reset();
     const second = await cli('bootstrap', '--json');
     expect(second.code, second.stderr).toBe(0);
@@ -80,7 +84,11 @@ describe('typeorm-sharepoint CLI (built binary, loopback emulator, real PostgreS
     const r = await cli('drain');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/sent 2 change/);
-    expect(items('Cli Companies').map((i) => i.fields.Name).sort()).toEqual(['Contoso', 'Fabrikam']);
+    expect(
+      items('Cli Companies')
+        .map((i) => i.fields.Name)
+        .sort(),
+    ).toEqual(['Contoso', 'Fabrikam']);
     const status = JSON.parse((await cli('status', '--json')).stdout);
     expect(status.pending).toBe(0);
   });

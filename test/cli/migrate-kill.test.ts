@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEmulator, type Emulator } from 'typeorm-sharepoint/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';

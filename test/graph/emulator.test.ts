@@ -41,7 +41,13 @@ afterAll(async () => {
 
 describe('GraphClient against the emulator', () => {
   it('waits at least Retry-After after a 429, then succeeds', async () => {
-    emulator.faults.inject({ method: 'GET', path: /\/items\/1$/, status: 429, retryAfterSeconds: 1, count: 1 });
+    emulator.faults.inject({
+      method: 'GET',
+      path: /\/items\/1$/,
+      status: 429,
+      retryAfterSeconds: 1,
+      count: 1,
+    });
     const started = Date.now();
     const item = await client().get<{ id: string }>(`${itemsPath}/1`);
     expect(item.id).toBe('1');
@@ -50,8 +56,13 @@ describe('GraphClient against the emulator', () => {
   });
 
   it('turns 25 requests into 2 $batch calls and matches shuffled answers by id', async () => {
-    const ids = list.items().slice(0, 25).map((i) => i.id);
-    const results = await client().batch<{ id: string }>(ids.map((id) => ({ method: 'GET', path: `${itemsPath}/${id}` })));
+    const ids = list
+      .items()
+      .slice(0, 25)
+      .map((i) => i.id);
+    const results = await client().batch<{ id: string }>(
+      ids.map((id) => ({ method: 'GET', path: `${itemsPath}/${id}` })),
+    );
     const outer = emulator.log.entries.filter((e) => !e.inBatch);
     expect(outer.map((e) => e.path)).toEqual(['/$batch', '/$batch']);
     expect(emulator.log.counters().batchRequests).toBe(25);
@@ -59,10 +70,18 @@ describe('GraphClient against the emulator', () => {
   });
 
   it('retries only the inner requests that failed, honouring their Retry-After', async () => {
-    emulator.faults.inject({ path: /\/items\/3$/, scope: 'inner', status: 503, retryAfterSeconds: 1, count: 2 });
+    emulator.faults.inject({
+      path: /\/items\/3$/,
+      scope: 'inner',
+      status: 503,
+      retryAfterSeconds: 1,
+      count: 2,
+    });
     const ids = ['1', '2', '3', '4'];
     const started = Date.now();
-    const results = await client().batch<{ id: string }>(ids.map((id) => ({ method: 'GET', path: `${itemsPath}/${id}` })));
+    const results = await client().batch<{ id: string }>(
+      ids.map((id) => ({ method: 'GET', path: `${itemsPath}/${id}` })),
+    );
     expect(results.every((r) => r.ok)).toBe(true);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
     const inner = emulator.log.entries.filter((e) => e.inBatch);
@@ -88,14 +107,17 @@ describe('GraphClient against the emulator', () => {
   });
 
   it('refuses a nextLink that points at another origin (the token never travels)', async () => {
-    const credential = { getToken: async () => ({ token: 'tok-123', expiresOnTimestamp: Date.now() + 3600_000 }) };
+    const credential = {
+      getToken: async () => ({ token: 'tok-123', expiresOnTimestamp: Date.now() + 3600_000 }),
+    };
     const forwarded: string[] = [];
     // Real HTTP to the emulator; only the nextLink in the answer is rewritten to a foreign host.
     const rewriting: typeof fetch = async (input, init) => {
       forwarded.push(String(input));
       const response = await fetch(input, init);
       const body = await response.json();
-      if (body['@odata.nextLink']) body['@odata.nextLink'] = String(body['@odata.nextLink']).replace(url, 'https://evil.example');
+      if (body['@odata.nextLink'])
+        body['@odata.nextLink'] = String(body['@odata.nextLink']).replace(url, 'https://evil.example');
       return new Response(JSON.stringify(body), { status: response.status, headers: response.headers });
     };
     const pages = client({ credential, fetch: rewriting }).pages(itemsPath, { query: { $top: 5 } });

@@ -39,7 +39,10 @@ export async function ensureBuilt(): Promise<string> {
   );
   try {
     const built = fs.statSync(bin, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    const sources = Math.max(newestMtime(path.join(root, 'src')), fs.statSync(path.join(root, 'tsup.config.ts')).mtimeMs);
+    const sources = Math.max(
+      newestMtime(path.join(root, 'src')),
+      fs.statSync(path.join(root, 'tsup.config.ts')).mtimeMs,
+    );
     if (built < sources) {
       await promisify(execFile)('npx', ['tsup'], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
     }
