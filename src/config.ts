@@ -50,6 +50,10 @@ export const ENVIRONMENT_VARIABLES = {
     schema: z.url(),
     allowed: 'an absolute URL such as https://graph.microsoft.com/v1.0 (or the emulator)',
   },
+  SHAREPOINT_GRAPH_RU_PER_MINUTE: {
+    schema: positiveInt(),
+    allowed: "a whole number of resource units ≥ 1 (your tenant's budget per app per minute; default 1200)",
+  },
   SHAREPOINT_SYNC_SCHEMA: {
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
     allowed: 'a lower-case PostgreSQL identifier',
@@ -113,7 +117,7 @@ const PRIORITY_BY_MODE = { immediate: 'P0', batched: 'P1', scheduled: 'P2' } as 
 export interface EnvironmentConfig {
   site: { hostname: string; path: string };
   credential?: TokenCredential;
-  graph?: { baseUrl: string };
+  graph?: { baseUrl?: string; budget?: { resourceUnitsPerMinute: number } };
   schema?: string;
   defaultPriority: 'P0' | 'P1' | 'P2';
   bootstrap: { onAttach: boolean; createLists: boolean; createColumns: boolean };
@@ -174,12 +178,20 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   }
   const baseUrl = v('SHAREPOINT_GRAPH_BASE_URL');
   const schema = v('SHAREPOINT_SYNC_SCHEMA');
+  const ruPerMinute = v('SHAREPOINT_GRAPH_RU_PER_MINUTE');
   const webhookBaseUrl = v('SHAREPOINT_WEBHOOK_BASE_URL');
 
   return {
     site: { hostname, path },
     ...(given === 3 ? { credential: lazyClientSecretCredential(tenantId!, clientId!, clientSecret!) } : {}),
-    ...(baseUrl ? { graph: { baseUrl } } : {}),
+    ...(baseUrl || ruPerMinute
+      ? {
+          graph: {
+            ...(baseUrl ? { baseUrl } : {}),
+            ...(ruPerMinute ? { budget: { resourceUnitsPerMinute: ruPerMinute } } : {}),
+          },
+        }
+      : {}),
     ...(schema ? { schema } : {}),
     defaultPriority: PRIORITY_BY_MODE[v('SHAREPOINT_SYNC_MODE')!],
     bootstrap: {

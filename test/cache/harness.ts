@@ -33,7 +33,7 @@ export interface CacheHarness {
  */
 export async function createCacheHarness(
   entities: Function[],
-  options: { cache?: Partial<CacheOptions>; emulator?: Parameters<typeof createEmulator>[0] } = {},
+  options: { cache?: Partial<CacheOptions>; emulator?: Partial<Parameters<typeof createEmulator>[0]> } = {},
 ): Promise<CacheHarness> {
   const db = await createTestDatabase();
   const dataSource = new DataSource({ type: 'postgres', url: db.url, entities, synchronize: true });

@@ -25,6 +25,8 @@ beforeAll(async () => {
     SHAREPOINT_SITE_HOSTNAME: 'contoso.sharepoint.com',
     SHAREPOINT_SITE_PATH: '/sites/migration',
     SHAREPOINT_GRAPH_BASE_URL: `${url}/v1.0`,
+    // The emulator has no tenant budget; the default 1,200 RU/min would pace 20,000 creates over 33 minutes.
+    SHAREPOINT_GRAPH_RU_PER_MINUTE: '100000000',
   };
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
