@@ -1,0 +1,53 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+interface TypeDef {
+  kind: string;
+  base?: string;
+  open?: boolean;
+  properties?: Record<string, { type: string; nullable?: boolean }>;
+  navigationProperties?: Record<string, { type: string }>;
+  members?: string[];
+}
+
+const file = path.resolve(import.meta.dirname, '../../../shared/graph/v1.0-lists-schema.json');
+const fallback = '/work/shared/graph/v1.0-lists-schema.json';
+const schema = JSON.parse(fs.readFileSync(fs.existsSync(file) ? file : fallback, 'utf8')) as {
+  types: Record<string, TypeDef>;
+};
+
+function propertiesOf(typeName: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let t: string | undefined = typeName; t; t = schema.types[t]?.base) {
+    const def = schema.types[t];
+    if (!def) break;
+    for (const [name, p] of Object.entries(def.properties ?? {})) out.set(name, p.type);
+    for (const [name, p] of Object.entries(def.navigationProperties ?? {})) out.set(name, p.type);
+  }
+  return out;
+}
+
+/**
+ * Every property of `value` must be one that the official Graph v1.0 schema lists for `typeName` (or its
+ * bases), recursively for complex types. `fieldValueSet` is open (any column name). Returns the violations.
+ */
+export function shapeViolations(typeName: string, value: unknown, at = typeName): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => shapeViolations(typeName, v, `${at}[${i}]`));
+  const def = schema.types[typeName];
+  if (!def) return [];
+  if (def.open || typeName === 'fieldValueSet') return [];
+  const known = propertiesOf(typeName);
+  const problems: string[] = [];
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (key.startsWith('@odata.')) continue;
+    const type = known.get(key);
+    if (!type) {
+      problems.push(`${at}.${key} is not a property of ${typeName}`);
+      continue;
+    }
+    const inner = type.replace(/^Collection\((.*)\)$/, '$1');
+    if (!inner.startsWith('Edm.')) problems.push(...shapeViolations(inner, v, `${at}.${key}`));
+  }
+  return problems;
+}
