@@ -6,7 +6,8 @@ interface TypeDef {
   base?: string;
   open?: boolean;
   properties?: Record<string, { type: string; nullable?: boolean }>;
-  navigationProperties?: Record<string, { type: string }>;
+  /** Navigation properties (e.g. a list's `columns`, an item's `fields`): name → type. */
+  navigation?: Record<string, string>;
   members?: string[];
 }
 
@@ -22,7 +23,7 @@ function propertiesOf(typeName: string): Map<string, string> {
     const def = schema.types[t];
     if (!def) break;
     for (const [name, p] of Object.entries(def.properties ?? {})) out.set(name, p.type);
-    for (const [name, p] of Object.entries(def.navigationProperties ?? {})) out.set(name, p.type);
+    for (const [name, type] of Object.entries(def.navigation ?? {})) out.set(name, type);
   }
   return out;
 }
