@@ -26,6 +26,13 @@ export {
   odataString,
   type TokenCredential,
 } from './graph/index.js';
+// Relations
+export {
+  FILTER_CHUNK_SIZE,
+  InvalidTwentyIdError,
+  type LoaderOptions,
+  RelationLoaders,
+} from './relations/index.js';
 // Migration of existing data
 export {
   formatMigrationReport,

@@ -23,6 +23,7 @@ import { cacheStates, statusFigures } from './store/sql.js';
 import { type ProcessTotals, SyncMetrics, type StoredFigures } from './metrics/index.js';
 import type { Meter } from '@opentelemetry/api';
 import { migrate } from './store/migrations.js';
+import { type LoaderOptions, RelationLoaders } from './relations/index.js';
 import { type MigrationOptions, type MigrationReport, migrateExistingRows } from './migrate/index.js';
 import { type DeadLetter, Writeback, type WritebackOptions } from './writeback/index.js';
 
@@ -333,6 +334,14 @@ export class SharePointSync {
       },
       options,
     );
+  }
+
+  /**
+   * A fresh set of DataLoaders for one request (GraphQL operation, HTTP request): batched, cached for the
+   * set's lifetime, backed by the cache and by SharePoint for ids the cache lacks. See docs/relations.md.
+   */
+  loaders(options?: LoaderOptions): RelationLoaders {
+    return new RelationLoaders(this.context, options);
   }
 
   /** Pending write-backs by priority and the age of the oldest one. */

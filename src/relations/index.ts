@@ -1,0 +1,265 @@
+import DataLoader from 'dataloader';
+import { In, type ObjectLiteral } from 'typeorm';
+import {
+  canonicalFromItem,
+  type GraphListItem,
+  hashCanonical,
+  makeItemConverter,
+  selectClause,
+} from '../cache/convert.js';
+import { listFor, type SyncContext } from '../context.js';
+import { odataString } from '../graph/index.js';
+import type { FieldSchema, ListSchema } from '../schema/index.js';
+import { transaction } from '../store/db.js';
+import { upsertRows, upsertSyncStates } from '../store/rows.js';
+import { suppressCapture } from '../writeback/capture.js';
+
+/**
+ * TwentyIds per `$filter` (`fields/TwentyId eq 'a' or …`): SharePoint refuses very long URLs and expressions,
+ * and 15 ids of 36 characters keep a request near 1.5 KB. Each chunk is one inner request of a `$batch`.
+ */
+export const FILTER_CHUNK_SIZE = 15;
+
+type EntityRef = Function | string;
+
+export interface LoaderOptions {
+  /** Resolve soft-deleted records too (default: they resolve to `null`). */
+  withDeleted?: boolean;
+  /** Fetch ids missing from the cache from SharePoint (default true). */
+  fetchMissing?: boolean;
+}
+
+/** Thrown (per key, DataLoader's contract) for an id that cannot be a TwentyId of that list. */
+export class InvalidTwentyIdError extends Error {
+  override name = 'InvalidTwentyIdError';
+  constructor(
+    readonly entity: string,
+    readonly id: unknown,
+  ) {
+    super(`typeorm-sharepoint: ${JSON.stringify(id)} is not a valid TwentyId of ${entity} (expected a UUID)`);
+  }
+}
+
+/**
+ * One set of DataLoaders for one request (a GraphQL operation, an HTTP request): every `load` of the same tick
+ * becomes one SQL query (`WHERE id = ANY($1)`) against the cache, and ids the cache does not hold are fetched
+ * from SharePoint by TwentyId (indexed `$filter` with `or`, chunked, inside `$batch`), stored without
+ * write-back and returned. Unknown ids resolve to `null`; a malformed id rejects only its own `load`.
+ * Create a fresh set per request (`sync.loaders()`): results are cached for the set's lifetime.
+ */
+export class RelationLoaders {
+  private readonly byEntity = new Map<string, DataLoader<string, ObjectLiteral | null>>();
+  private readonly inverseLoaders = new Map<string, DataLoader<string, ObjectLiteral[]>>();
+  private readonly manyLoaders = new Map<string, DataLoader<string, string[]>>();
+
+  constructor(
+    private readonly ctx: SyncContext,
+    private readonly options: LoaderOptions = {},
+  ) {}
+
+  /** The loader of one entity, keyed by TwentyId. */
+  byId<T extends ObjectLiteral = ObjectLiteral>(entity: EntityRef): DataLoader<string, T | null> {
+    const list = listFor(this.ctx, entity);
+    let loader = this.byEntity.get(list.entityName);
+    if (!loader) {
+      loader = new DataLoader<string, ObjectLiteral | null>((ids) => this.loadByIds(list, ids), {
+        cacheKeyFn: (id) => String(id),
+      });
+      this.byEntity.set(list.entityName, loader);
+    }
+    return loader as unknown as DataLoader<string, T | null>;
+  }
+
+  /**
+   * The record an owning relation points at (`related(person, 'company')`), or the records of a many-to-many
+   * (`related(person, 'tags')`). The id is read from the entity: the relation loaded with
+   * `loadRelationIds`, a related object with its key, or an explicit join column property.
+   */
+  async related<T extends ObjectLiteral = ObjectLiteral>(entity: ObjectLiteral, property: string): Promise<T | T[] | null> {
+    const owner = this.ownerList(entity);
+    const relation = owner.relations.find((r) => r.property === property);
+    if (!relation) throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} is not a relation SharePoint stores`);
+    if (relation.kind === 'many-to-many') {
+      const junction = this.ctx.lists.find((l) => l.kind === 'junction' && l.junction?.ownerEntityName === owner.entityName && l.junction.ownerProperty === property);
+      if (!junction?.junction) throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property}: only the owning side of a many-to-many resolves`);
+      const ids = await this.manyLoader(junction).load(String(entity[owner.idField.property]));
+      const found = await this.byId<T>(junction.junction.inverseEntityName).loadMany(ids);
+      return found.filter((r): r is T => r !== null && !(r instanceof Error));
+    }
+    if (!relation.field) throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} holds no id; use inverse()`);
+    const id = this.foreignKey(entity, relation.field);
+    if (id === null || id === undefined) return null;
+    return this.byId<T>(relation.targetEntityName!).load(String(id));
+  }
+
+  /** Every record whose many-to-one points at `entity` (`inverse(company, 'people')`), one SQL query per batch. */
+  async inverse<T extends ObjectLiteral = ObjectLiteral>(entity: ObjectLiteral, property: string): Promise<T[]> {
+    const owner = this.ownerList(entity);
+    const relation = owner.relations.find((r) => r.property === property);
+    if (!relation || relation.kind !== 'one-to-many' || !relation.inverseProperty) {
+      throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} is not a one-to-many relation`);
+    }
+    const target = listFor(this.ctx, relation.targetEntityName!);
+    const back = target.relations.find((r) => r.property === relation.inverseProperty && r.field);
+    if (!back?.field) throw new Error(`typeorm-sharepoint: ${target.entityName}.${relation.inverseProperty} holds no id column`);
+    const key = `${target.entityName}.${back.field.databaseName}`;
+    let loader = this.inverseLoaders.get(key);
+    if (!loader) {
+      const field = back.field;
+      loader = new DataLoader<string, ObjectLiteral[]>(async (ids) => {
+        const repo = this.ctx.dataSource.getRepository(target.target);
+        const alias = 'e';
+        const { entities, raw } = await repo
+          .createQueryBuilder(alias)
+          .withDeleted()
+          .where(`${alias}.${quote(field.databaseName)}::text = ANY(:ids)`, { ids: [...ids] })
+          .andWhere(this.options.withDeleted || !target.deleteDateField ? 'TRUE' : `${alias}.${quote(target.deleteDateField.databaseName)} IS NULL`)
+          .getRawAndEntities();
+        const groups = new Map<string, ObjectLiteral[]>(ids.map((id) => [id, []]));
+        entities.forEach((row, i) => {
+          const fk = raw[i]?.[`${alias}_${field.databaseName}`];
+          groups.get(String(fk))?.push(row);
+        });
+        return ids.map((id) => groups.get(id) ?? []);
+      });
+      this.inverseLoaders.set(key, loader);
+    }
+    return (await loader.load(String(entity[owner.idField.property]))) as T[];
+  }
+
+  /** Forget cached results (after a write in this request), for one id or a whole entity. */
+  clear(entity: EntityRef, id?: string): this {
+    const list = listFor(this.ctx, entity);
+    const loader = this.byEntity.get(list.entityName);
+    if (id === undefined) loader?.clearAll();
+    else loader?.clear(id);
+    for (const [key, l] of this.inverseLoaders) if (key.startsWith(`${list.entityName}.`)) l.clearAll();
+    for (const l of this.manyLoaders.values()) l.clearAll();
+    return this;
+  }
+
+  /** Put a record just written into the loader, so the request reads its own write. */
+  prime(entity: EntityRef, record: ObjectLiteral): this {
+    const list = listFor(this.ctx, entity);
+    const id = String(record[list.idField.property]);
+    this.clear(entity, id);
+    this.byId(entity).prime(id, record);
+    return this;
+  }
+
+  private ownerList(entity: ObjectLiteral): ListSchema {
+    const list = this.ctx.lists.find((l) => l.kind === 'entity' && typeof l.target === 'function' && entity instanceof l.target);
+    if (!list) throw new Error(`typeorm-sharepoint: ${entity?.constructor?.name ?? typeof entity} is not a synced entity instance`);
+    return list;
+  }
+
+  private foreignKey(entity: ObjectLiteral, field: FieldSchema): unknown {
+    const value = entity[field.property];
+    if (value !== null && typeof value === 'object') return (value as ObjectLiteral).id ?? null;
+    if (value !== undefined) return value;
+    // An explicit join column property (`@Column() companyId`).
+    const meta = this.ctx.dataSource.getMetadata(entity.constructor);
+    const column = meta.columns.find((c) => c.databaseName === field.databaseName && !c.relationMetadata);
+    return column ? entity[column.propertyName] : undefined;
+  }
+
+  private manyLoader(junction: ListSchema): DataLoader<string, string[]> {
+    let loader = this.manyLoaders.get(junction.entityName);
+    if (!loader) {
+      const j = junction.junction!;
+      loader = new DataLoader<string, string[]>(async (ids) => {
+        const rows: Record<string, unknown>[] = await this.ctx.dataSource.query(
+          `SELECT ${quote(j.ownerField.databaseName)}::text AS o, ${quote(j.inverseField.databaseName)}::text AS i
+             FROM ${junction.tablePath.split('.').map(quote).join('.')} WHERE ${quote(j.ownerField.databaseName)}::text = ANY($1)`,
+          [[...ids]],
+        );
+        const groups = new Map<string, string[]>(ids.map((id) => [id, []]));
+        for (const r of rows) groups.get(String(r.o))?.push(String(r.i));
+        return ids.map((id) => groups.get(id) ?? []);
+      });
+      this.manyLoaders.set(junction.entityName, loader);
+    }
+    return loader;
+  }
+
+  private async loadByIds(list: ListSchema, ids: readonly string[]): Promise<(ObjectLiteral | null | Error)[]> {
+    const valid = (id: string) => isValidId(list, id);
+    const wanted = [...new Set(ids.filter(valid))];
+    const found = await this.query(list, wanted);
+    const missing = wanted.filter((id) => !found.has(id));
+    if (missing.length > 0 && this.options.fetchMissing !== false) {
+      const fetched = await this.fetchFromSharePoint(list, missing);
+      if (fetched > 0) for (const [id, row] of await this.query(list, missing)) found.set(id, row);
+    }
+    return ids.map((id) => (valid(id) ? (found.get(id) ?? null) : new InvalidTwentyIdError(list.entityName, id)));
+  }
+
+  /** One SQL query through TypeORM (entities come back as the application's classes). */
+  private async query(list: ListSchema, ids: string[]): Promise<Map<string, ObjectLiteral>> {
+    const out = new Map<string, ObjectLiteral>();
+    if (ids.length === 0) return out;
+    const repo = this.ctx.dataSource.getRepository(list.target);
+    const key = list.idField.property;
+    const typed = ids.map((id) => list.idField.fromSharePoint(id));
+    const rows = await repo.find({ where: { [key]: In(typed) } as never, withDeleted: this.options.withDeleted === true });
+    for (const row of rows) out.set(String(row[key]), row);
+    return out;
+  }
+
+  /** Missing ids from SharePoint: `$filter` chunks in `$batch`, upserted into the cache without write-back. */
+  private async fetchFromSharePoint(list: ListSchema, ids: string[]): Promise<number> {
+    const listId = this.ctx.listIds.get(list.entityName);
+    if (!listId) return 0;
+    const chunks: string[][] = [];
+    for (let i = 0; i < ids.length; i += FILTER_CHUNK_SIZE) chunks.push(ids.slice(i, i + FILTER_CHUNK_SIZE));
+    const answers = await this.ctx.graph.batch<{ value: GraphListItem[] }>(
+      chunks.map((chunk) => ({
+        method: 'GET',
+        path: `/sites/${this.ctx.site.id}/lists/${listId}/items`,
+        query: {
+          $filter: chunk.map((id) => `fields/${list.idField.name} eq ${odataString(id)}`).join(' or '),
+          $expand: `fields($select=${selectClause(list)})`,
+          $top: FILTER_CHUNK_SIZE,
+        },
+      })),
+    );
+    const convert = makeItemConverter(list);
+    const rows: Record<string, unknown>[] = [];
+    const states: Parameters<typeof upsertSyncStates>[4] = [];
+    for (const answer of answers) {
+      if (!answer.ok) {
+        this.ctx.logger.warn('typeorm-sharepoint: relation fetch failed', { entity: list.entityName, error: answer.error.message });
+        continue;
+      }
+      for (const item of answer.body.value ?? []) {
+        const converted = convert(item.fields ?? {});
+        if (!converted.ok || !converted.twentyId) continue;
+        rows.push(converted.row);
+        const canonical = canonicalFromItem(list, converted.fields);
+        states.push({ twentyId: converted.twentyId, itemId: item.id, etag: item.eTag ?? null, fields: canonical, contentHash: hashCanonical(canonical) });
+      }
+    }
+    if (rows.length === 0) return 0;
+    await transaction(this.ctx.dataSource, async (runner) => {
+      await suppressCapture(runner);
+      await upsertRows(runner, list, rows);
+      await upsertSyncStates(runner, this.ctx.schema, list.entityName, listId, states);
+    });
+    return rows.length;
+  }
+}
+
+/** An id the list's key can hold (a UUID for uuid keys, digits for integer keys): checked before any request. */
+function isValidId(list: ListSchema, id: unknown): boolean {
+  if (typeof id !== 'string' || id === '') return false;
+  try {
+    list.idField.fromSharePoint(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function quote(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

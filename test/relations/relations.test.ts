@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { Column, DeleteDateColumn, Entity, ManyToOne, OneToMany, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidTwentyIdError, RelationLoaders } from '../../src/relations/index.js';
+import { rowToFields, SharePointList } from '../../src/schema/index.js';
+import { type CacheHarness, createCacheHarness, SITE_REF } from '../cache/harness.js';
+
+@SharePointList({ title: 'RCompanies' })
+@Entity('r_company')
+class RCompany {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'varchar', length: 100 }) name!: string;
+  @OneToMany(() => RPerson, (p) => p.company) people?: RPerson[];
+  @DeleteDateColumn({ type: 'timestamptz', nullable: true }) deletedAt?: Date | null;
+}
+
+@SharePointList({ title: 'RPeople' })
+@Entity('r_person')
+class RPerson {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'varchar', length: 100 }) name!: string;
+  @ManyToOne(() => RCompany, (c) => c.people, { nullable: true }) company?: RCompany | string | null;
+}
+
+/** A text key: ids may hold quotes, which must be escaped in OData. */
+@SharePointList({ title: 'RCodes' })
+@Entity('r_code')
+class RCode {
+  @PrimaryColumn({ type: 'varchar', length: 36 }) id!: string;
+  @Column({ type: 'varchar', length: 100 }) label!: string;
+}
+
+let h: CacheHarness;
+let sql = 0;
+const companyIds: string[] = [];
+
+beforeAll(async () => {
+  h = await createCacheHarness([RCompany, RPerson, RCode]);
+  (h.dataSource as unknown as { logger: unknown }).logger = {
+    logQuery: () => {
+      sql++;
+    },
+    logQueryError() {},
+    logQuerySlow() {},
+    logSchemaBuild() {},
+    logMigration() {},
+    log() {},
+  };
+  const site = h.emulator.site(SITE_REF);
+  const companies = site.list('RCompanies')!;
+  const people = site.list('RPeople')!;
+  for (let i = 0; i < 100; i++) {
+    companyIds.push(randomUUID());
+    companies.createItem(rowToFields(h.list(RCompany), { id: companyIds[i], name: `Company ${i}`, deletedAt: null }));
+  }
+  for (let i = 0; i < 1000; i++) {
+    people.createItem(rowToFields(h.list(RPerson), { id: randomUUID(), name: `Person ${i}`, companyId: companyIds[i % 100] }));
+  }
+  await h.cache.ensureLoaded([RCompany, RPerson]);
+}, 120_000);
+
+afterAll(async () => {
+  await h?.close();
+});
+
+describe('RelationLoaders', () => {
+  it("resolves every person's company with 1 SQL query and 0 HTTP requests when cached", async () => {
+    const persons = await h.dataSource.getRepository(RPerson).find({ loadRelationIds: true });
+    expect(persons).toHaveLength(1000);
+    const loaders = new RelationLoaders(h.ctx);
+    sql = 0;
+    h.emulator.log.reset();
+    const companies = await Promise.all(persons.map((p) => loaders.related<RCompany>(p, 'company')));
+    expect(sql).toBe(1);
+    expect(h.emulator.log.entries).toHaveLength(0);
+    persons.forEach((p, i) => expect((companies[i] as RCompany).id).toBe(p.company));
+  });
+
+  it('inverse for 100 companies is 1 SQL query', async () => {
+    const companies = await h.dataSource.getRepository(RCompany).find();
+    const loaders = new RelationLoaders(h.ctx);
+    sql = 0;
+    const people = await Promise.all(companies.map((c) => loaders.inverse<RPerson>(c, 'people')));
+    expect(sql).toBe(1);
+    expect(people.map((p) => p.length)).toEqual(companies.map(() => 10));
+  });
+
+  it('fetches ids the cache lacks from SharePoint: ⌈missing/15⌉ filters inside one $batch, stored without write-back', async () => {
+    const list = h.emulator.site(SITE_REF).list('RCompanies')!;
+    const fresh = Array.from({ length: 30 }, () => randomUUID());
+    for (const id of fresh) list.createItem(rowToFields(h.list(RCompany), { id, name: `New ${id.slice(0, 4)}`, deletedAt: null }));
+    const loaders = new RelationLoaders(h.ctx);
+    h.emulator.log.reset();
+    const found = await loaders.byId<RCompany>(RCompany).loadMany([...fresh, ...companyIds.slice(0, 5)]);
+    expect(found.every((c) => c && !(c instanceof Error))).toBe(true);
+    const outer = h.emulator.log.entries.filter((e) => !e.inBatch);
+    const inner = h.emulator.log.entries.filter((e) => e.inBatch);
+    expect(outer.map((e) => e.path)).toEqual(['/$batch']);
+    expect(inner).toHaveLength(Math.ceil(30 / 15));
+    expect(inner.every((e) => decodeURIComponent(e.query).includes("fields/TwentyId eq '"))).toBe(true);
+    const [{ n }] = await h.dataSource.query('SELECT count(*)::int AS n FROM r_company');
+    expect(n).toBe(130);
+    const [{ o }] = await h.dataSource.query('SELECT count(*)::int AS o FROM sharepoint_sync.outbox');
+    expect(o).toBe(0);
+  });
+
+  it('unknown ids resolve to null; an id that is not a UUID rejects only its own load, before any request', async () => {
+    const loaders = new RelationLoaders(h.ctx);
+    h.emulator.log.reset();
+    const [unknown, bad, good] = await loaders
+      .byId(RCompany)
+      .loadMany([randomUUID(), "x' or 1 eq 1 or 'x", companyIds[0]!]);
+    expect(unknown).toBeNull();
+    expect(bad).toBeInstanceOf(InvalidTwentyIdError);
+    expect((good as RCompany).id).toBe(companyIds[0]);
+    // Only the unknown (valid) id was looked for in SharePoint.
+    const inner = h.emulator.log.entries.filter((e) => e.inBatch);
+    expect(inner).toHaveLength(1);
+    expect(decodeURIComponent(inner[0]!.query)).not.toContain(' or 1 eq 1');
+  });
+
+  it("escapes a quote in a TwentyId value (text keys)", async () => {
+    h.emulator.site(SITE_REF).list('RCodes')!.createItem({ TwentyId: "O'Brien", Label: 'Irish', Title: 'x' });
+    const loaders = new RelationLoaders(h.ctx);
+    h.emulator.log.reset();
+    const found = await loaders.byId<RCode>(RCode).load("O'Brien");
+    expect(found?.label).toBe('Irish');
+    expect(decodeURIComponent(h.emulator.log.entries.find((e) => e.inBatch)!.query)).toContain("eq 'O''Brien'");
+  });
+
+  it('soft-deleted targets resolve to null unless asked for', async () => {
+    await h.dataSource.getRepository(RCompany).softDelete({ id: companyIds[1]! });
+    expect(await new RelationLoaders(h.ctx, { fetchMissing: false }).byId(RCompany).load(companyIds[1]!)).toBeNull();
+    const withDeleted = await new RelationLoaders(h.ctx, { withDeleted: true }).byId<RCompany>(RCompany).load(companyIds[1]!);
+    expect(withDeleted?.deletedAt).toBeInstanceOf(Date);
+  });
+
+  it('a write in the same request is read back after prime/clear', async () => {
+    const loaders = new RelationLoaders(h.ctx);
+    const repo = h.dataSource.getRepository(RCompany);
+    const before = await loaders.byId<RCompany>(RCompany).load(companyIds[2]!);
+    await repo.update({ id: companyIds[2]! }, { name: 'Renamed' });
+    expect((await loaders.byId<RCompany>(RCompany).load(companyIds[2]!))?.name).toBe(before?.name);
+    loaders.prime(RCompany, await repo.findOneByOrFail({ id: companyIds[2]! }));
+    expect((await loaders.byId<RCompany>(RCompany).load(companyIds[2]!))?.name).toBe('Renamed');
+    await repo.update({ id: companyIds[2]! }, { name: 'Renamed again' });
+    loaders.clear(RCompany, companyIds[2]!);
+    expect((await loaders.byId<RCompany>(RCompany).load(companyIds[2]!))?.name).toBe('Renamed again');
+  });
+});
