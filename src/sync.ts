@@ -17,7 +17,13 @@ import {
   planProvisioning,
   resolveSite,
 } from './provision/index.js';
-import { type ListSchema, type Priority, readListSchemas } from './schema/index.js';
+import {
+  type ConflictPolicy,
+  type ListSchema,
+  listOptionsOf,
+  type Priority,
+  readListSchemas,
+} from './schema/index.js';
 import { assertSchemaName, rows } from './store/db.js';
 import { cacheStates, statusFigures } from './store/sql.js';
 import { type ProcessTotals, SyncMetrics, type StoredFigures } from './metrics/index.js';
@@ -40,6 +46,12 @@ export interface SharePointSyncOptions {
   schema?: string;
   /** Priority of lists whose `@SharePointList` names none (from `SHAREPOINT_SYNC_MODE`). Default `P1`. */
   defaultPriority?: Priority;
+  /** Entity names to sync; other `@SharePointList` entities of the DataSource are ignored. Default: all. */
+  entities?: string[];
+  /** Conflict policy of lists whose `@SharePointList` names none. Default `sharePointPriority`. */
+  conflictResolution?: ConflictPolicy;
+  /** Workspace id (multi-tenant apps, `SharePointWorkspaces`): carried by `status()` and every metric point. */
+  workspace?: string;
   bootstrap?: {
     /** Create missing lists/columns during `attach`. Default true. */
     onAttach?: boolean;
@@ -58,6 +70,8 @@ export interface SharePointSyncOptions {
 }
 
 export interface SyncStatus extends StoredFigures {
+  /** The workspace id given to `attach` (multi-tenant apps). */
+  workspace?: string;
   pendingByPriority: Record<Priority, number>;
   lists: { entity: string; title: string; priority: Priority; listId?: string; loadedAt?: string; itemCount?: number }[];
   /** Counted in this process since attach. */
@@ -95,6 +109,10 @@ const optionsSchema = z.object({
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case PostgreSQL identifier')
     .optional(),
   defaultPriority: z.enum(['P0', 'P1', 'P2', 'P3']).optional(),
+  entities: z.array(z.string().min(1)).optional(),
+  conflictResolution: z
+    .enum(['sharePointPriority', 'twentyPriority', 'lastWriteWins', 'manualReview'])
+    .optional(),
   cache: z
     .object({
       lazy: z.boolean().optional(),
@@ -112,6 +130,46 @@ const optionsSchema = z.object({
     .loose()
     .optional(),
 });
+
+/** `entities` keeps the named lists (and the junctions between them); `conflictResolution` fills in undecorated ones. */
+function selectLists(all: ListSchema[], options: SharePointSyncOptions): ListSchema[] {
+  let lists = all;
+  if (options.entities) {
+    const wanted = new Set(options.entities);
+    for (const name of wanted) {
+      if (!all.some((l) => l.kind === 'entity' && l.entityName === name)) {
+        throw new ConfigError(
+          'options.entities',
+          `names of @SharePointList entities of the DataSource (${all
+            .filter((l) => l.kind === 'entity')
+            .map((l) => l.entityName)
+            .join(', ')})`,
+          name,
+        );
+      }
+    }
+    lists = all.filter((l) =>
+      l.kind === 'junction' && l.junction
+        ? wanted.has(l.junction.ownerEntityName) && wanted.has(l.junction.inverseEntityName)
+        : wanted.has(l.entityName),
+    );
+  }
+  const policy = options.conflictResolution;
+  if (policy) {
+    for (const list of lists) {
+      if (list.kind === 'entity' && listOptionsOf(list.target)?.conflictResolution === undefined) {
+        list.conflictResolution = policy;
+      }
+    }
+    for (const list of lists) {
+      if (list.kind === 'junction' && list.junction) {
+        const owner = lists.find((l) => l.entityName === list.junction!.ownerEntityName);
+        if (owner) list.conflictResolution = owner.conflictResolution;
+      }
+    }
+  }
+  return lists;
+}
 
 function validateOptions(options: SharePointSyncOptions): void {
   const result = optionsSchema.safeParse(options);
@@ -162,12 +220,22 @@ export class SharePointSync {
     }
     const schema = assertSchemaName(options.schema ?? 'sharepoint_sync');
     const logger = options.logger ?? silentLogger;
-    const lists = readListSchemas(dataSource, { defaultPriority: options.defaultPriority ?? 'P1' });
+    const lists = selectLists(
+      readListSchemas(dataSource, { defaultPriority: options.defaultPriority ?? 'P1' }),
+      options,
+    );
     // The gauges read the library's tables through the context, which exists only once the site is known.
     let contextRef: SyncContext | undefined;
     const metrics = new SyncMetrics({
       ...(options.metrics?.meter ? { meter: options.metrics.meter } : {}),
-      ...(options.metrics?.attributes ? { attributes: options.metrics.attributes } : {}),
+      ...(options.metrics?.attributes || options.workspace
+        ? {
+            attributes: {
+              ...options.metrics?.attributes,
+              ...(options.workspace ? { workspace: options.workspace } : {}),
+            },
+          }
+        : {}),
       readStoredFigures: async () =>
         contextRef
           ? readStoredFigures(contextRef)
@@ -358,6 +426,7 @@ export class SharePointSync {
     );
     const byEntity = new Map(states.map((s) => [s.entity, s]));
     return {
+      ...(this.options.workspace ? { workspace: this.options.workspace } : {}),
       ...figures,
       lists: this.context.lists.map((list) => {
         const state = byEntity.get(list.entityName);

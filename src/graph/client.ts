@@ -54,6 +54,12 @@ export interface GraphClientOptions {
    * match a test server whose clock runs faster.
    */
   budget?: { resourceUnitsPerMinute?: number; slowDownBelowRatio?: number; windowMs?: number };
+  /**
+   * A resource-unit budget shared with other clients that spend the same tenant's quota (workspaces of one
+   * tenant): pacing, `RateLimit-*` slow-down and `Retry-After` pauses then apply to all of them. When given,
+   * `budget` is ignored.
+   */
+  limiter?: ResourceUnitLimiter;
   logger?: GraphLogger;
   onRequest?: (event: GraphRequestEvent) => void;
   /** Injectable; default the global `fetch`. */
@@ -167,12 +173,15 @@ export class GraphClient {
       maxDelayMs: options.retry?.maxDelayMs ?? 60_000,
       factor: options.retry?.factor ?? 2,
     };
-    this.budgetPerWindow = options.budget?.resourceUnitsPerMinute ?? 1200;
-    this.limiter = new ResourceUnitLimiter({
-      resourceUnitsPerWindow: this.budgetPerWindow,
-      windowMs: options.budget?.windowMs ?? 60_000,
-      slowDownBelowRatio: options.budget?.slowDownBelowRatio ?? 0.2,
-    });
+    this.budgetPerWindow =
+      options.limiter?.resourceUnitsPerWindow ?? options.budget?.resourceUnitsPerMinute ?? 1200;
+    this.limiter =
+      options.limiter ??
+      new ResourceUnitLimiter({
+        resourceUnitsPerWindow: this.budgetPerWindow,
+        windowMs: options.budget?.windowMs ?? 60_000,
+        slowDownBelowRatio: options.budget?.slowDownBelowRatio ?? 0.2,
+      });
   }
 
   /** Totals since the client was created (for `status()` and metrics). */

@@ -14,4 +14,5 @@ export {
 } from './client.js';
 export { resourceUnitCost } from './cost.js';
 export { GraphError } from './errors.js';
+export { type LimiterOptions, ResourceUnitLimiter } from './limiter.js';
 export { odataString } from './odata.js';

@@ -49,6 +49,11 @@ export class ResourceUnitLimiter {
     if (untilMs > this.pausedUntilMs) this.pausedUntilMs = untilMs;
   }
 
+  /** The budget of one window, in resource units. */
+  get resourceUnitsPerWindow(): number {
+    return this.options.resourceUnitsPerWindow;
+  }
+
   get pausedUntil(): number {
     return this.pausedUntilMs;
   }

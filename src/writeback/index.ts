@@ -113,6 +113,7 @@ export class Writeback {
   private running = false;
   private loops: Promise<void>[] = [];
   private wakers = new Set<() => void>();
+  private readonly wakeListeners = new Set<() => void>();
 
   constructor(
     private readonly ctx: SyncContext,
@@ -161,6 +162,7 @@ export class Writeback {
   private workerIdentity(): Promise<WorkerIdentity> {
     this.identity ??= WorkerIdentity.acquire(this.ctx, () => {
       for (const wake of this.wakers) wake();
+      for (const listener of this.wakeListeners) listener();
     });
     return this.identity;
   }
@@ -177,6 +179,33 @@ export class Writeback {
       }
       if (claimed === 0 && this.running) await this.sleep(poll);
     }
+  }
+
+  /**
+   * One claim-and-send pass for a worker pool that drives several instances itself (`runWorker: false`,
+   * e.g. `SharePointWorkspaces`): at most `limit` records (default `batchSize`), due ones only unless
+   * `ignoreWindows`. Returns how many rows were claimed and sent (0 claimed: nothing due).
+   */
+  async runOnce(
+    options: { limit?: number; ignoreWindows?: boolean } = {},
+  ): Promise<{ claimed: number; sent: number }> {
+    if (!this.options.enabled) return { claimed: 0, sent: 0 };
+    const identity = await this.workerIdentity();
+    const batchSize = Math.min(
+      this.settings.batchSize,
+      Math.max(1, options.limit ?? this.settings.batchSize),
+    );
+    const result = await runCycle(this.ctx, { ...this.settings, batchSize }, identity.id, {
+      ignoreWindows: options.ignoreWindows ?? false,
+    });
+    return { claimed: result.claimed, sent: result.sent };
+  }
+
+  /** Calls `listener` when a P0 change is committed (PostgreSQL NOTIFY) or dead letters are re-queued. */
+  onWake(listener: () => void): () => void {
+    this.wakeListeners.add(listener);
+    void this.workerIdentity().catch(() => undefined);
+    return () => this.wakeListeners.delete(listener);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -282,6 +311,7 @@ export class Writeback {
       filter.ids ?? null,
     ]);
     for (const wake of this.wakers) wake();
+    for (const listener of this.wakeListeners) listener();
     return row?.n ?? 0;
   }
 
