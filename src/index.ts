@@ -26,6 +26,18 @@ export {
   odataString,
   type TokenCredential,
 } from './graph/index.js';
+// Inbound (changes made in SharePoint) and conflicts
+export {
+  type Conflict,
+  type ConflictChoice,
+  ConflictNotFoundError,
+  Conflicts,
+  type InboundOptions,
+  MAX_SUBSCRIPTION_MINUTES,
+  type SubscriptionInfo,
+  type WebhookOptions,
+  Webhooks,
+} from './inbound/index.js';
 // Relations
 export {
   FILTER_CHUNK_SIZE,

@@ -29,6 +29,7 @@ import { cacheStates, statusFigures } from './store/sql.js';
 import { type ProcessTotals, SyncMetrics, type StoredFigures } from './metrics/index.js';
 import type { Meter } from '@opentelemetry/api';
 import { migrate } from './store/migrations.js';
+import { Conflicts, Inbound, type InboundOptions, pendingLocalHandler, type WebhookOptions, Webhooks } from './inbound/index.js';
 import { type LoaderOptions, RelationLoaders } from './relations/index.js';
 import { type MigrationOptions, type MigrationReport, migrateExistingRows } from './migrate/index.js';
 import { type DeadLetter, Writeback, type WritebackOptions } from './writeback/index.js';
@@ -64,6 +65,10 @@ export interface SharePointSyncOptions {
   };
   cache?: Partial<CacheOptions>;
   writeback?: Partial<WritebackOptions>;
+  /** Delta polling of every list (the safety net under webhooks). `pollIntervalSeconds: 0` turns it off. */
+  inbound?: InboundOptions;
+  /** Change notifications: the handler's secret and path, and where Graph should call (`baseUrl`). */
+  webhooks?: WebhookOptions;
   logger?: Logger;
   /** OpenTelemetry: a meter (default: the global provider's, a no-op until the app installs an SDK) and attributes added to every point. */
   metrics?: { meter?: Meter; attributes?: Record<string, string> };
@@ -197,7 +202,20 @@ export class SharePointSync {
     private readonly cache: Cache,
     private readonly metrics: SyncMetrics,
     private readonly options: SharePointSyncOptions,
-  ) {}
+    private readonly inbound: Inbound,
+    /** Change notifications from SharePoint: `webhooks.handler()` and `webhooks.ensureSubscriptions()`. */
+    readonly webhooks: Webhooks,
+  ) {
+    this.conflicts = new Conflicts(context, () => undefined);
+  }
+
+  /** Conflicts detected (inbound or on write-back) and the way to settle the ones waiting for a person. */
+  readonly conflicts: Conflicts;
+
+  /** Applies what changed in SharePoint now (one entity, or every list), without waiting for the poll. */
+  pull(entity?: EntityRef): Promise<LoadResult[]> {
+    return this.inbound.pull(entity);
+  }
 
   /**
    * Connects the DataSource to a SharePoint site: creates the library's tables, resolves the site,
@@ -303,8 +321,12 @@ export class SharePointSync {
     });
     await writeback.install();
     const cache = new Cache(context, { lazy: true, ttlSeconds: 3600, ...options.cache });
+    cache.setConflictHandler(pendingLocalHandler(context));
+    const inbound = new Inbound(context, cache, options.inbound);
+    const webhooks = new Webhooks(context, inbound, options.webhooks);
 
-    const sync = new SharePointSync(context, listeners, writeback, cache, metrics, options);
+    const sync = new SharePointSync(context, listeners, writeback, cache, metrics, options, inbound, webhooks);
+    inbound.start();
     if (options.writeback?.enabled !== false && options.writeback?.runWorker !== false) writeback.start();
     if (options.cache?.lazy === false) await cache.loadAll();
     logger.info('typeorm-sharepoint: attached', {
@@ -449,6 +471,8 @@ export class SharePointSync {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.webhooks.stop();
+    await this.inbound.stop();
     await this.writeback.stop();
     this.metrics.close();
   }

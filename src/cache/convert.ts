@@ -7,6 +7,7 @@ import { junctionTwentyId } from '../writeback/index.js';
 export interface GraphListItem {
   id: string;
   eTag?: string;
+  lastModifiedDateTime?: string;
   fields?: Record<string, unknown>;
   deleted?: { state?: string };
 }

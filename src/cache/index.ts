@@ -8,7 +8,7 @@ import { forgetColumnTypes, quoteTablePath } from '../store/rows.js';
 import { deleteCacheState, LOAD_LOCK_CLASS, selectCacheState } from '../store/sql.js';
 import { suppressCapture } from '../writeback/index.js';
 import { dependenciesOf } from './convert.js';
-import { DeltaTokenExpiredError, type LoadResult, loadList } from './loader.js';
+import { DeltaTokenExpiredError, type LoadResult, type LoadSettings, loadList } from './loader.js';
 import { type VerifyReport, verifyList } from './verify.js';
 
 export type { LoadResult } from './loader.js';
@@ -66,7 +66,7 @@ interface CacheStateRow {
 export class Cache {
   private readonly fresh: LRUCache<string, true>;
   private readonly inflight = new Map<string, Promise<LoadResult>>();
-  private readonly settings: { pageSize: number; chunkSize: number };
+  private readonly settings: LoadSettings;
 
   constructor(
     private readonly ctx: SyncContext,
@@ -77,6 +77,12 @@ export class Cache {
       pageSize: Math.min(options.pageSize ?? 5000, 5000),
       chunkSize: options.chunkSize ?? 1000,
     };
+  }
+
+  /** Inbound installs its conflict policies here (changes met by unsent local changes). */
+  setConflictHandler(handler: LoadSettings['onPendingLocal']): void {
+    if (handler) this.settings.onPendingLocal = handler;
+    else delete this.settings.onPendingLocal;
   }
 
   /**

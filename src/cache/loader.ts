@@ -43,12 +43,32 @@ export interface LoadResult {
   assignedTwentyIds: number;
   /** Graph HTTP requests made (pages + $batch calls). */
   requests: number;
+  /** Delta entries that were our own write-backs coming back (nothing to apply). */
+  echoes?: number;
   durationMs: number;
 }
 
 export interface LoadSettings {
   pageSize: number;
   chunkSize: number;
+  /**
+   * Changes from SharePoint to records that also have an unsent local change (a conflict). Called inside the
+   * page's transaction; returns the TwentyIds whose SharePoint version must be applied anyway. Without it the
+   * local change wins for now (it is sent later) and the remote one is counted in `pendingLocal`.
+   */
+  onPendingLocal?: (runner: QueryRunner, list: ListSchema, changes: PendingLocalChange[]) => Promise<Set<string>>;
+}
+
+/** A SharePoint change met by an unsent local change of the same record. */
+export interface PendingLocalChange {
+  twentyId: string;
+  itemId: string;
+  /** Removed in SharePoint. */
+  deleted: boolean;
+  etag: string | null;
+  lastModified: string | null;
+  /** SharePoint's fields (undefined when deleted). */
+  fields?: Record<string, unknown>;
 }
 
 export class DeltaTokenExpiredError extends Error {
@@ -202,8 +222,38 @@ export async function loadList(
         ...ready.map((r) => r.twentyId),
         ...deletedMap.values(),
       ]);
-      const toWrite = ready.filter((r) => !pending.has(r.twentyId));
-      result.pendingLocal += ready.length - toWrite.length;
+      if (settings.onPendingLocal && pending.size > 0) {
+        const changes: PendingLocalChange[] = [
+          ...ready
+            .filter((r) => pending.has(r.twentyId))
+            .map((r) => ({
+              twentyId: r.twentyId,
+              itemId: r.item.id,
+              deleted: false,
+              etag: r.item.eTag ?? null,
+              lastModified: r.item.lastModifiedDateTime ?? null,
+              fields: r.fields,
+            })),
+          ...[...deletedMap.entries()]
+            .filter(([, id]) => pending.has(id))
+            .map(([itemId, id]) => ({ twentyId: id, itemId, deleted: true, etag: null, lastModified: null })),
+        ];
+        if (changes.length > 0) for (const id of await settings.onPendingLocal(runner, list, changes)) pending.delete(id);
+      }
+      // Echoes of our own write-backs (same eTag, or same content, as sync_state) change nothing: skipped.
+      const known = await syncStatesFor(runner, ctx.schema, entity, ready.map((r) => r.twentyId));
+      let echoes = 0;
+      const toWrite = ready.filter((r) => {
+        if (pending.has(r.twentyId)) return false;
+        const state = known.get(r.twentyId);
+        if (mode === 'delta' && state && ((r.item.eTag && state.etag === r.item.eTag) || state.content_hash === hashCanonical(canonicalFromItem(list, r.fields)))) {
+          echoes++;
+          return false;
+        }
+        return true;
+      });
+      result.echoes = (result.echoes ?? 0) + echoes;
+      result.pendingLocal += ready.length - toWrite.length - echoes;
       const outcome = await upsertRows(
         runner,
         target,
@@ -374,6 +424,21 @@ async function deleteRecords(
  * were once known in SharePoint (a sync_state older than this load) are removed: a row that never had a
  * sync_state predates the attach (existing data awaiting `migrate`) and must never be destroyed by a load.
  */
+async function syncStatesFor(
+  runner: QueryRunner,
+  schema: string,
+  entity: string,
+  ids: string[],
+): Promise<Map<string, { etag: string | null; content_hash: string | null }>> {
+  if (ids.length === 0) return new Map();
+  const found = await selectRows<{ twenty_id: string; etag: string | null; content_hash: string | null }>(
+    runner,
+    `SELECT twenty_id, etag, content_hash FROM "${schema}".sync_state WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
+    [entity, ids],
+  );
+  return new Map(found.map((f) => [f.twenty_id, f]));
+}
+
 async function sweepMissing(
   ctx: SyncContext,
   runner: QueryRunner,

@@ -83,6 +83,26 @@ export function migrationsFor(schema: string): { version: number; description: s
       description: 'sync_state.pending: fields a write-back is sending (echo vs conflict after a lost response)',
       sql: [`ALTER TABLE ${s}.sync_state ADD COLUMN pending jsonb`],
     },
+    {
+      version: 3,
+      description: 'inbound: held outbox rows (manual review), conflict versions, webhook subscriptions',
+      sql: [
+        // A record parked for a person (manualReview) keeps its outbox row, held: never claimed, never sent,
+        // and later local edits stay held with it, until the conflict is resolved.
+        `ALTER TABLE ${s}.outbox ADD COLUMN held boolean NOT NULL DEFAULT false`,
+        `ALTER TABLE ${s}.conflicts ADD COLUMN remote_etag text`,
+        `ALTER TABLE ${s}.conflicts ADD COLUMN remote_modified_at timestamptz`,
+        `ALTER TABLE ${s}.conflicts ADD COLUMN local_changed_at timestamptz`,
+        `CREATE TABLE ${s}.subscriptions (
+           entity text PRIMARY KEY,
+           list_id text NOT NULL,
+           subscription_id text NOT NULL,
+           notification_url text NOT NULL,
+           expires_at timestamptz NOT NULL,
+           renewed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+         )`,
+      ],
+    },
   ];
 }
 

@@ -46,7 +46,7 @@ const DUE = `(
 export const claimDue = (s: string) => `
   WITH due AS (
     SELECT o.id FROM "${s}".outbox o
-     WHERE o.claimed_by IS NULL AND o.available_at <= clock_timestamp() AND ${DUE}
+     WHERE o.claimed_by IS NULL AND NOT o.held AND o.available_at <= clock_timestamp() AND ${DUE}
      ORDER BY o.priority, o.available_at, o.id
      LIMIT $5
      FOR UPDATE SKIP LOCKED
@@ -91,7 +91,8 @@ export const pendingCounts = (s: string) => `
   SELECT priority, count(*)::int AS n, extract(epoch FROM clock_timestamp() - min(changed_at))::float8 AS oldest
     FROM "${s}".outbox GROUP BY priority`;
 
-export const outboxSize = (s: string) => `SELECT count(*)::int AS n FROM "${s}".outbox`;
+/** Rows that can still be sent (rows held for a person's review wait outside this count). */
+export const outboxSize = (s: string) => `SELECT count(*)::int AS n FROM "${s}".outbox WHERE NOT held`;
 
 export const lastDeadLetterId = (s: string) =>
   `SELECT coalesce(max(id), 0)::bigint AS id FROM "${s}".dead_letters`;
@@ -104,7 +105,7 @@ export const nextDueInSeconds = (s: string) => `
            WHEN 2 THEN date_bin('5 minutes', o.enqueued_at, timestamptz 'epoch') + interval '5 minutes'
            ELSE (date_trunc('day', (o.enqueued_at AT TIME ZONE 'UTC') - make_interval(hours => $2::int))
                   + interval '1 day' + make_interval(hours => $2::int)) AT TIME ZONE 'UTC' END)) - clock_timestamp())::float8 AS s
-    FROM "${s}".outbox o WHERE o.claimed_by IS NULL`;
+    FROM "${s}".outbox o WHERE o.claimed_by IS NULL AND NOT o.held`;
 
 // ───────────────────────────── dead_letters (write-back) ─────────────────────────────
 
@@ -171,9 +172,65 @@ export const upsertSyncState = (s: string) => `
 export const deleteSyncState = (s: string) => `
   DELETE FROM "${s}".sync_state WHERE (entity, twenty_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
+/** $7 resolution (NULL: open, waiting for a person); $8 remote eTag, $9 remote modified, $10 local change time. */
 export const insertConflict = (s: string) => `
-  INSERT INTO "${s}".conflicts (entity, twenty_id, policy, reason, local, remote, resolved_at, resolution)
-  VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, CASE WHEN $7::text IS NULL THEN NULL ELSE clock_timestamp() END, $7)`;
+  INSERT INTO "${s}".conflicts (entity, twenty_id, policy, reason, local, remote, resolved_at, resolution,
+                                remote_etag, remote_modified_at, local_changed_at)
+  VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, CASE WHEN $7::text IS NULL THEN NULL ELSE clock_timestamp() END, $7,
+          $8, $9::timestamptz, $10::timestamptz)
+  RETURNING id`;
+
+/** Parks a record's outbox row for a person (manualReview): released from any claim, never sent while held. */
+export const holdOutbox = (s: string) => `
+  UPDATE "${s}".outbox SET held = true, claimed_by = NULL, claimed_at = NULL, claimed_version = NULL
+   WHERE entity = $1 AND twenty_id = $2`;
+
+/** Releases a held record (its conflict was resolved for the local version). */
+export const releaseHeld = (s: string) => `
+  UPDATE "${s}".outbox SET held = false, available_at = clock_timestamp(), attempts = 0
+   WHERE entity = $1 AND twenty_id = $2`;
+
+/** Drops a record's outbox row (its conflict was resolved for SharePoint's version). */
+export const dropOutboxRecord = (s: string) => `DELETE FROM "${s}".outbox WHERE entity = $1 AND twenty_id = $2`;
+
+/** Outbox rows of some records of one entity: $1 entity, $2 TwentyIds. */
+export const outboxRowsFor = (s: string) => `
+  SELECT twenty_id, op, held, changed_at FROM "${s}".outbox WHERE entity = $1 AND twenty_id = ANY($2::text[])`;
+
+/** Open conflicts of some records of one entity. */
+export const openConflictsFor = (s: string) => `
+  SELECT id, twenty_id FROM "${s}".conflicts WHERE entity = $1 AND twenty_id = ANY($2::text[]) AND resolved_at IS NULL`;
+
+/** A newer SharePoint version of a record already parked for review. */
+export const updateOpenConflictRemote = (s: string) => `
+  UPDATE "${s}".conflicts SET remote = $2::jsonb, remote_etag = $3, remote_modified_at = $4::timestamptz
+   WHERE id = $1 AND resolved_at IS NULL`;
+
+export const selectConflicts = (s: string) => `
+  SELECT id, entity, twenty_id, policy, reason, local, remote, remote_etag, remote_modified_at, local_changed_at,
+         detected_at, resolved_at, resolution
+    FROM "${s}".conflicts
+   WHERE ($1::text IS NULL OR entity = $1) AND ($2::boolean IS NULL OR (resolved_at IS NULL) = $2)
+   ORDER BY id`;
+
+export const resolveConflict = (s: string) => `
+  UPDATE "${s}".conflicts SET resolved_at = clock_timestamp(), resolution = $2 WHERE id = $1 AND resolved_at IS NULL
+  RETURNING id`;
+
+/** Sets what SharePoint holds for a record (after a resolution adopted its eTag). */
+export const setSyncEtag = (s: string) => `
+  UPDATE "${s}".sync_state SET etag = $3, fields = $4::jsonb WHERE entity = $1 AND twenty_id = $2`;
+
+// ───────────────────────────── subscriptions (webhooks) ─────────────────────────────
+
+export const selectSubscriptions = (s: string) =>
+  `SELECT entity, list_id, subscription_id, notification_url, expires_at FROM "${s}".subscriptions`;
+
+export const upsertSubscription = (s: string) => `
+  INSERT INTO "${s}".subscriptions (entity, list_id, subscription_id, notification_url, expires_at)
+  VALUES ($1, $2, $3, $4, $5::timestamptz)
+  ON CONFLICT (entity) DO UPDATE SET list_id = EXCLUDED.list_id, subscription_id = EXCLUDED.subscription_id,
+    notification_url = EXCLUDED.notification_url, expires_at = EXCLUDED.expires_at, renewed_at = clock_timestamp()`;
 
 // ───────────────────────────── cache_state (cache) ─────────────────────────────
 
@@ -240,4 +297,4 @@ export const migrationCounts = (s: string, table: string, idSql: string) => `
 
 /** Outbox rows of the given entities (migration progress). */
 export const outboxSizeFor = (s: string) =>
-  `SELECT count(*)::int AS n FROM "${s}".outbox WHERE entity = ANY($1::text[])`;
+  `SELECT count(*)::int AS n FROM "${s}".outbox WHERE entity = ANY($1::text[]) AND NOT held`;

@@ -550,7 +550,8 @@ export class Dispatcher {
         });
       }
     }
-    if (since > 0) {
+    // Deletions only matter to someone who saw the item: a feed continuing from a token.
+    if (tokenParam !== null) {
       for (const [id, seq] of list.tombstones) {
         if (seq > since && seq <= upto) entries.push({ seq, json: deletedItemJson(list, id) });
       }

@@ -2,7 +2,7 @@ import retry from 'retry';
 import type { QueryRunner } from 'typeorm';
 import { listFor, type SyncContext } from '../context.js';
 import type { BatchResult, GraphRequest } from '../graph/index.js';
-import { fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
+import { type ConflictPolicy, fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
 import { execute, rows, transaction } from '../store/db.js';
 import { contentHash, quoteTablePath, upsertRows } from '../store/rows.js';
 import * as sql from '../store/sql.js';
@@ -29,6 +29,30 @@ export interface WritebackConflict {
 }
 
 export type ConflictResolution = 'sharepoint' | 'twenty' | 'keep';
+
+/**
+ * What a list's policy decides for a conflict: SharePoint's version, ours (re-sent), or neither until a person
+ * decides. lastWriteWins compares SharePoint's `Modified` with the time of the local change.
+ */
+export function policyResolution(
+  policy: ConflictPolicy,
+  remote: Fields,
+  localChangedAt: Date | string,
+): ConflictResolution {
+  switch (policy) {
+    case 'twentyPriority':
+      return 'twenty';
+    case 'manualReview':
+      return 'keep';
+    case 'lastWriteWins': {
+      const remoteAt = typeof remote.Modified === 'string' ? Date.parse(remote.Modified) : Number.NaN;
+      const localAt = new Date(localChangedAt).getTime();
+      return !Number.isNaN(remoteAt) && remoteAt > localAt ? 'sharepoint' : 'twenty';
+    }
+    default:
+      return 'sharepoint';
+  }
+}
 
 export interface CycleSettings {
   batchSize: number;
@@ -282,7 +306,11 @@ export async function runCycle(
       local: o.local,
       remote: o.remote,
     };
-    resolutions.set(i, settings.onConflict ? await settings.onConflict(conflict) : 'sharepoint');
+    const list = listFor(ctx, c.entity);
+    resolutions.set(
+      i,
+      settings.onConflict ? await settings.onConflict(conflict) : policyResolution(list.conflictResolution, o.remote.fields, c.changed_at),
+    );
   }
 
   let sent = 0;
@@ -338,22 +366,27 @@ export async function runCycle(
           ]);
           retries.push({ c, error: 'conflict resolved for the local version; re-sending', delay: 0 });
         } else {
-          done.push(c);
+          // manualReview: neither side is overwritten; the row waits, held, for a person.
+          await execute(runner, sql.holdOutbox(ctx.schema), [c.entity, c.twenty_id]);
         }
+        const modified = o.remote.fields.Modified;
         await execute(runner, sql.insertConflict(ctx.schema), [
           c.entity,
           c.twenty_id,
-          'sharePointPriority',
+          list.conflictResolution,
           `${o.op === 'delete' ? 'deleted locally' : 'updated locally'} while the item changed in SharePoint (412)`,
           o.local ? JSON.stringify(o.local) : null,
           JSON.stringify(o.remote.fields),
           resolution === 'keep' ? null : resolution,
+          o.remote.etag,
+          typeof modified === 'string' ? modified : null,
+          new Date(c.changed_at).toISOString(),
         ]);
         ctx.emit({
           type: 'conflict',
           entity: c.entity,
           twentyId: c.twenty_id,
-          policy: 'sharePointPriority',
+          policy: list.conflictResolution,
           resolution,
         });
       }

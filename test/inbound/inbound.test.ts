@@ -1,0 +1,237 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Logger, SharePointList, SharePointSync } from '../../src/index.js';
+import type { ConflictPolicy } from '../../src/schema/index.js';
+import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
+
+function entity(name: string, policy: ConflictPolicy) {
+  @SharePointList({ title: `In ${name}`, priority: 'P1', conflictResolution: policy })
+  @Entity(`in_${name.toLowerCase()}`)
+  class Record {
+    @PrimaryGeneratedColumn('uuid') id!: string;
+    @Column({ type: 'varchar', length: 50 }) name!: string;
+    @Column({ type: 'integer', nullable: true }) size?: number | null;
+  }
+  Object.defineProperty(Record, 'name', { value: `In${name}` });
+  return Record;
+}
+
+const Alpha = entity('Alpha', 'sharePointPriority');
+const Beta = entity('Beta', 'twentyPriority');
+const Gamma = entity('Gamma', 'lastWriteWins');
+const Delta = entity('Delta', 'manualReview');
+
+const SITE = 'contoso.sharepoint.com:/sites/inbound';
+let db: TestDatabase;
+let emulator: Emulator;
+let dataSource: DataSource;
+let sync: SharePointSync;
+let clockOffset = 0;
+const warnings: string[] = [];
+let receiver: http.Server;
+let receiverUrl: string;
+
+const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
+const list = (title: string): EmulatorList => emulator.site(SITE).list(title)!;
+const itemOf = (title: string, id: string) => list(title).items().find((i) => i.fields.TwentyId === id)!;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  emulator = createEmulator({ sites: [SITE], notificationDelayMs: 10, now: () => Date.now() + clockOffset });
+  const { url } = await emulator.listen();
+  dataSource = new DataSource({ type: 'postgres', url: db.url, entities: [Alpha, Beta, Gamma, Delta], synchronize: true });
+  await dataSource.initialize();
+  // The webhook receiver: this application's HTTP server with the handler mounted.
+  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+  receiver = http.createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiverUrl = `${base}/sharepoint/webhook`;
+  sync = await SharePointSync.attach(dataSource, {
+    site: { hostname: 'contoso.sharepoint.com', path: '/sites/inbound' },
+    graph: { baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 } },
+    writeback: { runWorker: false },
+    inbound: { pollIntervalSeconds: 0 },
+    webhooks: { baseUrl: base, clientState: 'the-shared-secret', expirationDays: 40 },
+    logger,
+  });
+  handler = sync.webhooks.handler();
+  await sync.loadAll();
+});
+
+afterAll(async () => {
+  await sync?.close();
+  await dataSource?.destroy();
+  receiver?.close();
+  await emulator?.close();
+  await db?.drop();
+});
+
+describe('delta', () => {
+  it('a person’s edit and delete in SharePoint reach PostgreSQL on pull, without entering the outbox', async () => {
+    const repo = dataSource.getRepository(Alpha);
+    const a = await repo.save({ name: 'one', size: 1 });
+    const b = await repo.save({ name: 'two', size: 2 });
+    await sync.flush();
+    list('In Alpha').updateItem(itemOf('In Alpha', a.id).id, { Size: 10 });
+    list('In Alpha').deleteItem(itemOf('In Alpha', b.id).id);
+    const [result] = await sync.pull(Alpha);
+    expect(result).toMatchObject({ mode: 'delta', loaded: 1, deleted: 1 });
+    expect((await repo.findOneByOrFail({ id: a.id })).size).toBe(10);
+    expect(await repo.findOneBy({ id: b.id })).toBeNull();
+    expect((await sync.pending()).total).toBe(0);
+  });
+
+  it('our own write-backs coming back through delta are echoes: not applied, not re-queued', async () => {
+    const repo = dataSource.getRepository(Alpha);
+    const c = await repo.save({ name: 'echo', size: 3 });
+    await repo.update(c.id, { size: 4 });
+    await sync.flush();
+    const [result] = await sync.pull(Alpha);
+    expect(result!.echoes).toBeGreaterThanOrEqual(1);
+    expect(result!.loaded).toBe(0);
+    expect((await sync.pending()).total).toBe(0);
+  });
+
+  it('an expired delta token (410) falls back to a full resync', async () => {
+    const repo = dataSource.getRepository(Alpha);
+    const d = await repo.save({ name: 'resync', size: 5 });
+    await sync.flush();
+    await sync.pull(Alpha);
+    emulator.expireDeltaTokens(list('In Alpha').id);
+    list('In Alpha').updateItem(itemOf('In Alpha', d.id).id, { Size: 50 });
+    const [result] = await sync.pull(Alpha);
+    expect(result!.mode).toBe('full');
+    expect((await repo.findOneByOrFail({ id: d.id })).size).toBe(50);
+  });
+});
+
+describe('webhooks', () => {
+  it('subscribes every list (expiration capped with a warning) and a change arrives within seconds, without polling', async () => {
+    const subscriptions = await sync.webhooks.ensureSubscriptions();
+    expect(subscriptions).toHaveLength(4);
+    expect(warnings.some((w) => /expiration capped/.test(w))).toBe(true);
+    const snapshot = emulator.subscriptions();
+    expect(snapshot.every((s) => s.notificationUrl === receiverUrl && s.clientState === 'the-shared-secret')).toBe(true);
+    const maxMs = 42_300 * 60_000;
+    expect(snapshot.every((s) => Date.parse(s.expirationDateTime) - Date.now() <= maxMs)).toBe(true);
+
+    const repo = dataSource.getRepository(Alpha);
+    const e = await repo.save({ name: 'hooked', size: 1 });
+    await sync.flush();
+    list('In Alpha').updateItem(itemOf('In Alpha', e.id).id, { Size: 77 });
+    await waitFor(async () => (await repo.findOneByOrFail({ id: e.id })).size === 77, { timeoutMs: 5000, message: 'the webhook-driven pull' });
+  });
+
+  it('answers the validation handshake with the token as text/plain', async () => {
+    const r = await fetch(`${receiverUrl}?validationToken=${encodeURIComponent('abc 123')}`, { method: 'POST' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toContain('text/plain');
+    expect(await r.text()).toBe('abc 123');
+  });
+
+  it('a wrong clientState is refused with 403 and nothing is pulled; an oversized body with 413', async () => {
+    emulator.log.reset();
+    const forged = await fetch(receiverUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ value: [{ clientState: 'guess', resource: `sites/x/lists/${list('In Alpha').id}` }] }),
+    });
+    expect(forged.status).toBe(403);
+    const huge = await fetch(receiverUrl, { method: 'POST', body: 'x'.repeat(2 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    expect(emulator.log.entries.filter((e) => e.path.endsWith('/delta'))).toHaveLength(0);
+  });
+
+  it('the fetch-style handler behaves the same', async () => {
+    const handler = sync.webhooks.handler();
+    const ok = await handler.fetch(new Request('http://app/hook?validationToken=t1', { method: 'POST' }));
+    expect(await ok.text()).toBe('t1');
+    const forged = await handler.fetch(
+      new Request('http://app/hook', { method: 'POST', body: JSON.stringify({ value: [{ clientState: 'nope' }] }) }),
+    );
+    expect(forged.status).toBe(403);
+  });
+});
+
+describe('conflict policies (a change on both sides at once)', () => {
+  async function bothSides(Entity: Function, title: string, local: number, remote: number, remoteLater = 0) {
+    const repo = dataSource.getRepository(Entity);
+    const row = (await repo.save({ name: `c-${title}`, size: 0 })) as { id: string };
+    await sync.flush();
+    await sync.pull(Entity);
+    await repo.update(row.id, { size: local });
+    clockOffset = remoteLater;
+    list(title).updateItem(itemOf(title, row.id).id, { Size: remote });
+    clockOffset = 0;
+    await sync.pull(Entity);
+    return { repo, id: row.id };
+  }
+
+  it('sharePointPriority (default): SharePoint’s value wins, the local change is dropped, the conflict is recorded', async () => {
+    const { repo, id } = await bothSides(Alpha, 'In Alpha', 1, 2);
+    expect((await repo.findOneByOrFail({ id })) as { size: number }).toMatchObject({ size: 2 });
+    expect((await sync.pending()).total).toBe(0);
+    const [conflict] = await sync.conflicts.list({ entity: 'InAlpha' });
+    expect(conflict).toMatchObject({ twentyId: id, policy: 'sharePointPriority', resolution: 'sharepoint' });
+  });
+
+  it('twentyPriority: the local value stays and is sent over SharePoint’s', async () => {
+    const { repo, id } = await bothSides(Beta, 'In Beta', 11, 22);
+    expect((await repo.findOneByOrFail({ id })) as { size: number }).toMatchObject({ size: 11 });
+    await sync.flush();
+    expect(itemOf('In Beta', id).fields.Size).toBe(11);
+  });
+
+  it('lastWriteWins: the later change wins (SharePoint later here)', async () => {
+    const { repo, id } = await bothSides(Gamma, 'In Gamma', 5, 6, 10_000);
+    expect((await repo.findOneByOrFail({ id })) as { size: number }).toMatchObject({ size: 6 });
+    await sync.flush();
+    expect(itemOf('In Gamma', id).fields.Size).toBe(6);
+    const local = await bothSides(Gamma, 'In Gamma', 7, 8, -60_000);
+    expect((await local.repo.findOneByOrFail({ id: local.id })) as { size: number }).toMatchObject({ size: 7 });
+    await sync.flush();
+    expect(itemOf('In Gamma', local.id).fields.Size).toBe(7);
+  });
+
+  it('manualReview: neither side is overwritten until a person resolves, either way', async () => {
+    const first = await bothSides(Delta, 'In Delta', 31, 32);
+    await sync.flush();
+    expect((await first.repo.findOneByOrFail({ id: first.id })) as { size: number }).toMatchObject({ size: 31 });
+    expect(itemOf('In Delta', first.id).fields.Size).toBe(32);
+    const [open] = await sync.conflicts.list({ entity: 'InDelta', open: true });
+    expect(open).toMatchObject({ twentyId: first.id, policy: 'manualReview', resolution: null });
+    expect(open!.local).toMatchObject({ Size: 31 });
+    expect(open!.remote).toMatchObject({ Size: 32 });
+    // A later local edit stays held too.
+    await first.repo.update(first.id, { size: 33 });
+    await sync.flush();
+    expect(itemOf('In Delta', first.id).fields.Size).toBe(32);
+    await sync.conflicts.resolve(open!.id, 'local');
+    await sync.flush();
+    expect(itemOf('In Delta', first.id).fields.Size).toBe(33);
+
+    const second = await bothSides(Delta, 'In Delta', 41, 42);
+    const [again] = await sync.conflicts.list({ entity: 'InDelta', open: true });
+    await sync.conflicts.resolve(again!.id, 'sharePoint');
+    expect((await second.repo.findOneByOrFail({ id: second.id })) as { size: number }).toMatchObject({ size: 42 });
+    expect((await sync.pending()).total).toBe(0);
+    await expect(sync.conflicts.resolve(again!.id, 'local')).rejects.toThrow(/no open conflict/);
+  });
+
+  it('a 412 on write-back follows the list policy too (manualReview parks it)', async () => {
+    const repo = dataSource.getRepository(Delta);
+    const row = (await repo.save({ name: 'late', size: 1 })) as { id: string };
+    await sync.flush();
+    list('In Delta').updateItem(itemOf('In Delta', row.id).id, { Size: 99 });
+    await repo.update(row.id, { size: 2 });
+    await sync.flush();
+    expect(itemOf('In Delta', row.id).fields.Size).toBe(99);
+    const open = await sync.conflicts.list({ entity: 'InDelta', open: true });
+    expect(open.map((c) => c.twentyId)).toContain(row.id);
+  });
+});
