@@ -481,6 +481,7 @@ export class EmulatorState {
       seq: ++this.sequence,
     };
     list.items.set(item.id, item);
+    indexItem(list, item, undefined);
     list.modifiedAt = at;
     this.emitChange(list);
     return item;
@@ -501,10 +502,12 @@ export class EmulatorState {
     const item = this.requireItem(list, id);
     checkIfMatch(item, ifMatch);
     const values = this.validateFields(list, fields, item);
+    const before = { ...item.fields };
     for (const [k, v] of Object.entries(values)) {
       if (v === null) delete item.fields[k];
       else item.fields[k] = v;
     }
+    indexItem(list, item, before);
     item.version++;
     item.modifiedAt = this.now();
     item.seq = ++this.sequence;
@@ -517,6 +520,7 @@ export class EmulatorState {
     const item = this.requireItem(list, id);
     checkIfMatch(item, ifMatch);
     list.items.delete(item.id);
+    unindexItem(list, item.fields, item.id);
     list.tombstones.set(item.id, ++this.sequence);
     list.modifiedAt = this.now();
     this.emitChange(list);
@@ -567,17 +571,13 @@ export class EmulatorState {
       if (!column.enforceUniqueValues) continue;
       const v = out[column.name];
       if (v === undefined || v === null) continue;
-      const k = uniqueKey(v);
-      for (const other of list.items.values()) {
-        if (other === existing) continue;
-        const ov = other.fields[column.name];
-        if (ov !== undefined && ov !== null && uniqueKey(ov) === k) {
-          throw new GraphError(
-            409,
-            'nameAlreadyExists',
-            `The list item could not be added or updated because duplicate values were found in the following field(s) in the list: [${column.name}].`,
-          );
-        }
+      const holder = uniqueIndex(list, column.name).get(uniqueKey(v));
+      if (holder !== undefined && holder !== existing?.id && list.items.has(holder)) {
+        throw new GraphError(
+          409,
+          'nameAlreadyExists',
+          `The list item could not be added or updated because duplicate values were found in the following field(s) in the list: [${column.name}].`,
+        );
       }
     }
     return out;
@@ -588,6 +588,49 @@ function checkIfMatch(item: ItemRecord, ifMatch: string | undefined): void {
   if (ifMatch === undefined || ifMatch.trim() === '*') return;
   if (normalizeETag(ifMatch) !== normalizeETag(itemETag(item))) {
     throw new GraphError(412, 'resourceModified', 'The resource has changed since the caller last read it; usually an eTag mismatch.');
+  }
+}
+
+/**
+ * Value → item id, per unique column of a list: a duplicate check costs one lookup, not a scan (a list of
+ * 100,000 items would otherwise take minutes to fill). Built on first use, kept current by every write.
+ */
+const uniqueIndexes = new WeakMap<ListRecord, Map<string, Map<string, number>>>();
+
+function uniqueIndex(list: ListRecord, columnName: string): Map<string, number> {
+  let perList = uniqueIndexes.get(list);
+  if (!perList) {
+    perList = new Map();
+    uniqueIndexes.set(list, perList);
+  }
+  let index = perList.get(columnName);
+  if (!index) {
+    index = new Map();
+    for (const item of list.items.values()) {
+      const v = item.fields[columnName];
+      if (v !== undefined && v !== null) index.set(uniqueKey(v), item.id);
+    }
+    perList.set(columnName, index);
+  }
+  return index;
+}
+
+function unindexItem(list: ListRecord, fields: Record<string, unknown>, id: number): void {
+  const perList = uniqueIndexes.get(list);
+  if (!perList) return;
+  for (const [columnName, index] of perList) {
+    const v = fields[columnName];
+    if (v !== undefined && v !== null && index.get(uniqueKey(v)) === id) index.delete(uniqueKey(v));
+  }
+}
+
+function indexItem(list: ListRecord, item: ItemRecord, before: Record<string, unknown> | undefined): void {
+  if (before) unindexItem(list, before, item.id);
+  const perList = uniqueIndexes.get(list);
+  if (!perList) return;
+  for (const [columnName, index] of perList) {
+    const v = item.fields[columnName];
+    if (v !== undefined && v !== null) index.set(uniqueKey(v), item.id);
   }
 }
 
