@@ -535,31 +535,27 @@ export class Dispatcher {
       void s;
     }
     const expand = parseExpand(p.query.get('$expand'));
-    type Entry = { seq: number; json: Record<string, unknown> };
+    // Order the feed by change sequence, then build JSON for this page only (a 100,000-item list would
+    // otherwise be serialised once per page).
+    type Entry = { seq: number; itemId: number; deleted: boolean };
     const entries: Entry[] = [];
     for (const item of list.items.values()) {
-      if (item.seq > since && item.seq <= upto) {
-        entries.push({
-          seq: item.seq,
-          json: clean(
-            itemJson(list, item, {
-              expand: expand.fields,
-              ...(expand.select ? { select: expand.select } : {}),
-            }),
-          ),
-        });
-      }
+      if (item.seq > since && item.seq <= upto) entries.push({ seq: item.seq, itemId: item.id, deleted: false });
     }
     // Deletions only matter to someone who saw the item: a feed continuing from a token.
     if (tokenParam !== null) {
       for (const [id, seq] of list.tombstones) {
-        if (seq > since && seq <= upto) entries.push({ seq, json: deletedItemJson(list, id) });
+        if (seq > since && seq <= upto) entries.push({ seq, itemId: id, deleted: true });
       }
     }
     entries.sort((a, b) => a.seq - b.seq);
     const offset = skipParam !== null ? Number(skipParam.split('.')[0]) || 0 : 0;
     const size = this.pageSize(p);
-    const page = entries.slice(offset, offset + size).map((e) => e.json);
+    const select = expand.select ? { select: expand.select } : {};
+    const page: Record<string, unknown>[] = entries.slice(offset, offset + size).map((e) => {
+      const item = e.deleted ? undefined : list.items.get(e.itemId);
+      return item ? itemJson(list, item, { expand: expand.fields, ...select }) : deletedItemJson(list, e.itemId);
+    });
     if (page.length > 0 && this.random.chance(this.settings.deltaRepeatProbability)) {
       page.push(page[Math.floor(this.random.next() * page.length)]!);
     }

@@ -1,0 +1,33 @@
+// The emulator in its own process for benchmarks, so the measured process holds only the library.
+// Prints one JSON line {"graph": "...", "fill": "..."}; POST {"site","list","items":[fields…]} to `fill`
+// adds items as a person would (the backdoor), without Graph's per-request cost.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createEmulator } from '../src/testing/index.js';
+
+const sites = (process.env.BENCH_SITES ?? 'contoso.sharepoint.com:/sites/bench').split(',');
+const emulator = createEmulator({ sites, latencyMs: Number(process.env.BENCH_LATENCY_MS ?? 0) });
+const { url } = await emulator.listen();
+const fill = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { site: string; list: string; items: Record<string, unknown>[] };
+      const list = emulator.site(body.site).list(body.list);
+      if (!list) throw new Error(`no list ${body.list}`);
+      for (const fields of body.items) list.createItem(fields);
+      res.end(JSON.stringify({ added: body.items.length, total: list.items().length }));
+    } catch (error) {
+      res.statusCode = 400;
+      res.end(String(error));
+    }
+  });
+});
+await new Promise<void>((r) => fill.listen(0, '127.0.0.1', r));
+console.log(JSON.stringify({ graph: `${url}/v1.0`, fill: `http://127.0.0.1:${(fill.address() as AddressInfo).port}` }));
+process.on('SIGTERM', async () => {
+  fill.close();
+  await emulator.close();
+  process.exit(0);
+});
