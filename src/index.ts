@@ -81,3 +81,22 @@ export {
 export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sync.js';
 // Write-back
 export { type DeadLetter, WritebackFlushError } from './writeback/index.js';
+// Many workspaces (multi-tenant)
+export {
+  defaultWorkspaceSchema,
+  parseWorkspaceSettings,
+  SharePointWorkspaces,
+  type SharePointWorkspacesOptions,
+  SYNC_MODES,
+  type SyncMode,
+  UnknownWorkspaceError,
+  type Workspace,
+  WorkspaceAttachError,
+  type WorkspaceAttachOptions,
+  type WorkspaceDataSourceFactory,
+  type WorkspaceDefinition,
+  WorkspaceDisabledError,
+  type WorkspaceSettings,
+  WorkspaceSettingsError,
+  type WorkspaceSettingsInput,
+} from './workspaces/index.js';

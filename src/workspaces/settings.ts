@@ -77,9 +77,7 @@ const ALLOWED: Record<keyof WorkspaceSettingsInput, string> = {
 
 const siteSchema = z.union([
   z.string().regex(SITE_REF),
-  z
-    .object({ hostname: z.string().regex(HOSTNAME), path: z.string().regex(/^\/\S*$/) })
-    .strict(),
+  z.object({ hostname: z.string().regex(HOSTNAME), path: z.string().regex(/^\/\S*$/) }).strict(),
 ]);
 
 const hour = z.number().int().min(0).max(23);
@@ -148,7 +146,11 @@ export function parseWorkspaceSettings(workspace: string, input: unknown): Works
       ? { hostname: SITE_REF.exec(s.site)![1]!, path: SITE_REF.exec(s.site)![2]! }
       : { hostname: s.site.hostname, path: s.site.path };
   const schedule =
-    s.schedule === undefined ? undefined : typeof s.schedule === 'number' ? { hourUtc: s.schedule } : s.schedule;
+    s.schedule === undefined
+      ? undefined
+      : typeof s.schedule === 'number'
+        ? { hourUtc: s.schedule }
+        : s.schedule;
   const defaultPriority: Priority =
     s.syncMode === 'immediate' ? 'P0' : s.syncMode === 'batched' ? 'P1' : schedule ? 'P3' : 'P2';
   return {

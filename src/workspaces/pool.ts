@@ -1,0 +1,219 @@
+import type { Logger } from '../context.js';
+import type { ResourceUnitLimiter } from '../graph/index.js';
+
+/** What the pool needs of one workspace's write-back (a `Writeback` satisfies it). */
+export interface PoolWriteback {
+  runOnce(options: { limit?: number }): Promise<{ claimed: number; sent: number }>;
+  onWake?(listener: () => void): () => void;
+}
+
+export interface WorkerPoolOptions {
+  /** Turns (claim + send) in flight at once across all workspaces. Default 4. */
+  concurrency: number;
+  /** Records one turn may claim and send (one `$batch`, ≤ 20). Default 20. */
+  recordsPerTurn: number;
+  /** How long a workspace with nothing due is left alone (P0 commits wake it at once). Default 1000 ms. */
+  pollIntervalMs: number;
+  /** Turns of one tenant in flight at once, so a throttled tenant cannot hold every slot. Default half the concurrency. */
+  perTenantConcurrency: number;
+  logger: Logger;
+}
+
+export interface PoolTurn {
+  workspace: string;
+  claimed: number;
+  sent: number;
+}
+
+interface Member {
+  id: string;
+  tenant: string;
+  writeback: PoolWriteback;
+  limiter: ResourceUnitLimiter | undefined;
+  inFlight: number;
+  /** Not asked again before this time (nothing was due, or the last turn failed). */
+  restUntil: number;
+  removed: boolean;
+  drained: Set<() => void>;
+  unsubscribe: () => void;
+}
+
+/**
+ * One pool of write-back turns shared by every attached workspace. Workspaces are served round robin, one
+ * turn (at most `recordsPerTurn` records) each, so a workspace with thousands of pending changes delays
+ * another's change by at most the turns already in flight. A tenant whose budget is paused (429/503 with
+ * `Retry-After`) is skipped until the pause ends, and no tenant holds more than `perTenantConcurrency` slots:
+ * one tenant's throttling never stalls another's.
+ */
+export class WorkerPool {
+  private readonly members: Member[] = [];
+  private cursor = 0;
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly sleepers = new Set<() => void>();
+  private readonly tenantInFlight = new Map<string, number>();
+  private readonly turnListeners = new Set<(turn: PoolTurn) => void>();
+
+  constructor(private readonly options: WorkerPoolOptions) {}
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (let i = 0; i < Math.max(1, this.options.concurrency); i++) this.loops.push(this.loop());
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wakeAll();
+    await Promise.allSettled(this.loops);
+    this.loops = [];
+  }
+
+  /** Reports every turn that claimed something (tests and progress). */
+  onTurn(listener: (turn: PoolTurn) => void): () => void {
+    this.turnListeners.add(listener);
+    return () => this.turnListeners.delete(listener);
+  }
+
+  add(id: string, tenant: string, writeback: PoolWriteback, limiter?: ResourceUnitLimiter): void {
+    if (this.members.some((m) => m.id === id && !m.removed)) return;
+    const member: Member = {
+      id,
+      tenant,
+      writeback,
+      limiter,
+      inFlight: 0,
+      restUntil: 0,
+      removed: false,
+      drained: new Set(),
+      unsubscribe: () => undefined,
+    };
+    member.unsubscribe =
+      writeback.onWake?.(() => {
+        member.restUntil = 0;
+        this.wakeAll();
+      }) ?? (() => undefined);
+    this.members.push(member);
+    this.wakeAll();
+  }
+
+  /** Stops serving a workspace; resolves once its turns in flight have finished. */
+  async remove(id: string): Promise<void> {
+    const member = this.members.find((m) => m.id === id && !m.removed);
+    if (!member) return;
+    member.removed = true;
+    member.unsubscribe();
+    const index = this.members.indexOf(member);
+    this.members.splice(index, 1);
+    if (this.cursor > index) this.cursor--;
+    if (member.inFlight > 0) await new Promise<void>((resolve) => member.drained.add(resolve));
+  }
+
+  /** Asks a workspace again now (after a write the application knows about). */
+  nudge(id: string): void {
+    const member = this.members.find((m) => m.id === id);
+    if (member) member.restUntil = 0;
+    this.wakeAll();
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  /** The next workspace in round-robin order that may take a turn now, or how long until one may. */
+  private next(now: number): Member | number {
+    const count = this.members.length;
+    let soonest = this.options.pollIntervalMs;
+    for (let i = 0; i < count; i++) {
+      const index = (this.cursor + i) % count;
+      const member = this.members[index]!;
+      const paused = member.limiter ? member.limiter.pausedUntil - now : 0;
+      const resting = member.restUntil - now;
+      if (paused > 0 || resting > 0) {
+        soonest = Math.min(soonest, Math.max(paused, resting));
+        continue;
+      }
+      if ((this.tenantInFlight.get(member.tenant) ?? 0) >= this.tenantCap()) continue;
+      // One turn of a workspace at a time unless nobody else is waiting (work-conserving).
+      if (member.inFlight > 0 && this.othersReady(member, now)) continue;
+      this.cursor = (index + 1) % count;
+      return member;
+    }
+    return Math.max(1, soonest);
+  }
+
+  private tenantCap(): number {
+    const tenants = new Set(this.members.map((m) => m.tenant)).size;
+    // A single tenant may use every slot; with several, none may take them all.
+    return tenants <= 1
+      ? Math.max(1, this.options.concurrency)
+      : Math.max(1, Math.min(this.options.perTenantConcurrency, this.options.concurrency - 1));
+  }
+
+  private othersReady(except: Member, now: number): boolean {
+    return this.members.some(
+      (m) =>
+        m !== except &&
+        m.inFlight === 0 &&
+        m.restUntil <= now &&
+        (m.limiter?.pausedUntil ?? 0) <= now &&
+        (this.tenantInFlight.get(m.tenant) ?? 0) < this.tenantCap(),
+    );
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      const picked = this.next(Date.now());
+      if (typeof picked === 'number') {
+        await this.sleep(picked);
+        continue;
+      }
+      await this.turn(picked);
+    }
+  }
+
+  private async turn(member: Member): Promise<void> {
+    member.inFlight++;
+    this.tenantInFlight.set(member.tenant, (this.tenantInFlight.get(member.tenant) ?? 0) + 1);
+    try {
+      const result = await member.writeback.runOnce({ limit: this.options.recordsPerTurn });
+      if (result.claimed === 0) member.restUntil = Date.now() + this.options.pollIntervalMs;
+      else {
+        member.restUntil = 0;
+        for (const listener of this.turnListeners) listener({ workspace: member.id, ...result });
+      }
+    } catch (error) {
+      member.restUntil = Date.now() + this.options.pollIntervalMs;
+      if (!member.removed) {
+        this.options.logger.error('typeorm-sharepoint: write-back turn failed', {
+          workspace: member.id,
+          error: String(error),
+        });
+      }
+    } finally {
+      member.inFlight--;
+      this.tenantInFlight.set(member.tenant, (this.tenantInFlight.get(member.tenant) ?? 1) - 1);
+      if (member.inFlight === 0) {
+        for (const resolve of member.drained) resolve();
+        member.drained.clear();
+      }
+      this.wakeAll();
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+}
