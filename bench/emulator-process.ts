@@ -13,7 +13,11 @@ const fill = http.createServer((req, res) => {
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { site: string; list: string; items: Record<string, unknown>[] };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        site: string;
+        list: string;
+        items: Record<string, unknown>[];
+      };
       const list = emulator.site(body.site).list(body.list);
       if (!list) throw new Error(`no list ${body.list}`);
       for (const fields of body.items) list.createItem(fields);
@@ -25,7 +29,9 @@ const fill = http.createServer((req, res) => {
   });
 });
 await new Promise<void>((r) => fill.listen(0, '127.0.0.1', r));
-console.log(JSON.stringify({ graph: `${url}/v1.0`, fill: `http://127.0.0.1:${(fill.address() as AddressInfo).port}` }));
+console.log(
+  JSON.stringify({ graph: `${url}/v1.0`, fill: `http://127.0.0.1:${(fill.address() as AddressInfo).port}` }),
+);
 process.on('SIGTERM', async () => {
   fill.close();
   await emulator.close();

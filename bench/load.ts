@@ -4,16 +4,16 @@
 //   npm run bench:load          (BENCH_ITEMS, default 100000; BENCH_NAIVE_ITEMS, default 10000)
 // Uses TEST_DATABASE_URL when set, otherwise an embedded PostgreSQL in a temp directory.
 import 'reflect-metadata';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import pg from 'pg';
 import { Column, DataSource, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { SharePointList, SharePointSync } from '../src/index.js';
 import { rowToFields } from '../src/schema/index.js';
-import { spawn } from 'node:child_process';
-import readline from 'node:readline';
 import { startEmbeddedPostgres } from '../test/support/embedded-postgres.js';
 
 @SharePointList({ title: 'BenchAccounts', priority: 'P1' })
@@ -71,7 +71,9 @@ async function database(): Promise<{ url: string; stop(): Promise<void> }> {
 }
 
 /** Samples RSS every 20 ms while `work` runs; returns the peak growth over the starting RSS. */
-async function measured<T>(work: () => Promise<T>): Promise<{ result: T; ms: number; peakRssGrowthMb: number }> {
+async function measured<T>(
+  work: () => Promise<T>,
+): Promise<{ result: T; ms: number; peakRssGrowthMb: number }> {
   globalThis.gc?.();
   const base = process.memoryUsage().rss;
   let peak = base;
@@ -98,11 +100,17 @@ async function main() {
   });
   await dataSource.initialize();
   // The emulator runs in its own process: the RSS and CPU measured here are the library's alone.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'emulator-process.ts')], {
-    env: { ...process.env, BENCH_SITES: SITE },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const first = await new Promise<string>((resolve) => readline.createInterface({ input: child.stdout! }).once('line', resolve));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'emulator-process.ts')],
+    {
+      env: { ...process.env, BENCH_SITES: SITE },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const first = await new Promise<string>((resolve) =>
+    readline.createInterface({ input: child.stdout! }).once('line', resolve),
+  );
   const urls = JSON.parse(first) as { graph: string; fill: string };
   const requests = new Map<string, number>();
   let phase = 'setup';
@@ -133,7 +141,10 @@ async function main() {
         }),
       );
     }
-    const r = await fetch(urls.fill, { method: 'POST', body: JSON.stringify({ site: SITE, list: 'BenchAccounts', items }) });
+    const r = await fetch(urls.fill, {
+      method: 'POST',
+      body: JSON.stringify({ site: SITE, list: 'BenchAccounts', items }),
+    });
     if (!r.ok) throw new Error(await r.text());
   }
   console.log('done');

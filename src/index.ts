@@ -38,13 +38,8 @@ export {
   type WebhookOptions,
   Webhooks,
 } from './inbound/index.js';
-// Relations
-export {
-  FILTER_CHUNK_SIZE,
-  InvalidTwentyIdError,
-  type LoaderOptions,
-  RelationLoaders,
-} from './relations/index.js';
+// Metrics
+export type { ProcessTotals, StoredFigures } from './metrics/index.js';
 // Migration of existing data
 export {
   formatMigrationReport,
@@ -53,9 +48,6 @@ export {
   type MigrationProgress,
   type MigrationReport,
 } from './migrate/index.js';
-// Metrics
-export type { ProcessTotals, StoredFigures } from './metrics/index.js';
-
 // Bootstrap
 export {
   formatPlan,
@@ -64,6 +56,13 @@ export {
   type ProvisioningResult,
   SiteNotFoundError,
 } from './provision/index.js';
+// Relations
+export {
+  FILTER_CHUNK_SIZE,
+  InvalidTwentyIdError,
+  type LoaderOptions,
+  RelationLoaders,
+} from './relations/index.js';
 // Entities
 export {
   type ConflictPolicy,
@@ -79,8 +78,6 @@ export {
   ValidationError,
 } from './schema/index.js';
 export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sync.js';
-// Write-back
-export { type DeadLetter, WritebackFlushError } from './writeback/index.js';
 // Many workspaces (multi-tenant)
 export {
   defaultWorkspaceSchema,
@@ -100,3 +97,5 @@ export {
   WorkspaceSettingsError,
   type WorkspaceSettingsInput,
 } from './workspaces/index.js';
+// Write-back
+export { type DeadLetter, WritebackFlushError } from './writeback/index.js';

@@ -1,3 +1,4 @@
+import type { Meter } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { Cache, type CacheOptions, type LoadResult, type VerifyReport } from './cache/index.js';
@@ -11,12 +12,23 @@ import {
 } from './context.js';
 import { GraphClient, type GraphClientOptions, type TokenCredential } from './graph/index.js';
 import {
+  Conflicts,
+  Inbound,
+  type InboundOptions,
+  pendingLocalHandler,
+  type WebhookOptions,
+  Webhooks,
+} from './inbound/index.js';
+import { type ProcessTotals, type StoredFigures, SyncMetrics } from './metrics/index.js';
+import { type MigrationOptions, type MigrationReport, migrateExistingRows } from './migrate/index.js';
+import {
   applyProvisioning,
   type ProvisioningPlan,
   type ProvisioningResult,
   planProvisioning,
   resolveSite,
 } from './provision/index.js';
+import { type LoaderOptions, RelationLoaders } from './relations/index.js';
 import {
   type ConflictPolicy,
   type ListSchema,
@@ -25,13 +37,8 @@ import {
   readListSchemas,
 } from './schema/index.js';
 import { assertSchemaName, rows } from './store/db.js';
-import { cacheStates, statusFigures } from './store/sql.js';
-import { type ProcessTotals, SyncMetrics, type StoredFigures } from './metrics/index.js';
-import type { Meter } from '@opentelemetry/api';
 import { migrate } from './store/migrations.js';
-import { Conflicts, Inbound, type InboundOptions, pendingLocalHandler, type WebhookOptions, Webhooks } from './inbound/index.js';
-import { type LoaderOptions, RelationLoaders } from './relations/index.js';
-import { type MigrationOptions, type MigrationReport, migrateExistingRows } from './migrate/index.js';
+import { cacheStates, statusFigures } from './store/sql.js';
 import { type DeadLetter, Writeback, type WritebackOptions } from './writeback/index.js';
 
 export type EntityRef = Function | string;
@@ -78,7 +85,14 @@ export interface SyncStatus extends StoredFigures {
   /** The workspace id given to `attach` (multi-tenant apps). */
   workspace?: string;
   pendingByPriority: Record<Priority, number>;
-  lists: { entity: string; title: string; priority: Priority; listId?: string; loadedAt?: string; itemCount?: number }[];
+  lists: {
+    entity: string;
+    title: string;
+    priority: Priority;
+    listId?: string;
+    loadedAt?: string;
+    itemCount?: number;
+  }[];
   /** Counted in this process since attach. */
   totals: ProcessTotals;
   writeback: { enabled: boolean };
@@ -97,7 +111,10 @@ async function readStoredFigures(context: SyncContext) {
   }>(context.dataSource, statusFigures(context.schema));
   return {
     pending: row?.pending ?? 0,
-    pendingByPriority: { P0: row?.p0 ?? 0, P1: row?.p1 ?? 0, P2: row?.p2 ?? 0, P3: row?.p3 ?? 0 } as Record<Priority, number>,
+    pendingByPriority: { P0: row?.p0 ?? 0, P1: row?.p1 ?? 0, P2: row?.p2 ?? 0, P3: row?.p3 ?? 0 } as Record<
+      Priority,
+      number
+    >,
     lagSeconds: row?.lag_seconds ?? 0,
     deadLetters: row?.dead_letters ?? 0,
     openConflicts: row?.open_conflicts ?? 0,
@@ -325,7 +342,16 @@ export class SharePointSync {
     const inbound = new Inbound(context, cache, options.inbound);
     const webhooks = new Webhooks(context, inbound, options.webhooks);
 
-    const sync = new SharePointSync(context, listeners, writeback, cache, metrics, options, inbound, webhooks);
+    const sync = new SharePointSync(
+      context,
+      listeners,
+      writeback,
+      cache,
+      metrics,
+      options,
+      inbound,
+      webhooks,
+    );
     inbound.start();
     if (options.writeback?.enabled !== false && options.writeback?.runWorker !== false) writeback.start();
     if (options.cache?.lazy === false) await cache.loadAll();
@@ -442,10 +468,12 @@ export class SharePointSync {
   /** Pending write-backs, lag, dead letters, conflicts, per-list cache state and this process's totals. */
   async status(): Promise<SyncStatus> {
     const figures = await readStoredFigures(this.context);
-    const states = await rows<{ entity: string; list_id: string | null; loaded_at: Date | null; item_count: number | null }>(
-      this.context.dataSource,
-      cacheStates(this.context.schema),
-    );
+    const states = await rows<{
+      entity: string;
+      list_id: string | null;
+      loaded_at: Date | null;
+      item_count: number | null;
+    }>(this.context.dataSource, cacheStates(this.context.schema));
     const byEntity = new Map(states.map((s) => [s.entity, s]));
     return {
       ...(this.options.workspace ? { workspace: this.options.workspace } : {}),

@@ -14,7 +14,11 @@ import { createEmulator } from 'typeorm-sharepoint/testing';
 export class Company {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'varchar', length: 100 }) name!: string;
-  @OneToMany(() => Person, (p) => p.company) people?: Person[];
+  @OneToMany(
+    () => Person,
+    (p) => p.company,
+  )
+  people?: Person[];
 }
 
 @SharePointList({ title: 'Example People' })
@@ -22,7 +26,12 @@ export class Company {
 export class Person {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'varchar', length: 100 }) name!: string;
-  @ManyToOne(() => Company, (c) => c.people, { nullable: true }) company?: Company | string | null;
+  @ManyToOne(
+    () => Company,
+    (c) => c.people,
+    { nullable: true },
+  )
+  company?: Company | string | null;
 }
 
 export interface ExampleResult {
@@ -61,7 +70,14 @@ export async function main(serverUrl: string): Promise<ExampleResult> {
     entities: [Company, Person],
     synchronize: true,
     logging: ['query'],
-    logger: { logQuery: () => void sqlQueries++, logQueryError() {}, logQuerySlow() {}, logSchemaBuild() {}, logMigration() {}, log() {} },
+    logger: {
+      logQuery: () => void sqlQueries++,
+      logQueryError() {},
+      logQuerySlow() {},
+      logSchemaBuild() {},
+      logMigration() {},
+      log() {},
+    },
   });
   await dataSource.initialize();
   const sync = await SharePointSync.attach(dataSource, {
@@ -83,9 +99,14 @@ export async function main(serverUrl: string): Promise<ExampleResult> {
     const loaders = sync.loaders();
     const before = sqlQueries;
     if (req.url === '/people') {
-      const people = await dataSource.getRepository(Person).find({ loadRelationIds: true, order: { name: 'ASC' } });
+      const people = await dataSource
+        .getRepository(Person)
+        .find({ loadRelationIds: true, order: { name: 'ASC' } });
       const rows = await Promise.all(
-        people.map(async (p) => ({ name: p.name, company: ((await loaders.related<Company>(p, 'company')) as Company | null)?.name ?? null })),
+        people.map(async (p) => ({
+          name: p.name,
+          company: ((await loaders.related<Company>(p, 'company')) as Company | null)?.name ?? null,
+        })),
       );
       res.setHeader('x-sql-queries', String(sqlQueries - before));
       res.end(JSON.stringify(rows));
@@ -110,7 +131,8 @@ export async function main(serverUrl: string): Promise<ExampleResult> {
       people: (await people.json()) as ExampleResult['people'],
       companies: (await companies.json()) as ExampleResult['companies'],
       // Per request: the list query + one batched query for all relations.
-      sqlQueries: Number(people.headers.get('x-sql-queries')) + Number(companies.headers.get('x-sql-queries')),
+      sqlQueries:
+        Number(people.headers.get('x-sql-queries')) + Number(companies.headers.get('x-sql-queries')),
     };
   } finally {
     server.close();
@@ -129,7 +151,15 @@ if (process.argv[1] && /examples[\\/]relations[\\/]index\.ts$/.test(process.argv
     const { mkdtemp } = await import('node:fs/promises');
     const dir = await mkdtemp(`${(await import('node:os')).tmpdir()}/tsp-example-`);
     const port = 54_000 + Math.floor(Math.random() * 1000);
-    const server = new EmbeddedPostgres({ databaseDir: dir, user: 'postgres', password: 'postgres', port, persistent: false, createPostgresUser: process.getuid?.() === 0, onLog: () => {} });
+    const server = new EmbeddedPostgres({
+      databaseDir: dir,
+      user: 'postgres',
+      password: 'postgres',
+      port,
+      persistent: false,
+      createPostgresUser: process.getuid?.() === 0,
+      onLog: () => {},
+    });
     await server.initialise();
     await server.start();
     return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, stop: () => server.stop() };

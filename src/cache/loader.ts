@@ -56,7 +56,11 @@ export interface LoadSettings {
    * page's transaction; returns the TwentyIds whose SharePoint version must be applied anyway. Without it the
    * local change wins for now (it is sent later) and the remote one is counted in `pendingLocal`.
    */
-  onPendingLocal?: (runner: QueryRunner, list: ListSchema, changes: PendingLocalChange[]) => Promise<Set<string>>;
+  onPendingLocal?: (
+    runner: QueryRunner,
+    list: ListSchema,
+    changes: PendingLocalChange[],
+  ) => Promise<Set<string>>;
 }
 
 /** A SharePoint change met by an unsent local change of the same record. */
@@ -238,15 +242,26 @@ export async function loadList(
             .filter(([, id]) => pending.has(id))
             .map(([itemId, id]) => ({ twentyId: id, itemId, deleted: true, etag: null, lastModified: null })),
         ];
-        if (changes.length > 0) for (const id of await settings.onPendingLocal(runner, list, changes)) pending.delete(id);
+        if (changes.length > 0)
+          for (const id of await settings.onPendingLocal(runner, list, changes)) pending.delete(id);
       }
       // Echoes of our own write-backs (same eTag, or same content, as sync_state) change nothing: skipped.
-      const known = await syncStatesFor(runner, ctx.schema, entity, ready.map((r) => r.twentyId));
+      const known = await syncStatesFor(
+        runner,
+        ctx.schema,
+        entity,
+        ready.map((r) => r.twentyId),
+      );
       let echoes = 0;
       const toWrite = ready.filter((r) => {
         if (pending.has(r.twentyId)) return false;
         const state = known.get(r.twentyId);
-        if (mode === 'delta' && state && ((r.item.eTag && state.etag === r.item.eTag) || state.content_hash === hashCanonical(canonicalFromItem(list, r.fields)))) {
+        if (
+          mode === 'delta' &&
+          state &&
+          ((r.item.eTag && state.etag === r.item.eTag) ||
+            state.content_hash === hashCanonical(canonicalFromItem(list, r.fields)))
+        ) {
           echoes++;
           return false;
         }

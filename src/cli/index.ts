@@ -2,8 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import {
   ConfigError,
   configFromEnv,
-  formatPlan,
   formatMigrationReport,
+  formatPlan,
   formatVerifyReport,
   type LoadResult,
   SharePointSync,
@@ -262,7 +262,10 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
         throw new UsageError(`conflicts resolve: choice must be "sharepoint" or "local", got "${choice}"`);
       }
       await withSync(async (sync, output) => {
-        const resolved = await sync.conflicts.resolve(Number(id), choice === 'sharepoint' ? 'sharePoint' : 'local');
+        const resolved = await sync.conflicts.resolve(
+          Number(id),
+          choice === 'sharepoint' ? 'sharePoint' : 'local',
+        );
         output.result(resolved, () => `conflict #${resolved.id} resolved: ${resolved.resolution}`);
       });
     });
@@ -299,7 +302,10 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .description(
       'the whole round trip on the emulator and an embedded PostgreSQL: bootstrap, write, SharePoint has it, drop the cache, rebuild',
     )
-    .option('--database-url <url>', 'use this PostgreSQL server instead of an embedded one (the demo creates its own database)')
+    .option(
+      '--database-url <url>',
+      'use this PostgreSQL server instead of an embedded one (the demo creates its own database)',
+    )
     .action(async (options: { databaseUrl?: string }) => {
       const output = out();
       const result = await runDemo({

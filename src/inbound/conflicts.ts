@@ -50,7 +50,11 @@ interface ConflictRow {
   resolution: string | null;
 }
 
-async function currentRow(runner: QueryRunner, list: ListSchema, twentyId: string): Promise<Record<string, unknown> | undefined> {
+async function currentRow(
+  runner: QueryRunner,
+  list: ListSchema,
+  twentyId: string,
+): Promise<Record<string, unknown> | undefined> {
   const [row] = await rows<Record<string, unknown>>(
     runner,
     `SELECT * FROM ${quoteTablePath(list.tablePath)} WHERE ${quoteIdentifier(list.primaryKey)}::text = $1`,
@@ -64,15 +68,26 @@ async function currentRow(runner: QueryRunner, list: ListSchema, twentyId: strin
  * page's transaction). Returns the records whose SharePoint version is applied.
  */
 export function pendingLocalHandler(ctx: SyncContext) {
-  return async (runner: QueryRunner, list: ListSchema, changes: PendingLocalChange[]): Promise<Set<string>> => {
+  return async (
+    runner: QueryRunner,
+    list: ListSchema,
+    changes: PendingLocalChange[],
+  ): Promise<Set<string>> => {
     const apply = new Set<string>();
     const s = ctx.schema;
     const ids = changes.map((c) => c.twentyId);
     const outbox = new Map(
-      (await rows<{ twenty_id: string; held: boolean; changed_at: Date }>(runner, sql.outboxRowsFor(s), [list.entityName, ids])).map((r) => [r.twenty_id, r]),
+      (
+        await rows<{ twenty_id: string; held: boolean; changed_at: Date }>(runner, sql.outboxRowsFor(s), [
+          list.entityName,
+          ids,
+        ])
+      ).map((r) => [r.twenty_id, r]),
     );
     const open = new Map(
-      (await rows<{ id: string; twenty_id: string }>(runner, sql.openConflictsFor(s), [list.entityName, ids])).map((r) => [r.twenty_id, r.id]),
+      (
+        await rows<{ id: string; twenty_id: string }>(runner, sql.openConflictsFor(s), [list.entityName, ids])
+      ).map((r) => [r.twenty_id, r.id]),
     );
     for (const change of changes) {
       const local = outbox.get(change.twentyId);
@@ -80,7 +95,12 @@ export function pendingLocalHandler(ctx: SyncContext) {
       const openId = open.get(change.twentyId);
       if (openId) {
         // Already waiting for a person: keep the newest SharePoint version beside it, apply nothing.
-        await execute(runner, sql.updateOpenConflictRemote(s), [openId, change.deleted ? null : JSON.stringify(change.fields), change.etag, change.lastModified]);
+        await execute(runner, sql.updateOpenConflictRemote(s), [
+          openId,
+          change.deleted ? null : JSON.stringify(change.fields),
+          change.etag,
+          change.lastModified,
+        ]);
         continue;
       }
       const policy = list.conflictResolution;
@@ -89,7 +109,10 @@ export function pendingLocalHandler(ctx: SyncContext) {
       else if (policy === 'twentyPriority') resolution = 'twenty';
       else if (policy === 'lastWriteWins') {
         const remoteAt = change.lastModified ? Date.parse(change.lastModified) : Number.NaN;
-        resolution = !Number.isNaN(remoteAt) && remoteAt > new Date(local.changed_at).getTime() ? 'sharepoint' : 'twenty';
+        resolution =
+          !Number.isNaN(remoteAt) && remoteAt > new Date(local.changed_at).getTime()
+            ? 'sharepoint'
+            : 'twenty';
       } else resolution = null;
 
       const row = await currentRow(runner, list, change.twentyId);
@@ -100,9 +123,17 @@ export function pendingLocalHandler(ctx: SyncContext) {
       } else if (resolution === 'twenty') {
         // Ours is sent next, against SharePoint's current version (no 412 round trip): adopt its eTag and values.
         if (change.deleted) {
-          await execute(runner, `DELETE FROM "${s}".sync_state WHERE entity = $1 AND twenty_id = $2`, [list.entityName, change.twentyId]);
+          await execute(runner, `DELETE FROM "${s}".sync_state WHERE entity = $1 AND twenty_id = $2`, [
+            list.entityName,
+            change.twentyId,
+          ]);
         } else {
-          await execute(runner, sql.setSyncEtag(s), [list.entityName, change.twentyId, change.etag, JSON.stringify(change.fields)]);
+          await execute(runner, sql.setSyncEtag(s), [
+            list.entityName,
+            change.twentyId,
+            change.etag,
+            JSON.stringify(change.fields),
+          ]);
         }
       } else {
         await execute(runner, sql.holdOutbox(s), [list.entityName, change.twentyId]);
@@ -119,8 +150,19 @@ export function pendingLocalHandler(ctx: SyncContext) {
         change.lastModified,
         new Date(local.changed_at).toISOString(),
       ]);
-      ctx.emit({ type: 'conflict', entity: list.entityName, twentyId: change.twentyId, policy, resolution: resolution ?? 'manualReview' });
-      ctx.logger.warn('typeorm-sharepoint: conflict', { entity: list.entityName, twentyId: change.twentyId, policy, resolution: resolution ?? 'waiting for review' });
+      ctx.emit({
+        type: 'conflict',
+        entity: list.entityName,
+        twentyId: change.twentyId,
+        policy,
+        resolution: resolution ?? 'manualReview',
+      });
+      ctx.logger.warn('typeorm-sharepoint: conflict', {
+        entity: list.entityName,
+        twentyId: change.twentyId,
+        policy,
+        resolution: resolution ?? 'waiting for review',
+      });
     }
     return apply;
   };
@@ -149,7 +191,10 @@ export class Conflicts {
   ) {}
 
   async list(filter: { entity?: string; open?: boolean } = {}): Promise<Conflict[]> {
-    const found = await rows<ConflictRow>(this.ctx.dataSource, sql.selectConflicts(this.ctx.schema), [filter.entity ?? null, filter.open ?? null]);
+    const found = await rows<ConflictRow>(this.ctx.dataSource, sql.selectConflicts(this.ctx.schema), [
+      filter.entity ?? null,
+      filter.open ?? null,
+    ]);
     return found.map(toConflict);
   }
 
@@ -161,7 +206,11 @@ export class Conflicts {
   async resolve(id: number, choice: ConflictChoice): Promise<Conflict> {
     const s = this.ctx.schema;
     const resolved = await transaction(this.ctx.dataSource, async (runner) => {
-      const [row] = await rows<ConflictRow>(runner, `SELECT * FROM "${s}".conflicts WHERE id = $1 AND resolved_at IS NULL FOR UPDATE`, [id]);
+      const [row] = await rows<ConflictRow>(
+        runner,
+        `SELECT * FROM "${s}".conflicts WHERE id = $1 AND resolved_at IS NULL FOR UPDATE`,
+        [id],
+      );
       if (!row) throw new ConflictNotFoundError(id);
       const list = listFor(this.ctx, row.entity);
       const key = [list.entityName, row.twenty_id];
@@ -188,9 +237,15 @@ export class Conflicts {
           resolution = 'local';
         }
         // Sent over SharePoint's current version: its eTag and values become what we know it holds.
-        if (row.remote) await execute(runner, sql.setSyncEtag(s), [...key, row.remote_etag, JSON.stringify(row.remote)]);
+        if (row.remote)
+          await execute(runner, sql.setSyncEtag(s), [...key, row.remote_etag, JSON.stringify(row.remote)]);
         else await execute(runner, `DELETE FROM "${s}".sync_state WHERE entity = $1 AND twenty_id = $2`, key);
-        await execute(runner, sql.enqueueRecords(s), [list.entityName, [row.twenty_id], Number(list.priority.slice(1)), 'upsert']);
+        await execute(runner, sql.enqueueRecords(s), [
+          list.entityName,
+          [row.twenty_id],
+          Number(list.priority.slice(1)),
+          'upsert',
+        ]);
         await execute(runner, sql.releaseHeld(s), key);
       }
       await execute(runner, sql.resolveConflict(s), [id, resolution]);

@@ -7,7 +7,13 @@ import type { ListSchema } from '../schema/index.js';
 import { execute, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
 
-export { type Conflict, type ConflictChoice, ConflictNotFoundError, Conflicts, pendingLocalHandler } from './conflicts.js';
+export {
+  type Conflict,
+  type ConflictChoice,
+  ConflictNotFoundError,
+  Conflicts,
+  pendingLocalHandler,
+} from './conflicts.js';
 
 /** Graph keeps a list subscription at most 42,300 minutes (just under 30 days) and refuses longer ones. */
 export const MAX_SUBSCRIPTION_MINUTES = 42_300;
@@ -50,7 +56,9 @@ export class Inbound {
     const seconds = this.options.pollIntervalSeconds ?? 60;
     if (seconds <= 0 || this.timer) return;
     this.timer = setInterval(() => {
-      this.pull().catch((error) => this.ctx.logger.warn('typeorm-sharepoint: poll failed', { error: String(error) }));
+      this.pull().catch((error) =>
+        this.ctx.logger.warn('typeorm-sharepoint: poll failed', { error: String(error) }),
+      );
     }, seconds * 1000);
     this.timer.unref?.();
   }
@@ -132,7 +140,8 @@ export class Webhooks {
     private readonly options: WebhookOptions = {},
   ) {
     this.clientState = options.clientState ?? randomBytes(24).toString('base64url');
-    if (this.clientState.length > 128) throw new Error('typeorm-sharepoint: webhooks.clientState must be at most 128 characters');
+    if (this.clientState.length > 128)
+      throw new Error('typeorm-sharepoint: webhooks.clientState must be at most 128 characters');
     this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   }
 
@@ -146,7 +155,9 @@ export class Webhooks {
    * `clientState` in constant time (403, nothing done, on a mismatch), limits the body, answers 202 at once
    * and pulls the notified lists in the background (bursts coalesce).
    */
-  handler(): ((req: IncomingMessage, res: ServerResponse) => void) & { fetch(request: Request): Promise<Response> } {
+  handler(): ((req: IncomingMessage, res: ServerResponse) => void) & {
+    fetch(request: Request): Promise<Response>;
+  } {
     const node = (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > this.maxBodyBytes) {
@@ -165,7 +176,11 @@ export class Webhooks {
       req.on('end', () => {
         const answer = tooLarge
           ? { status: 413, headers: {}, body: '' }
-          : this.handle({ method: req.method ?? 'POST', url: req.url ?? '/', body: Buffer.concat(chunks).toString('utf8') });
+          : this.handle({
+              method: req.method ?? 'POST',
+              url: req.url ?? '/',
+              body: Buffer.concat(chunks).toString('utf8'),
+            });
         res.writeHead(answer.status, answer.headers).end(answer.body);
       });
     };
@@ -195,7 +210,11 @@ export class Webhooks {
     }
     const expected = digest(this.clientState);
     // Every notification must carry our secret: one forged entry rejects the whole delivery.
-    if (!notifications.every((n) => typeof n.clientState === 'string' && timingSafeEqual(digest(n.clientState), expected))) {
+    if (
+      !notifications.every(
+        (n) => typeof n.clientState === 'string' && timingSafeEqual(digest(n.clientState), expected),
+      )
+    ) {
       this.ctx.logger.warn('typeorm-sharepoint: webhook notification with a wrong clientState refused');
       return { status: 403, headers: {}, body: '' };
     }
@@ -207,7 +226,12 @@ export class Webhooks {
       }
     }
     for (const list of lists) {
-      this.inbound.pullOne(list).catch((error) => this.ctx.logger.warn('typeorm-sharepoint: pull after notification failed', { entity: list.entityName, error: String(error) }));
+      this.inbound.pullOne(list).catch((error) =>
+        this.ctx.logger.warn('typeorm-sharepoint: pull after notification failed', {
+          entity: list.entityName,
+          error: String(error),
+        }),
+      );
     }
     return { status: 202, headers: {}, body: '' };
   }
@@ -217,10 +241,13 @@ export class Webhooks {
     const days = this.options.expirationDays ?? 29;
     let minutes = days * 24 * 60;
     if (minutes > MAX_SUBSCRIPTION_MINUTES) {
-      this.ctx.logger.warn('typeorm-sharepoint: webhook expiration capped: Graph refuses list subscriptions longer than 42,300 minutes', {
-        requestedDays: days,
-        cappedMinutes: MAX_SUBSCRIPTION_MINUTES,
-      });
+      this.ctx.logger.warn(
+        'typeorm-sharepoint: webhook expiration capped: Graph refuses list subscriptions longer than 42,300 minutes',
+        {
+          requestedDays: days,
+          cappedMinutes: MAX_SUBSCRIPTION_MINUTES,
+        },
+      );
       minutes = MAX_SUBSCRIPTION_MINUTES;
     }
     // A minute of margin: the clocks of Graph and of this host are not the same clock.
@@ -233,11 +260,18 @@ export class Webhooks {
    */
   async ensureSubscriptions(): Promise<SubscriptionInfo[]> {
     if (!this.options.baseUrl) {
-      throw new Error('typeorm-sharepoint: webhooks need a public base URL (webhooks.baseUrl / SHAREPOINT_WEBHOOK_BASE_URL)');
+      throw new Error(
+        'typeorm-sharepoint: webhooks need a public base URL (webhooks.baseUrl / SHAREPOINT_WEBHOOK_BASE_URL)',
+      );
     }
     const notificationUrl = `${this.options.baseUrl.replace(/\/+$/, '')}${this.path}`;
     const stored = new Map(
-      (await rows<{ entity: string; subscription_id: string; list_id: string }>(this.ctx.dataSource, sql.selectSubscriptions(this.ctx.schema))).map((r) => [r.entity, r]),
+      (
+        await rows<{ entity: string; subscription_id: string; list_id: string }>(
+          this.ctx.dataSource,
+          sql.selectSubscriptions(this.ctx.schema),
+        )
+      ).map((r) => [r.entity, r]),
     );
     const out: SubscriptionInfo[] = [];
     for (const list of this.ctx.lists) {
@@ -248,21 +282,32 @@ export class Webhooks {
       let subscription: { id: string; expirationDateTime: string } | undefined;
       if (previous && previous.list_id === listId) {
         subscription = await this.ctx.graph
-          .patch<{ id: string; expirationDateTime: string }>(`/subscriptions/${previous.subscription_id}`, { expirationDateTime })
+          .patch<{ id: string; expirationDateTime: string }>(`/subscriptions/${previous.subscription_id}`, {
+            expirationDateTime,
+          })
           .catch((error: unknown) => {
             if (error instanceof GraphError && error.status === 404) return undefined;
             throw error;
           });
       }
-      subscription ??= await this.ctx.graph.post<{ id: string; expirationDateTime: string }>('/subscriptions', {
-        changeType: 'updated',
-        notificationUrl,
-        resource: `sites/${this.ctx.site.id}/lists/${listId}`,
-        expirationDateTime,
-        clientState: this.clientState,
-      });
+      subscription ??= await this.ctx.graph.post<{ id: string; expirationDateTime: string }>(
+        '/subscriptions',
+        {
+          changeType: 'updated',
+          notificationUrl,
+          resource: `sites/${this.ctx.site.id}/lists/${listId}`,
+          expirationDateTime,
+          clientState: this.clientState,
+        },
+      );
       const expiresAt = new Date(subscription.expirationDateTime);
-      await execute(this.ctx.dataSource, sql.upsertSubscription(this.ctx.schema), [list.entityName, listId, subscription.id, notificationUrl, expiresAt]);
+      await execute(this.ctx.dataSource, sql.upsertSubscription(this.ctx.schema), [
+        list.entityName,
+        listId,
+        subscription.id,
+        notificationUrl,
+        expiresAt,
+      ]);
       out.push({ entity: list.entityName, listId, subscriptionId: subscription.id, expiresAt });
       this.scheduleRenewal(list.entityName, expiresAt);
     }
@@ -275,9 +320,14 @@ export class Webhooks {
     // Renew a day before the end (or halfway, for short lifetimes).
     const left = expiresAt.getTime() - Date.now();
     const delay = Math.max(1000, Math.min(left - 24 * 3600_000, left / 2));
-    const timer = setTimeout(() => {
-      this.ensureSubscriptions().catch((error) => this.ctx.logger.warn('typeorm-sharepoint: webhook renewal failed', { error: String(error) }));
-    }, Math.min(delay, 2 ** 31 - 1));
+    const timer = setTimeout(
+      () => {
+        this.ensureSubscriptions().catch((error) =>
+          this.ctx.logger.warn('typeorm-sharepoint: webhook renewal failed', { error: String(error) }),
+        );
+      },
+      Math.min(delay, 2 ** 31 - 1),
+    );
     timer.unref?.();
     this.renewTimers.set(entity, timer);
   }

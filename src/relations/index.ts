@@ -75,33 +75,54 @@ export class RelationLoaders {
    * (`related(person, 'tags')`). The id is read from the entity: the relation loaded with
    * `loadRelationIds`, a related object with its key, or an explicit join column property.
    */
-  async related<T extends ObjectLiteral = ObjectLiteral>(entity: ObjectLiteral, property: string): Promise<T | T[] | null> {
+  async related<T extends ObjectLiteral = ObjectLiteral>(
+    entity: ObjectLiteral,
+    property: string,
+  ): Promise<T | T[] | null> {
     const owner = this.ownerList(entity);
     const relation = owner.relations.find((r) => r.property === property);
-    if (!relation) throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} is not a relation SharePoint stores`);
+    if (!relation)
+      throw new Error(
+        `typeorm-sharepoint: ${owner.entityName}.${property} is not a relation SharePoint stores`,
+      );
     if (relation.kind === 'many-to-many') {
-      const junction = this.ctx.lists.find((l) => l.kind === 'junction' && l.junction?.ownerEntityName === owner.entityName && l.junction.ownerProperty === property);
-      if (!junction?.junction) throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property}: only the owning side of a many-to-many resolves`);
+      const junction = this.ctx.lists.find(
+        (l) =>
+          l.kind === 'junction' &&
+          l.junction?.ownerEntityName === owner.entityName &&
+          l.junction.ownerProperty === property,
+      );
+      if (!junction?.junction)
+        throw new Error(
+          `typeorm-sharepoint: ${owner.entityName}.${property}: only the owning side of a many-to-many resolves`,
+        );
       const ids = await this.manyLoader(junction).load(String(entity[owner.idField.property]));
       const found = await this.byId<T>(junction.junction.inverseEntityName).loadMany(ids);
       return found.filter((r): r is T => r !== null && !(r instanceof Error));
     }
-    if (!relation.field) throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} holds no id; use inverse()`);
+    if (!relation.field)
+      throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} holds no id; use inverse()`);
     const id = this.foreignKey(entity, relation.field);
     if (id === null || id === undefined) return null;
     return this.byId<T>(relation.targetEntityName!).load(String(id));
   }
 
   /** Every record whose many-to-one points at `entity` (`inverse(company, 'people')`), one SQL query per batch. */
-  async inverse<T extends ObjectLiteral = ObjectLiteral>(entity: ObjectLiteral, property: string): Promise<T[]> {
+  async inverse<T extends ObjectLiteral = ObjectLiteral>(
+    entity: ObjectLiteral,
+    property: string,
+  ): Promise<T[]> {
     const owner = this.ownerList(entity);
     const relation = owner.relations.find((r) => r.property === property);
-    if (!relation || relation.kind !== 'one-to-many' || !relation.inverseProperty) {
+    if (relation?.kind !== 'one-to-many' || !relation.inverseProperty) {
       throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} is not a one-to-many relation`);
     }
     const target = listFor(this.ctx, relation.targetEntityName!);
     const back = target.relations.find((r) => r.property === relation.inverseProperty && r.field);
-    if (!back?.field) throw new Error(`typeorm-sharepoint: ${target.entityName}.${relation.inverseProperty} holds no id column`);
+    if (!back?.field)
+      throw new Error(
+        `typeorm-sharepoint: ${target.entityName}.${relation.inverseProperty} holds no id column`,
+      );
     const key = `${target.entityName}.${back.field.databaseName}`;
     let loader = this.inverseLoaders.get(key);
     if (!loader) {
@@ -113,7 +134,11 @@ export class RelationLoaders {
           .createQueryBuilder(alias)
           .withDeleted()
           .where(`${alias}.${quote(field.databaseName)}::text = ANY(:ids)`, { ids: [...ids] })
-          .andWhere(this.options.withDeleted || !target.deleteDateField ? 'TRUE' : `${alias}.${quote(target.deleteDateField.databaseName)} IS NULL`)
+          .andWhere(
+            this.options.withDeleted || !target.deleteDateField
+              ? 'TRUE'
+              : `${alias}.${quote(target.deleteDateField.databaseName)} IS NULL`,
+          )
           .getRawAndEntities();
         const groups = new Map<string, ObjectLiteral[]>(ids.map((id) => [id, []]));
         entities.forEach((row, i) => {
@@ -148,8 +173,13 @@ export class RelationLoaders {
   }
 
   private ownerList(entity: ObjectLiteral): ListSchema {
-    const list = this.ctx.lists.find((l) => l.kind === 'entity' && typeof l.target === 'function' && entity instanceof l.target);
-    if (!list) throw new Error(`typeorm-sharepoint: ${entity?.constructor?.name ?? typeof entity} is not a synced entity instance`);
+    const list = this.ctx.lists.find(
+      (l) => l.kind === 'entity' && typeof l.target === 'function' && entity instanceof l.target,
+    );
+    if (!list)
+      throw new Error(
+        `typeorm-sharepoint: ${entity?.constructor?.name ?? typeof entity} is not a synced entity instance`,
+      );
     return list;
   }
 
@@ -182,7 +212,10 @@ export class RelationLoaders {
     return loader;
   }
 
-  private async loadByIds(list: ListSchema, ids: readonly string[]): Promise<(ObjectLiteral | null | Error)[]> {
+  private async loadByIds(
+    list: ListSchema,
+    ids: readonly string[],
+  ): Promise<(ObjectLiteral | null | Error)[]> {
     const valid = (id: string) => isValidId(list, id);
     const wanted = [...new Set(ids.filter(valid))];
     const found = await this.query(list, wanted);
@@ -191,7 +224,9 @@ export class RelationLoaders {
       const fetched = await this.fetchFromSharePoint(list, missing);
       if (fetched > 0) for (const [id, row] of await this.query(list, missing)) found.set(id, row);
     }
-    return ids.map((id) => (valid(id) ? (found.get(id) ?? null) : new InvalidTwentyIdError(list.entityName, id)));
+    return ids.map((id) =>
+      valid(id) ? (found.get(id) ?? null) : new InvalidTwentyIdError(list.entityName, id),
+    );
   }
 
   /** One SQL query through TypeORM (entities come back as the application's classes). */
@@ -201,7 +236,10 @@ export class RelationLoaders {
     const repo = this.ctx.dataSource.getRepository(list.target);
     const key = list.idField.property;
     const typed = ids.map((id) => list.idField.fromSharePoint(id));
-    const rows = await repo.find({ where: { [key]: In(typed) } as never, withDeleted: this.options.withDeleted === true });
+    const rows = await repo.find({
+      where: { [key]: In(typed) } as never,
+      withDeleted: this.options.withDeleted === true,
+    });
     for (const row of rows) out.set(String(row[key]), row);
     return out;
   }
@@ -228,7 +266,10 @@ export class RelationLoaders {
     const states: Parameters<typeof upsertSyncStates>[4] = [];
     for (const answer of answers) {
       if (!answer.ok) {
-        this.ctx.logger.warn('typeorm-sharepoint: relation fetch failed', { entity: list.entityName, error: answer.error.message });
+        this.ctx.logger.warn('typeorm-sharepoint: relation fetch failed', {
+          entity: list.entityName,
+          error: answer.error.message,
+        });
         continue;
       }
       for (const item of answer.body.value ?? []) {
@@ -236,7 +277,13 @@ export class RelationLoaders {
         if (!converted.ok || !converted.twentyId) continue;
         rows.push(converted.row);
         const canonical = canonicalFromItem(list, converted.fields);
-        states.push({ twentyId: converted.twentyId, itemId: item.id, etag: item.eTag ?? null, fields: canonical, contentHash: hashCanonical(canonical) });
+        states.push({
+          twentyId: converted.twentyId,
+          itemId: item.id,
+          etag: item.eTag ?? null,
+          fields: canonical,
+          contentHash: hashCanonical(canonical),
+        });
       }
     }
     if (rows.length === 0) return 0;

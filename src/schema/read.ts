@@ -362,7 +362,7 @@ function readJunctions(metadata: EntityMetadata, lists: ListSchema[]): ListSchem
     const idOf = (column: typeof ownerColumn, name: string, target: string) =>
       buildField({
         name,
-        displayName: humanize(name.replace(/Id$/, '')) + ' Id',
+        displayName: `${humanize(name.replace(/Id$/, ''))} Id`,
         property: column.propertyName,
         databaseName: column.databaseName,
         kind: 'relation',

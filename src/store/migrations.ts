@@ -80,7 +80,8 @@ export function migrationsFor(schema: string): { version: number; description: s
     },
     {
       version: 2,
-      description: 'sync_state.pending: fields a write-back is sending (echo vs conflict after a lost response)',
+      description:
+        'sync_state.pending: fields a write-back is sending (echo vs conflict after a lost response)',
       sql: [`ALTER TABLE ${s}.sync_state ADD COLUMN pending jsonb`],
     },
     {

@@ -191,7 +191,8 @@ export const releaseHeld = (s: string) => `
    WHERE entity = $1 AND twenty_id = $2`;
 
 /** Drops a record's outbox row (its conflict was resolved for SharePoint's version). */
-export const dropOutboxRecord = (s: string) => `DELETE FROM "${s}".outbox WHERE entity = $1 AND twenty_id = $2`;
+export const dropOutboxRecord = (s: string) =>
+  `DELETE FROM "${s}".outbox WHERE entity = $1 AND twenty_id = $2`;
 
 /** Outbox rows of some records of one entity: $1 entity, $2 TwentyIds. */
 export const outboxRowsFor = (s: string) => `

@@ -75,7 +75,7 @@ function parseExpand(expand: string | null): { fields: boolean; select?: string[
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return { fields: true, columns, ...(select && select.length ? { select } : {}) };
+  return { fields: true, columns, ...(select?.length ? { select } : {}) };
 }
 
 /**
@@ -85,7 +85,6 @@ function parseExpand(expand: string | null): { fields: boolean; select?: string[
 export class Dispatcher {
   readonly log: RequestLogEntry[] = [];
   private batchCounter = 0;
-  private requestCounter = 0;
 
   constructor(
     private readonly state: EmulatorState,
@@ -540,7 +539,8 @@ export class Dispatcher {
     type Entry = { seq: number; itemId: number; deleted: boolean };
     const entries: Entry[] = [];
     for (const item of list.items.values()) {
-      if (item.seq > since && item.seq <= upto) entries.push({ seq: item.seq, itemId: item.id, deleted: false });
+      if (item.seq > since && item.seq <= upto)
+        entries.push({ seq: item.seq, itemId: item.id, deleted: false });
     }
     // Deletions only matter to someone who saw the item: a feed continuing from a token.
     if (tokenParam !== null) {
@@ -554,7 +554,9 @@ export class Dispatcher {
     const select = expand.select ? { select: expand.select } : {};
     const page: Record<string, unknown>[] = entries.slice(offset, offset + size).map((e) => {
       const item = e.deleted ? undefined : list.items.get(e.itemId);
-      return item ? itemJson(list, item, { expand: expand.fields, ...select }) : deletedItemJson(list, e.itemId);
+      return item
+        ? itemJson(list, item, { expand: expand.fields, ...select })
+        : deletedItemJson(list, e.itemId);
     });
     if (page.length > 0 && this.random.chance(this.settings.deltaRepeatProbability)) {
       page.push(page[Math.floor(this.random.next() * page.length)]!);

@@ -39,7 +39,8 @@ function tokenize(source: string): Token[] {
       let value = '';
       i++;
       for (;;) {
-        if (i >= source.length) throw new FilterSyntaxError(`Unterminated string literal at position ${start}.`);
+        if (i >= source.length)
+          throw new FilterSyntaxError(`Unterminated string literal at position ${start}.`);
         const d = source[i]!;
         if (d === "'") {
           if (source[i + 1] === "'") {
@@ -113,7 +114,9 @@ class Parser {
     const t = this.tokens[this.position];
     if (t?.type !== type) {
       throw new FilterSyntaxError(
-        t ? `Expected '${type}' at position ${t.at}, found '${describe(t)}'.` : `Expected '${type}' at the end.`,
+        t
+          ? `Expected '${type}' at position ${t.at}, found '${describe(t)}'.`
+          : `Expected '${type}' at the end.`,
       );
     }
     this.position++;
@@ -140,7 +143,9 @@ class Parser {
     const op = this.tokens[this.position];
     if (op?.type !== 'word' || !COMPARISONS.has(op.value)) {
       throw new FilterSyntaxError(
-        op ? `Expected a comparison operator at position ${op.at}, found '${describe(op)}'.` : 'Expected a comparison operator.',
+        op
+          ? `Expected a comparison operator at position ${op.at}, found '${describe(op)}'.`
+          : 'Expected a comparison operator.',
       );
     }
     this.position++;

@@ -1,4 +1,11 @@
-import { type ColumnRecord, formatDate, type ItemRecord, itemETag, type ListRecord, type SiteRecord } from './state.js';
+import {
+  type ColumnRecord,
+  formatDate,
+  type ItemRecord,
+  itemETag,
+  type ListRecord,
+  type SiteRecord,
+} from './state.js';
 
 /** JSON shapes as Graph v1.0 returns them; only properties of v1.0-lists-schema.json. */
 
@@ -15,7 +22,11 @@ export function siteJson(site: SiteRecord): Record<string, unknown> {
     displayName: site.name,
     webUrl: `https://${site.hostname}${site.path === '/' ? '' : site.path}`,
     root: site.path === '/' ? {} : undefined,
-    sharepointIds: { siteId: siteGuid, webId: webGuid, siteUrl: `https://${site.hostname}${site.path === '/' ? '' : site.path}` },
+    sharepointIds: {
+      siteId: siteGuid,
+      webId: webGuid,
+      siteUrl: `https://${site.hostname}${site.path === '/' ? '' : site.path}`,
+    },
     siteCollection: { hostname: site.hostname },
   };
 }
@@ -103,7 +114,11 @@ export function itemJson(
 }
 
 export function deletedItemJson(list: ListRecord, id: number): Record<string, unknown> {
-  return { id: String(id), parentReference: { id: list.id, siteId: list.site.id }, deleted: { state: 'deleted' } };
+  return {
+    id: String(id),
+    parentReference: { id: list.id, siteId: list.site.id },
+    deleted: { state: 'deleted' },
+  };
 }
 
 /** Drops undefined properties (JSON.stringify would too; schema tests read objects before that). */

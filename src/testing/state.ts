@@ -1,4 +1,4 @@
-import { GraphError, badRequest, notFound } from './errors.js';
+import { badRequest, GraphError, notFound } from './errors.js';
 import type { SeededRandom } from './random.js';
 
 /** The in-memory SharePoint: sites → lists → columns and items, plus the change sequence that feeds delta. */
@@ -109,7 +109,12 @@ const BUILT_IN_COLUMNS: Array<Partial<ColumnRecord> & { name: string }> = [
     readOnly: false,
     columnGroup: 'Custom Columns',
     facet: 'text',
-    facetValue: { allowMultipleLines: false, appendChangesToExistingText: false, linesForEditing: 0, maxLength: 255 },
+    facetValue: {
+      allowMultipleLines: false,
+      appendChangesToExistingText: false,
+      linesForEditing: 0,
+      maxLength: 255,
+    },
   },
   { name: 'Modified', facet: 'dateTime', facetValue: { displayAs: 'default', format: 'dateTime' } },
   { name: 'Created', facet: 'dateTime', facetValue: { displayAs: 'default', format: 'dateTime' } },
@@ -125,7 +130,12 @@ const BUILT_IN_COLUMNS: Array<Partial<ColumnRecord> & { name: string }> = [
     facet: 'personOrGroup',
     facetValue: { allowMultipleSelection: false, chooseFromType: 'peopleOnly', displayAs: 'account' },
   },
-  { name: '_UIVersionString', displayName: 'Version', facet: 'text', facetValue: { allowMultipleLines: false } },
+  {
+    name: '_UIVersionString',
+    displayName: 'Version',
+    facet: 'text',
+    facetValue: { allowMultipleLines: false },
+  },
   { name: 'Attachments', facet: 'boolean', facetValue: {} },
   { name: 'Edit', hidden: false },
   { name: 'LinkTitleNoMenu', displayName: 'Title' },
@@ -224,7 +234,9 @@ export class EmulatorState {
 
   findSiteByPath(hostname: string, path: string): SiteRecord | undefined {
     const p = normalizePath(path);
-    return this.sites.find((s) => s.hostname.toLowerCase() === hostname.toLowerCase() && s.path.toLowerCase() === p.toLowerCase());
+    return this.sites.find(
+      (s) => s.hostname.toLowerCase() === hostname.toLowerCase() && s.path.toLowerCase() === p.toLowerCase(),
+    );
   }
 
   findSiteById(id: string): SiteRecord | undefined {
@@ -263,7 +275,9 @@ export class EmulatorState {
     for (const key of Object.keys(body)) {
       if (key.startsWith('@odata.')) continue;
       if (key === 'name') {
-        throw badRequest("Cannot define a 'name' for a list as it is assigned by the server. Instead, provide 'displayName'.");
+        throw badRequest(
+          "Cannot define a 'name' for a list as it is assigned by the server. Instead, provide 'displayName'.",
+        );
       }
       if (!['displayName', 'description', 'columns', 'list'].includes(key)) {
         throw badRequest(`Property '${key}' cannot be set when creating a list.`);
@@ -274,16 +288,24 @@ export class EmulatorState {
       throw badRequest("Property 'displayName' is required to create a list.");
     }
     const info = body.list as Record<string, unknown> | undefined;
-    if (info !== undefined && (typeof info !== 'object' || info === null)) throw badRequest("Property 'list' must be an object.");
+    if (info !== undefined && (typeof info !== 'object' || info === null))
+      throw badRequest("Property 'list' must be an object.");
     const template = info?.template ?? 'genericList';
     if (template !== 'genericList') {
-      throw badRequest(`List template '${String(template)}' is not supported by the emulator (only genericList).`);
+      throw badRequest(
+        `List template '${String(template)}' is not supported by the emulator (only genericList).`,
+      );
     }
     if (site.lists.some((l) => l.displayName.toLowerCase() === displayName.toLowerCase())) {
-      throw new GraphError(409, 'nameAlreadyExists', `A list, survey, discussion board, or document library with the specified title '${displayName}' already exists in this Web site.`);
+      throw new GraphError(
+        409,
+        'nameAlreadyExists',
+        `A list, survey, discussion board, or document library with the specified title '${displayName}' already exists in this Web site.`,
+      );
     }
     const columns = body.columns;
-    if (columns !== undefined && !Array.isArray(columns)) throw badRequest("Property 'columns' must be an array.");
+    if (columns !== undefined && !Array.isArray(columns))
+      throw badRequest("Property 'columns' must be an array.");
     const at = this.now();
     const list: ListRecord = {
       id: this.random.guid(),
@@ -344,10 +366,12 @@ export class EmulatorState {
     const def = definition as Record<string, unknown>;
     for (const key of Object.keys(def)) {
       if (key.startsWith('@odata.')) continue;
-      if (!COLUMN_SETTABLE.has(key)) throw badRequest(`Property '${key}' cannot be set on a column definition.`);
+      if (!COLUMN_SETTABLE.has(key))
+        throw badRequest(`Property '${key}' cannot be set on a column definition.`);
     }
     const name = def.name;
-    if (typeof name !== 'string' || name === '') throw badRequest("Property 'name' is required to create a column.");
+    if (typeof name !== 'string' || name === '')
+      throw badRequest("Property 'name' is required to create a column.");
     if (!COLUMN_NAME.test(name)) {
       throw badRequest(
         `The column name '${name}' is invalid: use letters, digits and underscores, starting with a letter.`,
@@ -379,7 +403,9 @@ export class EmulatorState {
     const indexed = def.indexed === true;
     const enforceUniqueValues = def.enforceUniqueValues === true;
     if (enforceUniqueValues && !indexed) {
-      throw badRequest(`The column '${name}' enforces unique values and must be indexed (set indexed: true).`);
+      throw badRequest(
+        `The column '${name}' enforces unique values and must be indexed (set indexed: true).`,
+      );
     }
     for (const flag of ['indexed', 'enforceUniqueValues', 'required', 'hidden', 'readOnly'] as const) {
       if (def[flag] !== undefined && typeof def[flag] !== 'boolean') {
@@ -387,7 +413,14 @@ export class EmulatorState {
       }
     }
     const extra: Record<string, unknown> = {};
-    for (const key of ['defaultValue', 'validation', 'isDeletable', 'isReorderable', 'isSealed', 'propagateChanges']) {
+    for (const key of [
+      'defaultValue',
+      'validation',
+      'isDeletable',
+      'isReorderable',
+      'isSealed',
+      'propagateChanges',
+    ]) {
       if (def[key] !== undefined) extra[key] = def[key];
     }
     return {
@@ -410,11 +443,15 @@ export class EmulatorState {
 
   findColumn(list: ListRecord, idOrName: string): ColumnRecord | undefined {
     const key = idOrName.toLowerCase();
-    return list.columns.find((c) => c.id.toLowerCase() === key) ?? list.columns.find((c) => c.name.toLowerCase() === key);
+    return (
+      list.columns.find((c) => c.id.toLowerCase() === key) ??
+      list.columns.find((c) => c.name.toLowerCase() === key)
+    );
   }
 
   updateColumn(list: ListRecord, column: ColumnRecord, patch: unknown): ColumnRecord {
-    if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('The body must be an object.');
+    if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
+      throw badRequest('The body must be an object.');
     const p = patch as Record<string, unknown>;
     if (column.system && column.name !== 'Title') {
       throw badRequest(`The built-in column '${column.name}' cannot be changed.`);
@@ -425,13 +462,15 @@ export class EmulatorState {
         if (p[key] === column[key]) continue;
         throw badRequest(`The internal name of column '${column.name}' cannot be changed after creation.`);
       }
-      if (!COLUMN_SETTABLE.has(key)) throw badRequest(`Property '${key}' cannot be set on a column definition.`);
+      if (!COLUMN_SETTABLE.has(key))
+        throw badRequest(`Property '${key}' cannot be set on a column definition.`);
       if ((COLUMN_FACETS as readonly string[]).includes(key) && key !== column.facet) {
         throw badRequest(`The type of column '${column.name}' cannot be changed to '${key}'.`);
       }
     }
     const indexed = typeof p.indexed === 'boolean' ? p.indexed : column.indexed;
-    const unique = typeof p.enforceUniqueValues === 'boolean' ? p.enforceUniqueValues : column.enforceUniqueValues;
+    const unique =
+      typeof p.enforceUniqueValues === 'boolean' ? p.enforceUniqueValues : column.enforceUniqueValues;
     if (unique && !indexed) {
       throw badRequest(`The column '${column.name}' enforces unique values and must stay indexed.`);
     }
@@ -441,7 +480,10 @@ export class EmulatorState {
         const v = item.fields[column.name];
         if (v === undefined || v === null) continue;
         const k = uniqueKey(v);
-        if (seen.has(k)) throw badRequest(`The column '${column.name}' has duplicate values and cannot enforce unique values.`);
+        if (seen.has(k))
+          throw badRequest(
+            `The column '${column.name}' has duplicate values and cannot enforce unique values.`,
+          );
         seen.add(k);
       }
     }
@@ -459,7 +501,14 @@ export class EmulatorState {
         column.name,
       );
     }
-    for (const key of ['defaultValue', 'validation', 'isDeletable', 'isReorderable', 'isSealed', 'propagateChanges']) {
+    for (const key of [
+      'defaultValue',
+      'validation',
+      'isDeletable',
+      'isReorderable',
+      'isSealed',
+      'propagateChanges',
+    ]) {
       if (p[key] !== undefined) column.extra[key] = p[key];
     }
     list.modifiedAt = this.now();
@@ -546,7 +595,11 @@ export class EmulatorState {
    * Checks a `fields` object against the column definitions; returns the normalised values
    * (null = clear). `existing` is the item being updated (undefined on create).
    */
-  private validateFields(list: ListRecord, fields: unknown, existing: ItemRecord | undefined): Record<string, unknown> {
+  private validateFields(
+    list: ListRecord,
+    fields: unknown,
+    existing: ItemRecord | undefined,
+  ): Record<string, unknown> {
     if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
       throw badRequest("The request needs a 'fields' object.");
     }
@@ -587,7 +640,11 @@ export class EmulatorState {
 function checkIfMatch(item: ItemRecord, ifMatch: string | undefined): void {
   if (ifMatch === undefined || ifMatch.trim() === '*') return;
   if (normalizeETag(ifMatch) !== normalizeETag(itemETag(item))) {
-    throw new GraphError(412, 'resourceModified', 'The resource has changed since the caller last read it; usually an eTag mismatch.');
+    throw new GraphError(
+      412,
+      'resourceModified',
+      'The resource has changed since the caller last read it; usually an eTag mismatch.',
+    );
   }
 }
 
@@ -652,7 +709,8 @@ function validateValue(column: ColumnRecord, raw: unknown): unknown {
     }
     case 'number':
     case 'currency': {
-      if (typeof raw !== 'number' || !Number.isFinite(raw)) throw badRequest(`Field '${name}' expects a number.`);
+      if (typeof raw !== 'number' || !Number.isFinite(raw))
+        throw badRequest(`Field '${name}' expects a number.`);
       if (typeof f.minimum === 'number' && raw < f.minimum) {
         throw badRequest(`Field '${name}' must be at least ${f.minimum}.`);
       }
@@ -673,7 +731,9 @@ function validateValue(column: ColumnRecord, raw: unknown): unknown {
       if (typeof raw !== 'string') throw badRequest(`Field '${name}' expects one of its choices.`);
       const choices = Array.isArray(f.choices) ? (f.choices as unknown[]) : [];
       if (!f.allowTextEntry && !choices.includes(raw)) {
-        throw badRequest(`Field '${name}' does not allow the value '${raw}' (choices: ${choices.join(', ')}).`);
+        throw badRequest(
+          `Field '${name}' does not allow the value '${raw}' (choices: ${choices.join(', ')}).`,
+        );
       }
       return raw;
     }
@@ -682,7 +742,11 @@ function validateValue(column: ColumnRecord, raw: unknown): unknown {
   }
 }
 
-function facetWithDefaults(facet: string, input: Record<string, unknown>, name: string): Record<string, unknown> {
+function facetWithDefaults(
+  facet: string,
+  input: Record<string, unknown>,
+  name: string,
+): Record<string, unknown> {
   switch (facet) {
     case 'text': {
       const multi = input.allowMultipleLines === true;
@@ -704,8 +768,10 @@ function facetWithDefaults(facet: string, input: Record<string, unknown>, name: 
     case 'currency': {
       const min = input.minimum;
       const max = input.maximum;
-      if (min !== undefined && typeof min !== 'number') throw badRequest(`${facet}.minimum of column '${name}' must be a number.`);
-      if (max !== undefined && typeof max !== 'number') throw badRequest(`${facet}.maximum of column '${name}' must be a number.`);
+      if (min !== undefined && typeof min !== 'number')
+        throw badRequest(`${facet}.minimum of column '${name}' must be a number.`);
+      if (max !== undefined && typeof max !== 'number')
+        throw badRequest(`${facet}.maximum of column '${name}' must be a number.`);
       if (typeof min === 'number' && typeof max === 'number' && min > max) {
         throw badRequest(`${facet}.minimum of column '${name}' is greater than its maximum.`);
       }
@@ -749,6 +815,7 @@ function normalizePath(path: string): string {
 function uniqueListName(site: SiteRecord, displayName: string): string {
   const base = displayName.replace(/[^A-Za-z0-9]/g, '') || 'List';
   let name = base;
-  for (let n = 1; site.lists.some((l) => l.name.toLowerCase() === name.toLowerCase()); n++) name = `${base}${n}`;
+  for (let n = 1; site.lists.some((l) => l.name.toLowerCase() === name.toLowerCase()); n++)
+    name = `${base}${n}`;
   return name;
 }

@@ -53,7 +53,8 @@ export class SubscriptionService {
   }
 
   async create(body: unknown): Promise<SubscriptionRecord> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be an object.');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw badRequest('The body must be an object.');
     const b = body as Record<string, unknown>;
     for (const key of Object.keys(b)) {
       if (!key.startsWith('@odata.') && !SETTABLE_ON_CREATE.has(key)) {
@@ -63,7 +64,8 @@ export class SubscriptionService {
     if (b.changeType !== 'updated') {
       throw badRequest("SharePoint lists support only changeType 'updated'.");
     }
-    if (typeof b.resource !== 'string' || b.resource === '') throw badRequest("Property 'resource' is required.");
+    if (typeof b.resource !== 'string' || b.resource === '')
+      throw badRequest("Property 'resource' is required.");
     const list = this.resolveResource(b.resource);
     if (!list) throw notFound(`The resource '${b.resource}' does not exist or is not a list.`);
     if (typeof b.notificationUrl !== 'string' || !/^https?:\/\//.test(b.notificationUrl)) {
@@ -71,7 +73,8 @@ export class SubscriptionService {
     }
     if (b.clientState !== undefined && b.clientState !== null) {
       if (typeof b.clientState !== 'string') throw badRequest("Property 'clientState' must be a string.");
-      if (b.clientState.length > 128) throw badRequest("Property 'clientState' must be at most 128 characters.");
+      if (b.clientState.length > 128)
+        throw badRequest("Property 'clientState' must be at most 128 characters.");
     }
     const expiresAt = this.parseExpiration(b.expirationDateTime);
     await this.validateEndpoint(b.notificationUrl);
@@ -147,7 +150,8 @@ export class SubscriptionService {
 
   update(id: string, body: unknown): SubscriptionRecord {
     const record = this.active(id);
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be an object.');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw badRequest('The body must be an object.');
     const b = body as Record<string, unknown>;
     for (const key of Object.keys(b)) {
       if (!key.startsWith('@odata.') && key !== 'expirationDateTime') {
@@ -220,10 +224,13 @@ export class SubscriptionService {
       if (this.closed || !this.records.has(record.id) || record.expiresAt <= this.now()) return;
       if (attempt > 0) {
         await new Promise<void>((resolve) => {
-          const t = setTimeout(() => {
-            this.retryTimers.delete(t);
-            resolve();
-          }, RETRY_BASE_MS * 2 ** (attempt - 1));
+          const t = setTimeout(
+            () => {
+              this.retryTimers.delete(t);
+              resolve();
+            },
+            RETRY_BASE_MS * 2 ** (attempt - 1),
+          );
           t.unref?.();
           this.retryTimers.add(t);
         });

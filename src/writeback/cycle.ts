@@ -309,7 +309,9 @@ export async function runCycle(
     const list = listFor(ctx, c.entity);
     resolutions.set(
       i,
-      settings.onConflict ? await settings.onConflict(conflict) : policyResolution(list.conflictResolution, o.remote.fields, c.changed_at),
+      settings.onConflict
+        ? await settings.onConflict(conflict)
+        : policyResolution(list.conflictResolution, o.remote.fields, c.changed_at),
     );
   }
 

@@ -37,13 +37,21 @@ let receiverUrl: string;
 
 const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
 const list = (title: string): EmulatorList => emulator.site(SITE).list(title)!;
-const itemOf = (title: string, id: string) => list(title).items().find((i) => i.fields.TwentyId === id)!;
+const itemOf = (title: string, id: string) =>
+  list(title)
+    .items()
+    .find((i) => i.fields.TwentyId === id)!;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   emulator = createEmulator({ sites: [SITE], notificationDelayMs: 10, now: () => Date.now() + clockOffset });
   const { url } = await emulator.listen();
-  dataSource = new DataSource({ type: 'postgres', url: db.url, entities: [Alpha, Beta, Gamma, Delta], synchronize: true });
+  dataSource = new DataSource({
+    type: 'postgres',
+    url: db.url,
+    entities: [Alpha, Beta, Gamma, Delta],
+    synchronize: true,
+  });
   await dataSource.initialize();
   // The webhook receiver: this application's HTTP server with the handler mounted.
   let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
@@ -116,7 +124,9 @@ describe('webhooks', () => {
     expect(subscriptions).toHaveLength(4);
     expect(warnings.some((w) => /expiration capped/.test(w))).toBe(true);
     const snapshot = emulator.subscriptions();
-    expect(snapshot.every((s) => s.notificationUrl === receiverUrl && s.clientState === 'the-shared-secret')).toBe(true);
+    expect(
+      snapshot.every((s) => s.notificationUrl === receiverUrl && s.clientState === 'the-shared-secret'),
+    ).toBe(true);
     const maxMs = 42_300 * 60_000;
     expect(snapshot.every((s) => Date.parse(s.expirationDateTime) - Date.now() <= maxMs)).toBe(true);
 
@@ -124,11 +134,16 @@ describe('webhooks', () => {
     const e = await repo.save({ name: 'hooked', size: 1 });
     await sync.flush();
     list('In Alpha').updateItem(itemOf('In Alpha', e.id).id, { Size: 77 });
-    await waitFor(async () => (await repo.findOneByOrFail({ id: e.id })).size === 77, { timeoutMs: 5000, message: 'the webhook-driven pull' });
+    await waitFor(async () => (await repo.findOneByOrFail({ id: e.id })).size === 77, {
+      timeoutMs: 5000,
+      message: 'the webhook-driven pull',
+    });
   });
 
   it('answers the validation handshake with the token as text/plain', async () => {
-    const r = await fetch(`${receiverUrl}?validationToken=${encodeURIComponent('abc 123')}`, { method: 'POST' });
+    const r = await fetch(`${receiverUrl}?validationToken=${encodeURIComponent('abc 123')}`, {
+      method: 'POST',
+    });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toContain('text/plain');
     expect(await r.text()).toBe('abc 123');
@@ -139,7 +154,9 @@ describe('webhooks', () => {
     const forged = await fetch(receiverUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ value: [{ clientState: 'guess', resource: `sites/x/lists/${list('In Alpha').id}` }] }),
+      body: JSON.stringify({
+        value: [{ clientState: 'guess', resource: `sites/x/lists/${list('In Alpha').id}` }],
+      }),
     });
     expect(forged.status).toBe(403);
     const huge = await fetch(receiverUrl, { method: 'POST', body: 'x'.repeat(2 * 1024 * 1024) });
@@ -152,7 +169,10 @@ describe('webhooks', () => {
     const ok = await handler.fetch(new Request('http://app/hook?validationToken=t1', { method: 'POST' }));
     expect(await ok.text()).toBe('t1');
     const forged = await handler.fetch(
-      new Request('http://app/hook', { method: 'POST', body: JSON.stringify({ value: [{ clientState: 'nope' }] }) }),
+      new Request('http://app/hook', {
+        method: 'POST',
+        body: JSON.stringify({ value: [{ clientState: 'nope' }] }),
+      }),
     );
     expect(forged.status).toBe(403);
   });
@@ -193,7 +213,9 @@ describe('conflict policies (a change on both sides at once)', () => {
     await sync.flush();
     expect(itemOf('In Gamma', id).fields.Size).toBe(6);
     const local = await bothSides(Gamma, 'In Gamma', 7, 8, -60_000);
-    expect((await local.repo.findOneByOrFail({ id: local.id })) as { size: number }).toMatchObject({ size: 7 });
+    expect((await local.repo.findOneByOrFail({ id: local.id })) as { size: number }).toMatchObject({
+      size: 7,
+    });
     await sync.flush();
     expect(itemOf('In Gamma', local.id).fields.Size).toBe(7);
   });
@@ -201,7 +223,9 @@ describe('conflict policies (a change on both sides at once)', () => {
   it('manualReview: neither side is overwritten until a person resolves, either way', async () => {
     const first = await bothSides(Delta, 'In Delta', 31, 32);
     await sync.flush();
-    expect((await first.repo.findOneByOrFail({ id: first.id })) as { size: number }).toMatchObject({ size: 31 });
+    expect((await first.repo.findOneByOrFail({ id: first.id })) as { size: number }).toMatchObject({
+      size: 31,
+    });
     expect(itemOf('In Delta', first.id).fields.Size).toBe(32);
     const [open] = await sync.conflicts.list({ entity: 'InDelta', open: true });
     expect(open).toMatchObject({ twentyId: first.id, policy: 'manualReview', resolution: null });
@@ -218,7 +242,9 @@ describe('conflict policies (a change on both sides at once)', () => {
     const second = await bothSides(Delta, 'In Delta', 41, 42);
     const [again] = await sync.conflicts.list({ entity: 'InDelta', open: true });
     await sync.conflicts.resolve(again!.id, 'sharePoint');
-    expect((await second.repo.findOneByOrFail({ id: second.id })) as { size: number }).toMatchObject({ size: 42 });
+    expect((await second.repo.findOneByOrFail({ id: second.id })) as { size: number }).toMatchObject({
+      size: 42,
+    });
     expect((await sync.pending()).total).toBe(0);
     await expect(sync.conflicts.resolve(again!.id, 'local')).rejects.toThrow(/no open conflict/);
   });

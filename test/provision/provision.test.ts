@@ -12,8 +12,8 @@ import {
 } from '../../src/provision/index.js';
 import { readListSchemas, SharePointList } from '../../src/schema/index.js';
 import { createEmulator, type Emulator } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { twentyModel } from '../schema/model.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const SITE = { hostname: 'contoso.sharepoint.com', path: '/sites/provision' };
 const SITE_REF = 'contoso.sharepoint.com:/sites/provision';
@@ -98,10 +98,18 @@ describe('bootstrap', () => {
         for (const key of ['required', 'indexed', 'displayName'] as const) {
           expect(column[key], `${schema.title}.${field.name}.${key}`).toEqual(field.definition[key]);
         }
-        const facet = Object.keys(field.definition).find((k) => ['text', 'number', 'boolean', 'dateTime', 'choice'].includes(k))!;
-        expect(column[facet], `${schema.title}.${field.name} facet`).toMatchObject(field.definition[facet] as object);
+        const facet = Object.keys(field.definition).find((k) =>
+          ['text', 'number', 'boolean', 'dateTime', 'choice'].includes(k),
+        )!;
+        expect(column[facet], `${schema.title}.${field.name} facet`).toMatchObject(
+          field.definition[facet] as object,
+        );
       }
-      expect(byName.get('TwentyId')).toMatchObject({ enforceUniqueValues: true, indexed: true, required: true });
+      expect(byName.get('TwentyId')).toMatchObject({
+        enforceUniqueValues: true,
+        indexed: true,
+        required: true,
+      });
       expect(byName.get('Title')?.required).toBe(false);
     }
   });
@@ -122,11 +130,16 @@ describe('bootstrap', () => {
     await applyProvisioning(graph, await planProvisioning(graph, site.id, await lists([FirmV1])));
     emulator.log.reset();
     const plan = await planProvisioning(graph, site.id, await lists([FirmV2]));
-    expect(plan.lists[0]).toMatchObject({ action: 'update', columnsToCreate: [expect.objectContaining({ name: 'Headcount' })] });
+    expect(plan.lists[0]).toMatchObject({
+      action: 'update',
+      columnsToCreate: [expect.objectContaining({ name: 'Headcount' })],
+    });
     const result = await applyProvisioning(graph, plan);
     expect(result.createdColumns).toEqual([{ list: 'Firms', column: 'Headcount' }]);
     const inner = emulator.log.entries.filter((e) => e.inBatch);
-    expect(inner.map((e) => `${e.method} ${e.path.replace(/.*\/lists\/[^/]+/, '')}`)).toEqual(['POST /columns']);
+    expect(inner.map((e) => `${e.method} ${e.path.replace(/.*\/lists\/[^/]+/, '')}`)).toEqual([
+      'POST /columns',
+    ]);
   });
 
   it('reports drift it will not fix, and fails on it when asked', async () => {
@@ -134,7 +147,13 @@ describe('bootstrap', () => {
     emulator.site(SITE_REF).createList({
       displayName: 'Drifty',
       columns: [
-        { name: 'TwentyId', text: { maxLength: 36 }, indexed: true, enforceUniqueValues: true, required: true },
+        {
+          name: 'TwentyId',
+          text: { maxLength: 36 },
+          indexed: true,
+          enforceUniqueValues: true,
+          required: true,
+        },
         { name: 'Score', text: { maxLength: 20 } },
         { name: 'Remarks', text: { allowMultipleLines: true } },
       ],
@@ -144,20 +163,31 @@ describe('bootstrap', () => {
       ['Score', 'type'],
       ['Remarks', 'extraColumn'],
     ]);
-    expect(formatPlan(plan)).toMatch(/! drift \(not changed\): Score: SharePoint has text, the entity needs number/);
+    expect(formatPlan(plan)).toMatch(
+      /! drift \(not changed\): Score: SharePoint has text, the entity needs number/,
+    );
     emulator.log.reset();
     await expect(applyProvisioning(graph, plan, { failOnDrift: true })).rejects.toBeInstanceOf(DriftError);
     expect(writes()).toEqual([]);
     const applied = await applyProvisioning(graph, plan);
     expect(applied.drift).toHaveLength(2);
-    const score = emulator.site(SITE_REF).list('Drifty')!.columns().find((c) => c.name === 'Score')!;
+    const score = emulator
+      .site(SITE_REF)
+      .list('Drifty')!
+      .columns()
+      .find((c) => c.name === 'Score')!;
     expect(score.text).toBeDefined();
   });
 
   it('a missing site tells the admin what to create', async () => {
-    const error = await resolveSite(graph, { hostname: 'contoso.sharepoint.com', path: '/sites/nowhere' }).catch((e: unknown) => e);
+    const error = await resolveSite(graph, {
+      hostname: 'contoso.sharepoint.com',
+      path: '/sites/nowhere',
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SiteNotFoundError);
-    expect((error as Error).message).toMatch(/https:\/\/contoso\.sharepoint\.com\/sites\/nowhere does not exist.*ask a SharePoint admin to create it/);
+    expect((error as Error).message).toMatch(
+      /https:\/\/contoso\.sharepoint\.com\/sites\/nowhere does not exist.*ask a SharePoint admin to create it/,
+    );
   });
 
   it('a 403 names the permission needed', async () => {
@@ -172,6 +202,8 @@ describe('bootstrap', () => {
     });
     const error = await resolveSite(denied, SITE).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PermissionError);
-    expect((error as Error).message).toContain('Sites.Selected with write access on the site, or Sites.ReadWrite.All');
+    expect((error as Error).message).toContain(
+      'Sites.Selected with write access on the site, or Sites.ReadWrite.All',
+    );
   });
 });

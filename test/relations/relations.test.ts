@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { Column, DeleteDateColumn, Entity, ManyToOne, OneToMany, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  DeleteDateColumn,
+  Entity,
+  ManyToOne,
+  OneToMany,
+  PrimaryColumn,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidTwentyIdError, RelationLoaders } from '../../src/relations/index.js';
 import { rowToFields, SharePointList } from '../../src/schema/index.js';
@@ -10,7 +18,11 @@ import { type CacheHarness, createCacheHarness, SITE_REF } from '../cache/harnes
 class RCompany {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'varchar', length: 100 }) name!: string;
-  @OneToMany(() => RPerson, (p) => p.company) people?: RPerson[];
+  @OneToMany(
+    () => RPerson,
+    (p) => p.company,
+  )
+  people?: RPerson[];
   @DeleteDateColumn({ type: 'timestamptz', nullable: true }) deletedAt?: Date | null;
 }
 
@@ -19,7 +31,12 @@ class RCompany {
 class RPerson {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'varchar', length: 100 }) name!: string;
-  @ManyToOne(() => RCompany, (c) => c.people, { nullable: true }) company?: RCompany | string | null;
+  @ManyToOne(
+    () => RCompany,
+    (c) => c.people,
+    { nullable: true },
+  )
+  company?: RCompany | string | null;
 }
 
 /** A text key: ids may hold quotes, which must be escaped in OData. */
@@ -51,10 +68,14 @@ beforeAll(async () => {
   const people = site.list('RPeople')!;
   for (let i = 0; i < 100; i++) {
     companyIds.push(randomUUID());
-    companies.createItem(rowToFields(h.list(RCompany), { id: companyIds[i], name: `Company ${i}`, deletedAt: null }));
+    companies.createItem(
+      rowToFields(h.list(RCompany), { id: companyIds[i], name: `Company ${i}`, deletedAt: null }),
+    );
   }
   for (let i = 0; i < 1000; i++) {
-    people.createItem(rowToFields(h.list(RPerson), { id: randomUUID(), name: `Person ${i}`, companyId: companyIds[i % 100] }));
+    people.createItem(
+      rowToFields(h.list(RPerson), { id: randomUUID(), name: `Person ${i}`, companyId: companyIds[i % 100] }),
+    );
   }
   await h.cache.ensureLoaded([RCompany, RPerson]);
 }, 120_000);
@@ -73,7 +94,7 @@ describe('RelationLoaders', () => {
     const companies = await Promise.all(persons.map((p) => loaders.related<RCompany>(p, 'company')));
     expect(sql).toBe(1);
     expect(h.emulator.log.entries).toHaveLength(0);
-    persons.forEach((p, i) => expect((companies[i] as RCompany).id).toBe(p.company));
+    for (const [i, p] of persons.entries()) expect((companies[i] as RCompany).id).toBe(p.company);
   });
 
   it('inverse for 100 companies is 1 SQL query', async () => {
@@ -88,7 +109,8 @@ describe('RelationLoaders', () => {
   it('fetches ids the cache lacks from SharePoint: ⌈missing/15⌉ filters inside one $batch, stored without write-back', async () => {
     const list = h.emulator.site(SITE_REF).list('RCompanies')!;
     const fresh = Array.from({ length: 30 }, () => randomUUID());
-    for (const id of fresh) list.createItem(rowToFields(h.list(RCompany), { id, name: `New ${id.slice(0, 4)}`, deletedAt: null }));
+    for (const id of fresh)
+      list.createItem(rowToFields(h.list(RCompany), { id, name: `New ${id.slice(0, 4)}`, deletedAt: null }));
     const loaders = new RelationLoaders(h.ctx);
     h.emulator.log.reset();
     const found = await loaders.byId<RCompany>(RCompany).loadMany([...fresh, ...companyIds.slice(0, 5)]);
@@ -119,19 +141,25 @@ describe('RelationLoaders', () => {
     expect(decodeURIComponent(inner[0]!.query)).not.toContain(' or 1 eq 1');
   });
 
-  it("escapes a quote in a TwentyId value (text keys)", async () => {
+  it('escapes a quote in a TwentyId value (text keys)', async () => {
     h.emulator.site(SITE_REF).list('RCodes')!.createItem({ TwentyId: "O'Brien", Label: 'Irish', Title: 'x' });
     const loaders = new RelationLoaders(h.ctx);
     h.emulator.log.reset();
     const found = await loaders.byId<RCode>(RCode).load("O'Brien");
     expect(found?.label).toBe('Irish');
-    expect(decodeURIComponent(h.emulator.log.entries.find((e) => e.inBatch)!.query)).toContain("eq 'O''Brien'");
+    expect(decodeURIComponent(h.emulator.log.entries.find((e) => e.inBatch)!.query)).toContain(
+      "eq 'O''Brien'",
+    );
   });
 
   it('soft-deleted targets resolve to null unless asked for', async () => {
     await h.dataSource.getRepository(RCompany).softDelete({ id: companyIds[1]! });
-    expect(await new RelationLoaders(h.ctx, { fetchMissing: false }).byId(RCompany).load(companyIds[1]!)).toBeNull();
-    const withDeleted = await new RelationLoaders(h.ctx, { withDeleted: true }).byId<RCompany>(RCompany).load(companyIds[1]!);
+    expect(
+      await new RelationLoaders(h.ctx, { fetchMissing: false }).byId(RCompany).load(companyIds[1]!),
+    ).toBeNull();
+    const withDeleted = await new RelationLoaders(h.ctx, { withDeleted: true })
+      .byId<RCompany>(RCompany)
+      .load(companyIds[1]!);
     expect(withDeleted?.deletedAt).toBeInstanceOf(Date);
   });
 

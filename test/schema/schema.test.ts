@@ -48,19 +48,64 @@ describe('readListSchemas (Twenty-like model)', () => {
     expect(company.title).toBe('Companies');
     expect(company.priority).toBe('P0');
     expect(columns(company)).toEqual({
-      TwentyId: { name: 'TwentyId', displayName: 'TwentyId', required: true, indexed: true, enforceUniqueValues: true, text: { maxLength: 36, allowMultipleLines: false } },
-      Name: { name: 'Name', displayName: 'Name', required: true, indexed: true, text: { maxLength: 100, allowMultipleLines: false } },
-      DomainNamePrimaryLinkUrl: { name: 'DomainNamePrimaryLinkUrl', displayName: 'Domain Name Primary Link Url', required: false, indexed: false, text: { maxLength: 255, allowMultipleLines: false } },
-      DomainNamePrimaryLinkLabel: { name: 'DomainNamePrimaryLinkLabel', displayName: 'Domain Name Primary Link Label', required: false, indexed: false, text: { maxLength: 100, allowMultipleLines: false } },
-      Employees: { name: 'Employees', displayName: 'Employees', required: false, indexed: false, number: { decimalPlaces: 'none' } },
+      TwentyId: {
+        name: 'TwentyId',
+        displayName: 'TwentyId',
+        required: true,
+        indexed: true,
+        enforceUniqueValues: true,
+        text: { maxLength: 36, allowMultipleLines: false },
+      },
+      Name: {
+        name: 'Name',
+        displayName: 'Name',
+        required: true,
+        indexed: true,
+        text: { maxLength: 100, allowMultipleLines: false },
+      },
+      DomainNamePrimaryLinkUrl: {
+        name: 'DomainNamePrimaryLinkUrl',
+        displayName: 'Domain Name Primary Link Url',
+        required: false,
+        indexed: false,
+        text: { maxLength: 255, allowMultipleLines: false },
+      },
+      DomainNamePrimaryLinkLabel: {
+        name: 'DomainNamePrimaryLinkLabel',
+        displayName: 'Domain Name Primary Link Label',
+        required: false,
+        indexed: false,
+        text: { maxLength: 100, allowMultipleLines: false },
+      },
+      Employees: {
+        name: 'Employees',
+        displayName: 'Employees',
+        required: false,
+        indexed: false,
+        number: { decimalPlaces: 'none' },
+      },
       AnnualRecurringRevenueA_075aa460: expect.objectContaining({ number: { decimalPlaces: 'none' } }),
-      AnnualRecurringRevenueC_d68ea82e: expect.objectContaining({ text: { maxLength: 3, allowMultipleLines: false } }),
+      AnnualRecurringRevenueC_d68ea82e: expect.objectContaining({
+        text: { maxLength: 3, allowMultipleLines: false },
+      }),
       AddressAddressStreet1: expect.objectContaining({ displayName: 'Address Address Street1' }),
       AddressAddressCity: expect.objectContaining({ text: { maxLength: 80, allowMultipleLines: false } }),
       AddressAddressCountry: expect.objectContaining({ text: { maxLength: 2, allowMultipleLines: false } }),
-      IdealCustomerProfile: { name: 'IdealCustomerProfile', displayName: 'Ideal Customer Profile', required: false, indexed: false, boolean: {} },
+      IdealCustomerProfile: {
+        name: 'IdealCustomerProfile',
+        displayName: 'Ideal Customer Profile',
+        required: false,
+        indexed: false,
+        boolean: {},
+      },
       TitleField: expect.objectContaining({ text: { maxLength: 50, allowMultipleLines: false } }),
-      DeletedAt: { name: 'DeletedAt', displayName: 'Deleted At', required: false, indexed: false, dateTime: { format: 'dateTime' } },
+      DeletedAt: {
+        name: 'DeletedAt',
+        displayName: 'Deleted At',
+        required: false,
+        indexed: false,
+        dateTime: { format: 'dateTime' },
+      },
     });
     // @SharePointIgnore keeps a column out.
     expect(company.fields.some((f) => f.property === 'internalNotes')).toBe(false);
@@ -77,7 +122,9 @@ describe('readListSchemas (Twenty-like model)', () => {
         expect(f.name).toMatch(/^[A-Za-z][A-Za-z0-9_]{0,31}$/);
       }
     }
-    const long = byEntity(lists, 'Company').fields.find((f) => f.property === 'annualRecurringRevenue.amountMicros')!;
+    const long = byEntity(lists, 'Company').fields.find(
+      (f) => f.property === 'annualRecurringRevenue.amountMicros',
+    )!;
     // Too long for SharePoint (32): a readable prefix and a hash of the whole name, the same every time.
     expect(long.name).toBe('AnnualRecurringRevenueA_075aa460');
     expect(long.displayName).toBe('Annual Recurring Revenue Amount Micros');
@@ -92,12 +139,25 @@ describe('readListSchemas (Twenty-like model)', () => {
       required: false,
       indexed: false,
       defaultValue: { value: 'NEW' },
-      choice: { choices: ['NEW', 'MEETING', 'PROPOSAL', 'CUSTOMER'], allowTextEntry: false, displayAs: 'dropDownMenu' },
+      choice: {
+        choices: ['NEW', 'MEETING', 'PROPOSAL', 'CUSTOMER'],
+        allowTextEntry: false,
+        displayAs: 'dropDownMenu',
+      },
     });
     expect(c.Probability).toMatchObject({ number: { decimalPlaces: 'two' } });
     expect(c.CloseDate).toMatchObject({ dateTime: { format: 'dateTime' } });
-    expect(c.CompanyId).toEqual({ name: 'CompanyId', displayName: 'Company Id', required: false, indexed: true, text: { maxLength: 36, allowMultipleLines: false } });
-    expect(c.PointOfContactId).toMatchObject({ indexed: true, text: { maxLength: 36, allowMultipleLines: false } });
+    expect(c.CompanyId).toEqual({
+      name: 'CompanyId',
+      displayName: 'Company Id',
+      required: false,
+      indexed: true,
+      text: { maxLength: 36, allowMultipleLines: false },
+    });
+    expect(c.PointOfContactId).toMatchObject({
+      indexed: true,
+      text: { maxLength: 36, allowMultipleLines: false },
+    });
     expect(opportunity.relations.map((r) => [r.property, r.kind, r.targetEntityName])).toEqual([
       ['company', 'many-to-one', 'Company'],
       ['pointOfContact', 'many-to-one', 'Person'],
@@ -107,7 +167,11 @@ describe('readListSchemas (Twenty-like model)', () => {
   it('turns a many-to-many into a junction list with two indexed id columns', () => {
     const junction = lists.find((l) => l.kind === 'junction')!;
     expect(junction.title).toBe('People Tags');
-    expect(junction.junction).toMatchObject({ ownerEntityName: 'Person', inverseEntityName: 'Tag', ownerProperty: 'tags' });
+    expect(junction.junction).toMatchObject({
+      ownerEntityName: 'Person',
+      inverseEntityName: 'Tag',
+      ownerProperty: 'tags',
+    });
     expect(junction.fields.map((f) => [f.name, f.definition.indexed, f.definition.required])).toEqual([
       ['PersonId', true, true],
       ['TagsId', true, true],
@@ -116,7 +180,8 @@ describe('readListSchemas (Twenty-like model)', () => {
 
   it('sends only properties of the v1.0 columnDefinition', () => {
     for (const list of lists) {
-      for (const f of [list.idField, ...list.fields]) expect(shapeViolations('columnDefinition', f.definition)).toEqual([]);
+      for (const f of [list.idField, ...list.fields])
+        expect(shapeViolations('columnDefinition', f.definition)).toEqual([]);
     }
   });
 
@@ -171,8 +236,12 @@ describe('validation before commit', () => {
   it('refuses a bad enum value and a relation id that is not a UUID', () => {
     const lists = readListSchemas(ds);
     const opportunity = createValidator(byEntity(lists, 'Opportunity'));
-    expect(() => opportunity.validateEntity({ stage: 'WON' })).toThrow(/Opportunity\.stage.*choice.*NEW, MEETING/);
-    expect(() => opportunity.validateEntity({ company: { id: 'not-a-uuid' } })).toThrow(/Opportunity\.company.*uuid/);
+    expect(() => opportunity.validateEntity({ stage: 'WON' })).toThrow(
+      /Opportunity\.stage.*choice.*NEW, MEETING/,
+    );
+    expect(() => opportunity.validateEntity({ company: { id: 'not-a-uuid' } })).toThrow(
+      /Opportunity\.company.*uuid/,
+    );
     expect(() => opportunity.validateEntity({ name: null })).toThrow(/Opportunity\.name.*required/);
     expect(() => opportunity.validateEntity({ stage: Stage.Customer, name: 'ok' })).not.toThrow();
   });
@@ -215,7 +284,9 @@ describe('SchemaError names the culprit', () => {
       @SharePointColumn({ name: 'HomeCity' }) @Column({ type: 'varchar', length: 10 }) city!: string;
     }
     const ds = await dataSourceOf([Clash]);
-    expect(() => readListSchemas(ds)).toThrow(/Clash\.city: maps to SharePoint column "HomeCity", which homeCity already uses/);
+    expect(() => readListSchemas(ds)).toThrow(
+      /Clash\.city: maps to SharePoint column "HomeCity", which homeCity already uses/,
+    );
   });
 
   it('for an explicit internal name SharePoint reserves', async () => {
@@ -226,7 +297,9 @@ describe('SchemaError names the culprit', () => {
       @SharePointColumn({ name: 'Modified' }) @Column({ type: 'varchar', length: 10 }) modified!: string;
     }
     const ds = await dataSourceOf([ReservedName]);
-    expect(() => readListSchemas(ds)).toThrow(/ReservedName\.modified: @SharePointColumn name "Modified": reserved by SharePoint/);
+    expect(() => readListSchemas(ds)).toThrow(
+      /ReservedName\.modified: @SharePointColumn name "Modified": reserved by SharePoint/,
+    );
   });
 });
 
@@ -234,15 +307,22 @@ describe('validation in a real save', () => {
   it('rolls the transaction back and keeps what was committed before', async () => {
     const { SharePointSync } = await import('../../src/index.js');
     void SharePointSync;
-    const ds = await dataSourceOf([Company, Person, Opportunity, ...twentyModel.filter((e) => e.name === 'Tag')], true);
+    const ds = await dataSourceOf(
+      [Company, Person, Opportunity, ...twentyModel.filter((e) => e.name === 'Tag')],
+      true,
+    );
     const { installValidation } = await import('../../src/writeback/validation.js');
     installValidation(ds, readListSchemas(ds));
     const repo = ds.getRepository(Company);
     const kept = await repo.save({ name: 'Kept', address: {}, domainName: {}, annualRecurringRevenue: {} });
     await expect(
       ds.transaction(async (m) => {
-        await m.getRepository(Company).save({ name: 'Inside the transaction', address: {}, domainName: {}, annualRecurringRevenue: {} });
-        await m.getRepository(Company).save({ name: 'y'.repeat(150), address: {}, domainName: {}, annualRecurringRevenue: {} });
+        await m
+          .getRepository(Company)
+          .save({ name: 'Inside the transaction', address: {}, domainName: {}, annualRecurringRevenue: {} });
+        await m
+          .getRepository(Company)
+          .save({ name: 'y'.repeat(150), address: {}, domainName: {}, annualRecurringRevenue: {} });
       }),
     ).rejects.toThrow(/Company\.name .*maxLength.*150 characters/);
     const names = (await repo.find()).map((c) => c.name);

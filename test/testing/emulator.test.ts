@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: JSON read off the wire, asserted field by field
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setupServer } from 'msw/node';
@@ -8,7 +9,13 @@ import { waitFor } from '../support/wait.js';
 
 const SITE = 'contoso.sharepoint.com:/sites/emu';
 
-async function call(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const response = await fetch(`${base}${path}`, {
     method,
     headers: { 'content-type': 'application/json', ...headers },
@@ -59,7 +66,13 @@ describe.each(['loopback', 'msw'] as const)('emulator over %s', (transport) => {
     const created = await call(base, 'POST', `/sites/${siteId}/lists`, {
       displayName: 'Items',
       columns: [
-        { name: 'TwentyId', text: { maxLength: 36 }, indexed: true, enforceUniqueValues: true, required: true },
+        {
+          name: 'TwentyId',
+          text: { maxLength: 36 },
+          indexed: true,
+          enforceUniqueValues: true,
+          required: true,
+        },
         { name: 'Code', text: { maxLength: 10 } },
         { name: 'Size', number: { decimalPlaces: 'none' }, indexed: true },
       ],
@@ -68,10 +81,17 @@ describe.each(['loopback', 'msw'] as const)('emulator over %s', (transport) => {
     expect(created.status).toBe(201);
     expect(shapeViolations('list', created.json)).toEqual([]);
     listId = created.json.id;
-    const reserved = await call(base, 'POST', `/sites/${siteId}/lists/${listId}/columns`, { name: 'Modified', text: {} });
+    const reserved = await call(base, 'POST', `/sites/${siteId}/lists/${listId}/columns`, {
+      name: 'Modified',
+      text: {},
+    });
     expect(reserved.status).toBe(400);
     expect(reserved.json.error.message).toMatch(/reserved/);
-    const unique = await call(base, 'POST', `/sites/${siteId}/lists/${listId}/columns`, { name: 'Email', text: {}, enforceUniqueValues: true });
+    const unique = await call(base, 'POST', `/sites/${siteId}/lists/${listId}/columns`, {
+      name: 'Email',
+      text: {},
+      enforceUniqueValues: true,
+    });
     expect(unique.status).toBe(400);
     const columns = await call(base, 'GET', `/sites/${siteId}/lists/${listId}/columns`);
     for (const c of columns.json.value) expect(shapeViolations('columnDefinition', c)).toEqual([]);
@@ -79,14 +99,28 @@ describe.each(['loopback', 'msw'] as const)('emulator over %s', (transport) => {
 
   it('items: create, 409 on a duplicate TwentyId, eTag changes, stale If-Match is 412, delete then 404', async () => {
     const items = `/sites/${siteId}/lists/${listId}/items`;
-    const a = await call(base, 'POST', items, { fields: { Title: 'a', TwentyId: 'id-a', Code: 'x', Size: 1 } });
+    const a = await call(base, 'POST', items, {
+      fields: { Title: 'a', TwentyId: 'id-a', Code: 'x', Size: 1 },
+    });
     expect(a.status).toBe(201);
     expect(shapeViolations('listItem', a.json)).toEqual([]);
     const dup = await call(base, 'POST', items, { fields: { Title: 'b', TwentyId: 'ID-A' } });
     expect(dup.status).toBe(409);
-    const patched = await call(base, 'PATCH', `${items}/${a.json.id}/fields`, { Size: 2 }, { 'If-Match': a.json.eTag });
+    const patched = await call(
+      base,
+      'PATCH',
+      `${items}/${a.json.id}/fields`,
+      { Size: 2 },
+      { 'If-Match': a.json.eTag },
+    );
     expect(patched.status).toBe(200);
-    const stale = await call(base, 'PATCH', `${items}/${a.json.id}/fields`, { Size: 3 }, { 'If-Match': a.json.eTag });
+    const stale = await call(
+      base,
+      'PATCH',
+      `${items}/${a.json.id}/fields`,
+      { Size: 3 },
+      { 'If-Match': a.json.eTag },
+    );
     expect(stale.status).toBe(412);
     expect((await call(base, 'DELETE', `${items}/${a.json.id}`)).status).toBe(204);
     expect((await call(base, 'DELETE', `${items}/${a.json.id}`)).status).toBe(404);
@@ -94,12 +128,21 @@ describe.each(['loopback', 'msw'] as const)('emulator over %s', (transport) => {
 
   it('filters: indexed columns freely, others only with the Prefer header', async () => {
     const items = `/sites/${siteId}/lists/${listId}/items`;
-    for (let i = 0; i < 5; i++) await call(base, 'POST', items, { fields: { Title: `t${i}`, TwentyId: `f-${i}`, Code: `c${i}`, Size: i } });
-    const byIndexed = await call(base, 'GET', `${items}?$expand=fields&$filter=${encodeURIComponent("fields/TwentyId eq 'f-1' or fields/Size ge 4")}`);
+    for (let i = 0; i < 5; i++)
+      await call(base, 'POST', items, {
+        fields: { Title: `t${i}`, TwentyId: `f-${i}`, Code: `c${i}`, Size: i },
+      });
+    const byIndexed = await call(
+      base,
+      'GET',
+      `${items}?$expand=fields&$filter=${encodeURIComponent("fields/TwentyId eq 'f-1' or fields/Size ge 4")}`,
+    );
     expect(byIndexed.json.value.map((i: any) => i.fields.TwentyId).sort()).toEqual(['f-1', 'f-4']);
     const nonIndexed = `${items}?$filter=${encodeURIComponent("fields/Code eq 'c2'")}&$expand=fields`;
     expect((await call(base, 'GET', nonIndexed)).status).toBe(400);
-    const allowed = await call(base, 'GET', nonIndexed, undefined, { Prefer: 'HonorNonIndexedQueriesWarningMayFailRandomly' });
+    const allowed = await call(base, 'GET', nonIndexed, undefined, {
+      Prefer: 'HonorNonIndexedQueriesWarningMayFailRandomly',
+    });
     expect(allowed.json.value).toHaveLength(1);
   });
 
@@ -107,7 +150,11 @@ describe.each(['loopback', 'msw'] as const)('emulator over %s', (transport) => {
     const first = await call(base, 'GET', `/sites/${siteId}/lists/${listId}/items?$top=2`);
     expect(first.json.value).toHaveLength(2);
     expect(first.json['@odata.nextLink']).toMatch(new RegExp(`^${base.replace(/[.?]/g, '\\$&')}/sites/`));
-    const requests = Array.from({ length: 21 }, (_, i) => ({ id: String(i), method: 'GET', url: `/sites/${siteId}` }));
+    const requests = Array.from({ length: 21 }, (_, i) => ({
+      id: String(i),
+      method: 'GET',
+      url: `/sites/${siteId}`,
+    }));
     expect((await call(base, 'POST', '/$batch', { requests })).status).toBe(400);
     const ok = await call(base, 'POST', '/$batch', { requests: requests.slice(0, 20) });
     expect(ok.json.responses).toHaveLength(20);
@@ -218,7 +265,11 @@ describe('subscriptions (loopback)', () => {
     expect(shapeViolations('subscription', created.json)).toEqual([]);
     list.createItem({ Title: 'hello' });
     await waitFor(() => received.length > 0, { message: 'a notification' });
-    expect(received[0].value[0]).toMatchObject({ clientState: 'secret', resource, subscriptionId: created.json.id });
+    expect(received[0].value[0]).toMatchObject({
+      clientState: 'secret',
+      resource,
+      subscriptionId: created.json.id,
+    });
     const renewed = await call(base, 'PATCH', `/subscriptions/${created.json.id}`, {
       expirationDateTime: new Date(Date.now() + 120 * 60_000).toISOString(),
     });
