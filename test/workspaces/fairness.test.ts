@@ -64,7 +64,8 @@ it(`a workspace with ${LARGE} pending changes does not starve one with ${SMALL}`
     `fairness: big had ${bigBefore}/${LARGE} sent when small committed; ${bigInBetween} more before small's first request; ` +
       `${bigWhenSmallDone}/${LARGE} when small's ${SMALL} were all sent (${sentMs} ms after commit)`,
   );
-  expect(bigInBetween).toBeLessThanOrEqual(CONCURRENCY * PER_TURN);
+  // At most the turns in flight at the commit (one per loop), plus one that may race the wake-up.
+  expect(bigInBetween).toBeLessThanOrEqual((CONCURRENCY + 1) * PER_TURN);
   expect(bigWhenSmallDone).toBeLessThan(LARGE / 2);
   // Small's ten went out in one turn (one $batch), not interleaved with dozens of big turns.
   expect(bigCreates(lastSmall) - bigCreates(firstSmall)).toBeLessThanOrEqual(CONCURRENCY * PER_TURN);
