@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
+import type { SharePointSync } from 'typeorm-sharepoint';
 
 /** A usage or configuration problem: the CLI prints it and exits with code 2. */
 export class UsageError extends Error {
@@ -16,12 +17,56 @@ function isDataSource(value: unknown): value is DataSource {
   );
 }
 
+/** What the CLI needs of a `SharePointWorkspaces` (duck-typed: the app may load its own copy of the library). */
+export interface WorkspacesLike {
+  get(id: string): Promise<SharePointSync>;
+  stopWorker?(): Promise<void>;
+  close(options?: { flush?: boolean }): Promise<void>;
+}
+
+function isWorkspaces(value: unknown): value is WorkspacesLike {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as WorkspacesLike).get === 'function' &&
+    typeof (value as { workspace?: unknown }).workspace === 'function' &&
+    typeof (value as WorkspacesLike).close === 'function'
+  );
+}
+
+/**
+ * For `--workspace`: the module must export a `SharePointWorkspaces`, as default or named `workspaces`
+ * (or a promise of one).
+ */
+export async function loadWorkspaces(file: string): Promise<WorkspacesLike> {
+  const module = await importModule(file);
+  for (const candidate of [module.default, module.workspaces]) {
+    const value = await candidate;
+    if (isWorkspaces(value)) return value;
+  }
+  throw new UsageError(
+    `--workspace needs --datasource ${file} to export a SharePointWorkspaces (as default or as \`workspaces\`).`,
+  );
+}
+
 /**
  * Loads the application's DataSource the way the TypeORM CLI does: a module whose default export, or
  * any named export, is a DataSource (or a promise of one). TypeScript files are loaded through `tsx`
  * when it is installed.
  */
 export async function loadDataSource(file: string): Promise<DataSource> {
+  const module = await importModule(file);
+  const candidates = [module.default, ...Object.values(module)];
+  for (const candidate of candidates) {
+    const value = await candidate;
+    if (isDataSource(value)) return value.isInitialized ? value : value.initialize();
+  }
+  throw new UsageError(
+    `--datasource ${file} exports no TypeORM DataSource (export it as default or by name).`,
+  );
+}
+
+async function importModule(file: string): Promise<Record<string, unknown>> {
   const absolute = path.resolve(file);
   let module: Record<string, unknown>;
   try {
@@ -45,12 +90,5 @@ export async function loadDataSource(file: string): Promise<DataSource> {
     }
     throw error;
   }
-  const candidates = [module.default, ...Object.values(module)];
-  for (const candidate of candidates) {
-    const value = await candidate;
-    if (isDataSource(value)) return value.isInitialized ? value : value.initialize();
-  }
-  throw new UsageError(
-    `--datasource ${file} exports no TypeORM DataSource (export it as default or by name).`,
-  );
+  return module;
 }

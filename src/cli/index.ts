@@ -10,7 +10,7 @@ import {
   type SharePointSyncOptions,
 } from 'typeorm-sharepoint';
 import { runDemo } from '../demo/index.js';
-import { loadDataSource, UsageError } from './datasource.js';
+import { loadDataSource, loadWorkspaces, UsageError } from './datasource.js';
 import { Output } from './output.js';
 
 /** Exit codes: 0 done; 1 the operation failed or found a problem (drift, dead letters); 2 usage/configuration. */
@@ -22,6 +22,7 @@ interface GlobalOptions {
   site?: string;
   graphBaseUrl?: string;
   schema?: string;
+  workspace?: string;
 }
 
 function parseSiteRef(ref: string): { hostname: string; path: string } {
@@ -84,6 +85,10 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       'Graph base URL, e.g. the emulator (overrides SHAREPOINT_GRAPH_BASE_URL)',
     )
     .option('--schema <name>', "schema of the library's tables (overrides SHAREPOINT_SYNC_SCHEMA)")
+    .option(
+      '--workspace <id>',
+      'run against one workspace of the SharePointWorkspaces that --datasource exports (default or `workspaces`)',
+    )
     .option('--json', 'machine-readable output on stdout')
     .showHelpAfterError()
     .exitOverride();
@@ -99,6 +104,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     const file = global.datasource ?? env.TYPEORM_SHAREPOINT_DATASOURCE;
     if (!file)
       throw new UsageError('--datasource <file> is required (or set TYPEORM_SHAREPOINT_DATASOURCE).');
+    if (global.workspace !== undefined) return withWorkspace(file, global, work);
     const options = { ...syncOptions(global, env), ...overrides };
     const dataSource = await loadDataSource(file);
     const output = out();
@@ -115,6 +121,42 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     } finally {
       progress.stop();
       await dataSource.destroy();
+    }
+  }
+
+  /** `--workspace`: the workspace's definition supplies site, schema and options; nothing is sent unless asked. */
+  async function withWorkspace<T>(
+    file: string,
+    global: GlobalOptions,
+    work: (sync: SharePointSync, output: Output) => Promise<T>,
+  ) {
+    for (const [flag, value] of [
+      ['--site', global.site],
+      ['--schema', global.schema],
+      ['--graph-base-url', global.graphBaseUrl],
+    ] as const) {
+      if (value !== undefined) {
+        throw new UsageError(
+          `${flag} cannot be combined with --workspace (the workspace's definition sets it).`,
+        );
+      }
+    }
+    const workspaces = await loadWorkspaces(file);
+    // A short-lived process never sends in the background; `drain` sends through flush().
+    await workspaces.stopWorker?.();
+    const output = out();
+    const progress = output.progress();
+    try {
+      const sync = await workspaces.get(global.workspace!);
+      const unsubscribe = sync.on(progress.onEvent);
+      try {
+        return await work(sync, output);
+      } finally {
+        unsubscribe();
+      }
+    } finally {
+      progress.stop();
+      await workspaces.close({ flush: false });
     }
   }
 
@@ -366,7 +408,11 @@ export async function main(
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    if (error instanceof ConfigError || error instanceof UsageError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof UsageError ||
+      (error instanceof Error && error.name === 'UnknownWorkspaceError')
+    ) {
       output().error(error.message);
       return EXIT.usage;
     }

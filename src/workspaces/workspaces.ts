@@ -259,7 +259,7 @@ export class SharePointWorkspaces {
    * left stays in its outbox for the next attach), stops it and destroys the DataSource if a factory made it.
    * The next `get` attaches it again.
    */
-  async detach(workspaceId: string): Promise<void> {
+  async detach(workspaceId: string, options: { flush?: boolean } = {}): Promise<void> {
     const entry = this.entries.get(workspaceId);
     if (!entry) return;
     if (entry.state === 'closing') return entry.closed;
@@ -267,7 +267,7 @@ export class SharePointWorkspaces {
     entry.closed = (async () => {
       try {
         const workspace = await entry.ready.catch(() => undefined);
-        if (workspace) await this.shutDown(entry, workspace);
+        if (workspace) await this.shutDown(entry, workspace, options.flush !== false);
       } finally {
         if (this.entries.get(workspaceId) === entry) this.entries.delete(workspaceId);
       }
@@ -292,12 +292,15 @@ export class SharePointWorkspaces {
     return this.pool.onTurn(listener);
   }
 
-  /** Closes every workspace (each flushed first) and stops the pool. */
-  async close(): Promise<void> {
+  /**
+   * Closes every workspace (each flushed first, unless `flush: false`: a CLI or a shutdown in a hurry — the
+   * outboxes keep what is unsent) and stops the pool.
+   */
+  async close(options: { flush?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       if (this.sweeper) clearInterval(this.sweeper);
       this.sweeper = undefined;
-      await Promise.allSettled([...this.entries.keys()].map((id) => this.detach(id)));
+      await Promise.allSettled([...this.entries.keys()].map((id) => this.detach(id, options)));
       await this.pool.stop();
     })();
     return this.closing;
@@ -449,9 +452,9 @@ export class SharePointWorkspaces {
     }
   }
 
-  private async shutDown(entry: Entry, workspace: Workspace): Promise<void> {
+  private async shutDown(entry: Entry, workspace: Workspace, flush: boolean): Promise<void> {
     await this.pool.remove(workspace.id);
-    if (entry.writeback) {
+    if (flush && entry.writeback) {
       try {
         await workspace.sync.flush({ timeoutMs: this.options.flushTimeoutMs ?? 60_000 });
       } catch (error) {
