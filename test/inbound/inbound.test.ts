@@ -134,10 +134,15 @@ describe('webhooks', () => {
     const e = await repo.save({ name: 'hooked', size: 1 });
     await sync.flush();
     list('In Alpha').updateItem(itemOf('In Alpha', e.id).id, { Size: 77 });
-    await waitFor(async () => (await repo.findOneByOrFail({ id: e.id })).size === 77, {
-      timeoutMs: 5000,
-      message: 'the webhook-driven pull',
-    });
+    const typed = '0f0e0d0c-0b0a-4909-8807-060504030201';
+    list('In Alpha').createItem({ Title: 'typed', TwentyId: typed, Name: 'typed', Size: 5 });
+    // Polling is off: only the notification can bring these, and within two seconds.
+    await waitFor(
+      async () =>
+        (await repo.findOneByOrFail({ id: e.id })).size === 77 &&
+        (await repo.findOneBy({ id: typed }))?.size === 5,
+      { timeoutMs: 2000, message: 'the webhook-driven pull' },
+    );
   });
 
   it('answers the validation handshake with the token as text/plain', async () => {
@@ -149,7 +154,7 @@ describe('webhooks', () => {
     expect(await r.text()).toBe('abc 123');
   });
 
-  it('a wrong clientState is refused with 403 and nothing is pulled; an oversized body with 413', async () => {
+  it('a wrong clientState (403), an oversized body (413), malformed JSON (400): refused, nothing pulled, no crash', async () => {
     emulator.log.reset();
     const forged = await fetch(receiverUrl, {
       method: 'POST',
@@ -161,6 +166,10 @@ describe('webhooks', () => {
     expect(forged.status).toBe(403);
     const huge = await fetch(receiverUrl, { method: 'POST', body: 'x'.repeat(2 * 1024 * 1024) });
     expect(huge.status).toBe(413);
+    const malformed = await fetch(receiverUrl, { method: 'POST', body: '{"value": [' });
+    expect(malformed.status).toBe(400);
+    // Still serving after all that.
+    expect((await fetch(`${receiverUrl}?validationToken=alive`, { method: 'POST' })).status).toBe(200);
     expect(emulator.log.entries.filter((e) => e.path.endsWith('/delta'))).toHaveLength(0);
   });
 
