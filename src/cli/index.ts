@@ -19,7 +19,8 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 interface GlobalOptions {
   datasource?: string;
   json?: boolean;
-  site?: string;
+  /** Every `--site` given (commander collects them): the last one counts, `emulator` serves them all. */
+  site?: string[];
   graphBaseUrl?: string;
   schema?: string;
   workspace?: string;
@@ -35,8 +36,9 @@ function parseSiteRef(ref: string): { hostname: string; path: string } {
 /** Options from the environment (validated by configFromEnv), then flags on top. */
 function syncOptions(global: GlobalOptions, env: NodeJS.ProcessEnv): SharePointSyncOptions {
   const withSite = { ...env };
-  if (global.site) {
-    const site = parseSiteRef(global.site);
+  const lastSite = global.site?.at(-1);
+  if (lastSite) {
+    const site = parseSiteRef(lastSite);
     withSite.SHAREPOINT_SITE_HOSTNAME = site.hostname;
     withSite.SHAREPOINT_SITE_PATH = site.path;
   }
@@ -79,7 +81,11 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       '-d, --datasource <file>',
       'module exporting your TypeORM DataSource (.js, or .ts with tsx installed)',
     )
-    .option('--site <host:/path>', 'SharePoint site (overrides SHAREPOINT_SITE_HOSTNAME/PATH)')
+    .option(
+      '--site <host:/path>',
+      'SharePoint site (overrides SHAREPOINT_SITE_HOSTNAME/PATH); repeatable for `emulator`',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option(
       '--graph-base-url <url>',
       'Graph base URL, e.g. the emulator (overrides SHAREPOINT_GRAPH_BASE_URL)',
@@ -131,7 +137,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     work: (sync: SharePointSync, output: Output) => Promise<T>,
   ) {
     for (const [flag, value] of [
-      ['--site', global.site],
+      ['--site', global.site?.at(-1)],
       ['--schema', global.schema],
       ['--graph-base-url', global.graphBaseUrl],
     ] as const) {
@@ -370,7 +376,9 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .option('--seed <n>', 'seed for deterministic shuffling and faults', Number)
     .action(async (options: { port: number; host: string; site?: string[]; seed?: number }) => {
       const { createEmulator } = await import('typeorm-sharepoint/testing');
-      const sites = options.site?.length ? options.site : ['contoso.sharepoint.com:/sites/crm'];
+      // `--site` after `emulator` is usually taken by the program-level option (same name): use either.
+      const given = options.site?.length ? options.site : (program.opts<GlobalOptions>().site ?? []);
+      const sites = given.length ? given : ['contoso.sharepoint.com:/sites/crm'];
       for (const site of sites) parseSiteRef(site);
       const emulator = createEmulator({
         sites,

@@ -3,6 +3,7 @@ import { createEmulator, type Emulator } from 'typeorm-sharepoint/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt } from '../support/build.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
 import { FIXTURE, runCli } from './run.js';
 
 const SITE = 'contoso.sharepoint.com:/sites/cli';
@@ -158,6 +159,43 @@ describe('typeorm-sharepoint CLI (built binary, loopback emulator, real PostgreS
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('zero drift');
     expect(items('Cli People')).toHaveLength(30);
+  });
+
+  it('emulator serves every --site on the port it prints, and stops on SIGTERM', async () => {
+    let url: string | undefined;
+    let stop: (() => void) | undefined;
+    const done = runCli(
+      bin,
+      [
+        'emulator',
+        '--port',
+        '0',
+        '--site',
+        'a.sharepoint.com:/sites/one',
+        '--site',
+        'a.sharepoint.com:/sites/two',
+        '--json',
+      ],
+      {},
+      (child) => {
+        stop = () => child.kill('SIGTERM');
+        child.stdout!.on('data', (d: Buffer) => {
+          url ??= /"url":\s*"([^"]+)"/.exec(String(d))?.[1];
+        });
+      },
+    );
+    await waitFor(() => url, { timeoutMs: 20_000, message: 'the emulator to print its URL' });
+    const status = async (path: string) => (await fetch(`${url}/sites/a.sharepoint.com:${path}`)).status;
+    expect([await status('/sites/one'), await status('/sites/two'), await status('/sites/three')]).toEqual([
+      200, 200, 404,
+    ]);
+    stop!();
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).sites).toEqual([
+      'a.sharepoint.com:/sites/one',
+      'a.sharepoint.com:/sites/two',
+    ]);
   });
 
   it('a bad environment variable is a usage error (exit 2) naming the variable and what is allowed', async () => {
