@@ -386,9 +386,13 @@ export class SharePointWorkspaces {
     const defaults = this.options.defaults ?? {};
     const own = definition.options ?? {};
     // `webhooks` (inbound) options: taken from the defaults and the definition, used only when the setting is on.
-    const webhooks: Record<string, unknown> = {
-      ...(defaults as { webhooks?: object }).webhooks,
-      ...(own as { webhooks?: object }).webhooks,
+    const webhooks: NonNullable<SharePointSyncOptions['webhooks']> = {
+      ...defaults.webhooks,
+      ...own.webhooks,
+      // One handler per workspace: its own path unless the definition names one.
+      path:
+        own.webhooks?.path ??
+        `${(defaults.webhooks?.path ?? '/sharepoint/webhook').replace(/\/+$/, '')}/${encodeURIComponent(id)}`,
     };
     if (settings.webhooks && !webhooks.baseUrl) {
       throw new WorkspaceSettingsError(
@@ -423,9 +427,8 @@ export class SharePointWorkspaces {
       },
       metrics: { ...defaults.metrics, ...own.metrics },
     };
-    const record = options as unknown as Record<string, unknown>;
-    if (settings.webhooks) record.webhooks = webhooks;
-    else delete record.webhooks;
+    if (settings.webhooks) options.webhooks = webhooks;
+    else delete options.webhooks;
     entry.writeback = options.writeback?.enabled !== false;
 
     let dataSource: DataSource;

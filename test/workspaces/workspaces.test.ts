@@ -286,6 +286,22 @@ describe('settings are validated, naming the workspace and the setting', () => {
     expect((error as Error).message).toMatch(/workspace "objects".*options\.entities.*"Opportunity"/);
   });
 
+  it('webhooks on: each workspace gets its own handler path under the base URL', async () => {
+    const workspaces = h.create({
+      defaults: { webhooks: { baseUrl: 'https://crm.example.com', clientState: 'shared-secret' } },
+    });
+    h.definitions.set('hooks', {
+      ...h.definitions.get('acme')!,
+      schema: 'workspace_hooks',
+      settings: { site: SITES.acme, webhooks: true },
+    });
+    const hooks = await workspaces.get('hooks');
+    expect(hooks.webhooks.path).toBe('/sharepoint/webhook/hooks');
+    const plain = await workspaces.get('acme');
+    expect(plain.webhooks.path).toBe('/sharepoint/webhook');
+    await workspaces.close();
+  });
+
   it('objects limits the synced lists; syncMode sets the default priority', async () => {
     h.definitions.set('only', {
       ...h.definitions.get('acme')!,
