@@ -3,6 +3,8 @@ import {
   Column,
   DeleteDateColumn,
   Entity,
+  JoinTable,
+  ManyToMany,
   ManyToOne,
   OneToMany,
   PrimaryColumn,
@@ -37,6 +39,16 @@ class RPerson {
     { nullable: true },
   )
   company?: RCompany | string | null;
+  @ManyToMany(() => RTag)
+  @JoinTable({ name: 'r_person_tags' })
+  tags?: RTag[];
+}
+
+@SharePointList({ title: 'RTags' })
+@Entity('r_tag')
+class RTag {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'varchar', length: 30 }) label!: string;
 }
 
 /** A text key: ids may hold quotes, which must be escaped in OData. */
@@ -52,7 +64,7 @@ let sql = 0;
 const companyIds: string[] = [];
 
 beforeAll(async () => {
-  h = await createCacheHarness([RCompany, RPerson, RCode]);
+  h = await createCacheHarness([RCompany, RPerson, RCode, RTag]);
   (h.dataSource as unknown as { logger: unknown }).logger = {
     logQuery: () => {
       sql++;
@@ -161,6 +173,22 @@ describe('RelationLoaders', () => {
       .byId<RCompany>(RCompany)
       .load(companyIds[1]!);
     expect(withDeleted?.deletedAt).toBeInstanceOf(Date);
+  });
+
+  it('many-to-many through the junction: 2 SQL queries for any number of owners', async () => {
+    const tags = await h.dataSource
+      .getRepository(RTag)
+      .save([{ label: 'vip' }, { label: 'emea' }, { label: 'new' }]);
+    const people = await h.dataSource.getRepository(RPerson).find({ take: 3, order: { name: 'ASC' } });
+    people[0]!.tags = [tags[0]!, tags[1]!];
+    people[1]!.tags = [tags[2]!];
+    people[2]!.tags = [];
+    await h.dataSource.getRepository(RPerson).save(people);
+    const loaders = new RelationLoaders(h.ctx, { fetchMissing: false });
+    sql = 0;
+    const resolved = (await Promise.all(people.map((p) => loaders.related<RTag>(p, 'tags')))) as RTag[][];
+    expect(sql).toBe(2);
+    expect(resolved.map((list) => list.map((t) => t.label).sort())).toEqual([['emea', 'vip'], ['new'], []]);
   });
 
   it('a write in the same request is read back after prime/clear', async () => {
