@@ -60,7 +60,7 @@ async function database(): Promise<{ url: string; stop(): Promise<void> }> {
     return { url: url.toString(), stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsp-bench-pg-'));
-  const server = await startEmbeddedPostgres(dir);
+  const server = await startEmbeddedPostgres({ dir });
   return {
     url: server.url,
     async stop() {

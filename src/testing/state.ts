@@ -148,7 +148,11 @@ const BUILT_IN_COLUMNS: Array<Partial<ColumnRecord> & { name: string }> = [
   { name: 'ID', indexed: true, facet: 'number', facetValue: { decimalPlaces: 'none', displayAs: 'number' } },
 ];
 
-/** Internal names SharePoint owns: a new column may not take them (compared case-insensitively). */
+/**
+ * Internal names SharePoint owns: a new column may not take them (compared case-insensitively). The library
+ * keeps its own list (src/schema/names.ts) on purpose: the emulator models SharePoint independently, so a
+ * name the library forgot to avoid is refused here instead of passing silently.
+ */
 export const RESERVED_COLUMN_NAMES = new Set(
   [
     ...BUILT_IN_COLUMNS.map((c) => c.name),

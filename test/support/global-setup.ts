@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 
@@ -21,11 +18,7 @@ export default async function setup(project: TestProject) {
     project.provide('databaseServerUrl', given);
     return;
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsp-test-pg-'));
-  const server = await startEmbeddedPostgres(dir);
+  const server = await startEmbeddedPostgres();
   project.provide('databaseServerUrl', server.url);
-  return async () => {
-    await server.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  };
+  return () => server.stop();
 }
