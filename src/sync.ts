@@ -286,80 +286,86 @@ export class SharePointSync {
       },
     });
 
-    await migrate(dataSource, schema);
-    const site = await resolveSite(graph, options.site);
+    // Whatever fails from here (site, permissions, bootstrap) must not leave the gauges registered.
+    try {
+      await migrate(dataSource, schema);
+      const site = await resolveSite(graph, options.site);
 
-    const listeners = new Set<SyncEventListener>();
-    const context: SyncContext = {
-      dataSource,
-      schema,
-      graph,
-      site: { id: site.id, ...options.site },
-      lists,
-      listIds: new Map(),
-      logger,
-      emit(event: SyncEvent) {
-        metrics.onEvent(event);
-        for (const listener of listeners) {
-          try {
-            listener(event);
-          } catch (error) {
-            logger.warn('typeorm-sharepoint: an event listener threw', { error: String(error) });
+      const listeners = new Set<SyncEventListener>();
+      const context: SyncContext = {
+        dataSource,
+        schema,
+        graph,
+        site: { id: site.id, ...options.site },
+        lists,
+        listIds: new Map(),
+        logger,
+        emit(event: SyncEvent) {
+          metrics.onEvent(event);
+          for (const listener of listeners) {
+            try {
+              listener(event);
+            } catch (error) {
+              logger.warn('typeorm-sharepoint: an event listener threw', { error: String(error) });
+            }
           }
-        }
-      },
-    };
+        },
+      };
 
-    contextRef = context;
+      contextRef = context;
 
-    const bootstrap = {
-      onAttach: true,
-      createLists: true,
-      createColumns: true,
-      failOnDrift: false,
-      ...options.bootstrap,
-    };
-    const plan = await planProvisioning(graph, site.id, lists);
-    if (bootstrap.onAttach) {
-      const result = await applyProvisioning(graph, plan, bootstrap);
-      for (const [entity, listId] of result.listIds) context.listIds.set(entity, listId);
-    } else {
-      for (const list of plan.lists)
-        if (list.listId) context.listIds.set(list.schema.entityName, list.listId);
+      const bootstrap = {
+        onAttach: true,
+        createLists: true,
+        createColumns: true,
+        failOnDrift: false,
+        ...options.bootstrap,
+      };
+      const plan = await planProvisioning(graph, site.id, lists);
+      if (bootstrap.onAttach) {
+        const result = await applyProvisioning(graph, plan, bootstrap);
+        for (const [entity, listId] of result.listIds) context.listIds.set(entity, listId);
+      } else {
+        for (const list of plan.lists)
+          if (list.listId) context.listIds.set(list.schema.entityName, list.listId);
+      }
+
+      const writeback = new Writeback(context, {
+        enabled: true,
+        batchSize: 20,
+        retryAttempts: 5,
+        retryDelayMs: 1000,
+        batchWindowSeconds: 10,
+        ...options.writeback,
+      });
+      await writeback.install();
+      const cache = new Cache(context, { lazy: true, ttlSeconds: 3600, ...options.cache });
+      cache.setConflictHandler(pendingLocalHandler(context));
+      const inbound = new Inbound(context, cache, options.inbound);
+      const webhooks = new Webhooks(context, inbound, options.webhooks);
+
+      const sync = new SharePointSync(
+        context,
+        listeners,
+        writeback,
+        cache,
+        metrics,
+        options,
+        inbound,
+        webhooks,
+      );
+      inbound.start();
+      if (options.writeback?.enabled !== false && options.writeback?.runWorker !== false) writeback.start();
+      if (options.cache?.lazy === false) await cache.loadAll();
+      logger.info('typeorm-sharepoint: attached', {
+        site: `${options.site.hostname}:${options.site.path}`,
+        lists: lists.length,
+      });
+      return sync;
+    } catch (error) {
+      metrics.close();
+      throw error;
     }
-
-    const writeback = new Writeback(context, {
-      enabled: true,
-      batchSize: 20,
-      retryAttempts: 5,
-      retryDelayMs: 1000,
-      batchWindowSeconds: 10,
-      ...options.writeback,
-    });
-    await writeback.install();
-    const cache = new Cache(context, { lazy: true, ttlSeconds: 3600, ...options.cache });
-    cache.setConflictHandler(pendingLocalHandler(context));
-    const inbound = new Inbound(context, cache, options.inbound);
-    const webhooks = new Webhooks(context, inbound, options.webhooks);
-
-    const sync = new SharePointSync(
-      context,
-      listeners,
-      writeback,
-      cache,
-      metrics,
-      options,
-      inbound,
-      webhooks,
-    );
-    inbound.start();
-    if (options.writeback?.enabled !== false && options.writeback?.runWorker !== false) writeback.start();
-    if (options.cache?.lazy === false) await cache.loadAll();
-    logger.info('typeorm-sharepoint: attached', {
-      site: `${options.site.hostname}:${options.site.path}`,
-      lists: lists.length,
-    });
-    return sync;
   }
 
   /** The synced lists as read from the entities' metadata. */
