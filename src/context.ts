@@ -27,7 +27,9 @@ export type SyncEvent =
   | { type: 'conflict'; entity: string; twentyId: string; policy: string; resolution: string }
   | { type: 'load.progress'; entity: string; loaded: number; skipped: number; total?: number; done: boolean }
   | { type: 'load.skipped'; entity: string; itemId: string; reason: string }
-  | { type: 'inbound.applied'; entity: string; upserted: number; deleted: number; echoes: number };
+  | { type: 'inbound.applied'; entity: string; upserted: number; deleted: number; echoes: number }
+  /** A poll tick: the lists it refreshed (only lists already loaded). */
+  | { type: 'inbound.polled'; entities: string[] };
 
 export type SyncEventListener = (event: SyncEvent) => void;
 

@@ -195,7 +195,9 @@ export class Cache {
     const runner = this.ctx.dataSource.createQueryRunner();
     await runner.connect();
     // One load of a list at a time across processes too: the second waits, then finds it fresh.
-    await runner.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOAD_LOCK_CLASS, entity]);
+    // Keyed by schema and entity: workspaces sharing one database never wait on each other's loads.
+    const lockKey = `${this.ctx.schema}.${entity}`;
+    await runner.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOAD_LOCK_CLASS, lockKey]);
     try {
       const state = (await selectRows<CacheStateRow>(runner, selectCacheState(this.ctx.schema), [entity]))[0];
       const ttl = this.options.ttlSeconds;
@@ -237,7 +239,7 @@ export class Cache {
       return publicResult;
     } finally {
       await runner
-        .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOAD_LOCK_CLASS, entity])
+        .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOAD_LOCK_CLASS, lockKey])
         .catch(() => undefined);
       await runner.release();
     }

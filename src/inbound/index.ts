@@ -56,7 +56,7 @@ export class Inbound {
     const seconds = this.options.pollIntervalSeconds ?? 60;
     if (seconds <= 0 || this.timer) return;
     this.timer = setInterval(() => {
-      this.pull().catch((error) =>
+      this.pollLoaded().catch((error) =>
         this.ctx.logger.warn('typeorm-sharepoint: poll failed', { error: String(error) }),
       );
     }, seconds * 1000);
@@ -68,6 +68,20 @@ export class Inbound {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await Promise.allSettled([...this.running.values()]);
+  }
+
+  /**
+   * The poll: only lists already in the cache (a stored deltaLink). A list nobody has needed yet stays
+   * unloaded — lazy loading stays lazy; its first use loads it.
+   */
+  async pollLoaded(): Promise<LoadResult[]> {
+    const loaded = new Set(
+      (await rows<{ entity: string }>(this.ctx.dataSource, sql.loadedEntities(this.ctx.schema))).map((r) => r.entity),
+    );
+    const lists = this.ctx.lists.filter((l) => loaded.has(l.entityName));
+    const results = await Promise.all(lists.map((l) => this.pullOne(l)));
+    this.ctx.emit({ type: 'inbound.polled', entities: lists.map((l) => l.entityName) });
+    return results;
   }
 
   /** Applies what changed in SharePoint (one list, or every list) and returns what each pull did. */

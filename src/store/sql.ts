@@ -235,6 +235,10 @@ export const upsertSubscription = (s: string) => `
 
 // ───────────────────────────── cache_state (cache) ─────────────────────────────
 
+/** Lists already in the cache (they have a deltaLink): the only ones the inbound poll refreshes. */
+export const loadedEntities = (s: string) =>
+  `SELECT entity FROM "${s}".cache_state WHERE delta_link IS NOT NULL`;
+
 /** Load marker of one list: $1 entity. */
 export const selectCacheState = (s: string) => `
   SELECT entity, list_id, loaded_at, delta_link, item_count,

@@ -37,6 +37,27 @@ afterAll(async () => {
   await db?.drop();
 });
 
+it('the poll refreshes only lists already loaded: lazy loading stays lazy', async () => {
+  const { dataSource, sync } = await attach({ pollIntervalSeconds: 1 });
+  const polls: string[][] = [];
+  sync.on((e) => {
+    if (e.type === 'inbound.polled') polls.push(e.entities);
+  });
+  try {
+    await waitFor(() => polls.length >= 1, { timeoutMs: 5000, message: 'a poll' });
+    expect(polls[0]).toEqual([]);
+    const [{ n }] = await dataSource.query('SELECT count(*)::int AS n FROM sharepoint_sync.cache_state');
+    expect(n).toBe(0);
+    await sync.ensureLoaded(Pulled);
+    const seen = polls.length;
+    await waitFor(() => polls.length > seen, { timeoutMs: 5000, message: 'the next poll' });
+    expect(polls.at(-1)).toEqual(['Pulled']);
+  } finally {
+    await sync.close();
+    await dataSource.destroy();
+  }
+});
+
 it('with webhooks off, a change made in SharePoint arrives after one poll (create, update, delete)', async () => {
   const { dataSource, sync } = await attach({ pollIntervalSeconds: 1 });
   try {
