@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { createValidator, type FieldSchema, type ListSchema } from '../schema/index.js';
+import { createValidator, emptyValue, type FieldSchema, type ListSchema } from '../schema/index.js';
 import { contentHash, type UpsertTarget, upsertTargetFor } from '../store/rows.js';
 import { junctionTwentyId } from '../writeback/index.js';
 
@@ -34,7 +34,9 @@ export function canonicalFromRow(list: ListSchema, row: Record<string, unknown>)
   for (const field of mappedFields(list)) {
     if (list.kind === 'junction' && field === list.idField) continue;
     const value = row[field.databaseName];
-    out[field.name] = value === null || value === undefined ? null : field.toSharePoint(value);
+    // '' and NULL are one value to SharePoint (it leaves empty fields out).
+    out[field.name] =
+      value === null || value === undefined || value === '' ? null : field.toSharePoint(value);
   }
   if (list.kind === 'junction') out[list.idField.name] = junctionIdOfRow(list, row);
   return out;
@@ -92,7 +94,7 @@ export function makeItemConverter(list: ListSchema): (fields: Record<string, unk
     for (const field of fieldsToRead) {
       const raw = fields[field.name];
       if (raw === undefined || raw === null || raw === '') {
-        row[field.databaseName] = null;
+        row[field.databaseName] = emptyValue(field);
         continue;
       }
       try {

@@ -76,7 +76,9 @@ export class Inbound {
    */
   async pollLoaded(): Promise<LoadResult[]> {
     const loaded = new Set(
-      (await rows<{ entity: string }>(this.ctx.dataSource, sql.loadedEntities(this.ctx.schema))).map((r) => r.entity),
+      (await rows<{ entity: string }>(this.ctx.dataSource, sql.loadedEntities(this.ctx.schema))).map(
+        (r) => r.entity,
+      ),
     );
     const lists = this.ctx.lists.filter((l) => loaded.has(l.entityName));
     const results = await Promise.all(lists.map((l) => this.pullOne(l)));

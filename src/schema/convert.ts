@@ -1,4 +1,5 @@
 import { junctionTwentyId } from '../writeback/capture.js';
+import { emptyValue } from './fields.js';
 import type { ListSchema } from './types.js';
 
 /** Longest value of SharePoint's single-line `Title`. */
@@ -44,7 +45,7 @@ export function fieldsToRow(list: ListSchema, fields: Record<string, unknown>): 
   for (const field of list.fields) {
     const raw = fields[field.name];
     row[field.databaseName] =
-      raw === null || raw === undefined || raw === '' ? null : field.fromSharePoint(raw);
+      raw === null || raw === undefined || raw === '' ? emptyValue(field) : field.fromSharePoint(raw);
   }
   if (list.kind === 'entity') {
     const id = fields[list.idField.name];

@@ -46,6 +46,8 @@ export interface FieldSpec {
   databaseName: string;
   kind: FieldKind;
   required: boolean;
+  /** Default true. */
+  nullable?: boolean;
   indexed: boolean;
   unique?: boolean;
   maxLength?: number;
@@ -219,6 +221,7 @@ export function buildField(spec: FieldSpec): FieldSchema {
     databaseName: spec.databaseName,
     kind: spec.kind,
     required: spec.required,
+    nullable: spec.nullable ?? true,
     indexed: spec.indexed,
     ...(spec.maxLength !== undefined ? { maxLength: spec.maxLength } : {}),
     ...(spec.minimum !== undefined ? { minimum: spec.minimum } : {}),
@@ -264,6 +267,14 @@ function zodFor(spec: FieldSpec): z.ZodType {
     case 'list':
       return z.string();
   }
+}
+
+/**
+ * What an empty SharePoint value (Graph leaves empty fields out) becomes in PostgreSQL: NULL, or `''` for a
+ * text column that refuses NULL (Twenty declares such columns with a default of `''`).
+ */
+export function emptyValue(field: FieldSchema): unknown {
+  return !field.nullable && (field.kind === 'text' || field.kind === 'note') ? '' : null;
 }
 
 /** The zod schema attached to a field by `buildField`. */

@@ -8,7 +8,7 @@ export {
   SharePointList,
 } from './decorators.js';
 export { SchemaError, ValidationError } from './errors.js';
-export { isoSeconds, UUID } from './fields.js';
+export { emptyValue, isoSeconds, UUID } from './fields.js';
 export { humanize, internalName, isReservedName, pascal, pluralize } from './names.js';
 export { type ReadOptions, readListSchemas } from './read.js';
 export type {

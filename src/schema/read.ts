@@ -298,6 +298,7 @@ function fieldOfColumn(dataSource: DataSource, entity: string, column: ColumnMet
     databaseName: column.databaseName,
     kind: kind!,
     required,
+    nullable: column.isNullable,
     indexed: refine.indexed ?? false,
     ...(maxLength !== undefined ? { maxLength } : {}),
     ...(scale !== undefined ? { scale } : {}),

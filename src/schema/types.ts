@@ -61,6 +61,8 @@ export interface FieldSchema {
   databaseName: string;
   kind: FieldKind;
   required: boolean;
+  /** PostgreSQL accepts NULL. A non-nullable text column stores an empty SharePoint value as `''`. */
+  nullable: boolean;
   indexed: boolean;
   maxLength?: number;
   minimum?: number;

@@ -208,6 +208,13 @@ describe('readListSchemas (Twenty-like model)', () => {
       DeletedAt: '2024-05-01T10:11:12Z',
       Title: 'Ada',
     });
+    // Graph leaves empty fields out: a NOT NULL text column (default '') gets '', a nullable one NULL.
+    expect(fieldsToRow(person, { TwentyId: row.id })).toMatchObject({
+      nameFirstname: '',
+      nameLastname: '',
+      emailsPrimaryemail: null,
+      companyId: null,
+    });
     const back = fieldsToRow(person, fields);
     expect(back).toMatchObject({ ...row, deletedAt: new Date('2024-05-01T10:11:12Z') });
   });
