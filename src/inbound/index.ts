@@ -148,7 +148,8 @@ export interface SubscriptionInfo {
 export class Webhooks {
   readonly clientState: string;
   private readonly maxBodyBytes: number;
-  private readonly renewTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** One timer for all lists: it renews them together before the first one expires. */
+  private renewTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly ctx: SyncContext,
@@ -325,18 +326,21 @@ export class Webhooks {
         expiresAt,
       ]);
       out.push({ entity: list.entityName, listId, subscriptionId: subscription.id, expiresAt });
-      this.scheduleRenewal(list.entityName, expiresAt);
     }
+    const first = out.reduce<Date | undefined>(
+      (min, s) => (!min || s.expiresAt < min ? s.expiresAt : min),
+      undefined,
+    );
+    if (first) this.scheduleRenewal(first);
     return out;
   }
 
-  private scheduleRenewal(entity: string, expiresAt: Date): void {
-    const previous = this.renewTimers.get(entity);
-    if (previous) clearTimeout(previous);
+  private scheduleRenewal(expiresAt: Date): void {
+    if (this.renewTimer) clearTimeout(this.renewTimer);
     // Renew a day before the end (or halfway, for short lifetimes).
     const left = expiresAt.getTime() - Date.now();
     const delay = Math.max(1000, Math.min(left - 24 * 3600_000, left / 2));
-    const timer = setTimeout(
+    this.renewTimer = setTimeout(
       () => {
         this.ensureSubscriptions().catch((error) =>
           this.ctx.logger.warn('typeorm-sharepoint: webhook renewal failed', { error: String(error) }),
@@ -344,12 +348,11 @@ export class Webhooks {
       },
       Math.min(delay, 2 ** 31 - 1),
     );
-    timer.unref?.();
-    this.renewTimers.set(entity, timer);
+    this.renewTimer.unref?.();
   }
 
   stop(): void {
-    for (const timer of this.renewTimers.values()) clearTimeout(timer);
-    this.renewTimers.clear();
+    if (this.renewTimer) clearTimeout(this.renewTimer);
+    this.renewTimer = undefined;
   }
 }

@@ -130,16 +130,14 @@ export class RelationLoaders {
       loader = new DataLoader<string, ObjectLiteral[]>(async (ids) => {
         const repo = this.ctx.dataSource.getRepository(target.target);
         const alias = 'e';
-        const { entities, raw } = await repo
+        const query = repo
           .createQueryBuilder(alias)
           .withDeleted()
-          .where(`${alias}.${quote(field.databaseName)}::text = ANY(:ids)`, { ids: [...ids] })
-          .andWhere(
-            this.options.withDeleted || !target.deleteDateField
-              ? 'TRUE'
-              : `${alias}.${quote(target.deleteDateField.databaseName)} IS NULL`,
-          )
-          .getRawAndEntities();
+          .where(`${alias}.${quote(field.databaseName)}::text = ANY(:ids)`, { ids: [...ids] });
+        if (!this.options.withDeleted && target.deleteDateField) {
+          query.andWhere(`${alias}.${quote(target.deleteDateField.databaseName)} IS NULL`);
+        }
+        const { entities, raw } = await query.getRawAndEntities();
         const groups = new Map<string, ObjectLiteral[]>(ids.map((id) => [id, []]));
         entities.forEach((row, i) => {
           const fk = raw[i]?.[`${alias}_${field.databaseName}`];

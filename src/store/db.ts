@@ -63,6 +63,36 @@ export async function transaction<T>(
   }
 }
 
+/** PostgreSQL's codes for "gave up waiting for a lock" and "chosen as the deadlock victim". */
+const LOCK_CONFLICTS = new Set(['55P03', '40P01']);
+
+/**
+ * A transaction of the library's own background work that yields to the application: it waits at most
+ * `lockTimeoutMs` for any row lock (an application transaction holding an outbox row), then rolls back and
+ * runs again. PostgreSQL's deadlock detector only acts after `deadlock_timeout` (1 s), so the library's side
+ * always gives up first — an application write is never the one aborted because of the worker.
+ */
+export async function yieldingTransaction<T>(
+  dataSource: DataSource,
+  work: (runner: QueryRunner) => Promise<T>,
+  { lockTimeoutMs = 100, attempts = 20 }: { lockTimeoutMs?: number; attempts?: number } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction(dataSource, async (runner) => {
+        await runner.query(`SET LOCAL lock_timeout = '${Math.max(1, Math.floor(lockTimeoutMs))}ms'`);
+        return work(runner);
+      });
+    } catch (error) {
+      const code =
+        (error as { driverError?: { code?: string }; code?: string }).driverError?.code ??
+        (error as { code?: string }).code;
+      if (!code || !LOCK_CONFLICTS.has(code) || attempt >= attempts) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random())));
+    }
+  }
+}
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Our schema name is interpolated into SQL, so it must be a plain lower-case identifier. */

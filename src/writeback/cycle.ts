@@ -1,9 +1,9 @@
 import retry from 'retry';
 import type { QueryRunner } from 'typeorm';
-import { listFor, type SyncContext } from '../context.js';
+import { listFor, type SyncContext, type SyncEvent } from '../context.js';
 import type { BatchResult, GraphRequest } from '../graph/index.js';
 import { type ConflictPolicy, fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
-import { execute, rows, transaction } from '../store/db.js';
+import { execute, rows, yieldingTransaction } from '../store/db.js';
 import { contentHash, quoteTablePath, upsertRows } from '../store/rows.js';
 import * as sql from '../store/sql.js';
 import { keyColumns, suppressCapture } from './capture.js';
@@ -179,7 +179,7 @@ export async function runCycle(
   options: { ignoreWindows: boolean },
 ): Promise<{ claimed: number; sent: number; deadLettered: number }> {
   const s = ctx.schema;
-  await execute(ctx.dataSource, sql.releaseOrphanClaims(s));
+  await yieldingTransaction(ctx.dataSource, (runner) => execute(runner, sql.releaseOrphanClaims(s)));
   const claimed = await rows<ClaimedRow>(ctx.dataSource, sql.claimDue(s), [
     workerId,
     settings.batchWindowSeconds,
@@ -319,7 +319,13 @@ export async function runCycle(
   let deadLettered = 0;
   const sentByKind = new Map<string, { entity: string; op: SentOp; latencyMs: number[] }>();
   const now = Date.now();
-  await transaction(ctx.dataSource, async (runner) => {
+  // Events wait for the commit: the closing transaction may run again after yielding to an application lock.
+  let events: SyncEvent[] = [];
+  await yieldingTransaction(ctx.dataSource, async (runner) => {
+    events = [];
+    sentByKind.clear();
+    sent = 0;
+    deadLettered = 0;
     const synced: { c: ClaimedRow; o: Extract<Outcome, { kind: 'synced' }> }[] = [];
     const removed: ClaimedRow[] = [];
     const done: ClaimedRow[] = [];
@@ -384,7 +390,7 @@ export async function runCycle(
           typeof modified === 'string' ? modified : null,
           new Date(c.changed_at).toISOString(),
         ]);
-        ctx.emit({
+        events.push({
           type: 'conflict',
           entity: c.entity,
           twentyId: c.twenty_id,
@@ -433,8 +439,8 @@ export async function runCycle(
       );
       deadLettered = moved.length;
       for (const m of moved) {
-        ctx.emit({ type: 'writeback.deadLetter', entity: m.entity, twentyId: m.twenty_id, error: m.error });
-        ctx.logger.warn('write-back dead-lettered a record', {
+        events.push({
+          type: 'writeback.deadLetter',
           entity: m.entity,
           twentyId: m.twenty_id,
           error: m.error,
@@ -444,7 +450,7 @@ export async function runCycle(
     // Whatever is still claimed by us had a newer version written meanwhile: release it for the next pass.
     await execute(runner, sql.releaseClaims(s), [workerId, claimed.map((c) => c.id)]);
     for (const r of retries) {
-      ctx.emit({
+      events.push({
         type: 'writeback.retry',
         entity: r.c.entity,
         twentyId: r.c.twenty_id,
@@ -453,6 +459,16 @@ export async function runCycle(
       });
     }
   });
+  for (const event of events) {
+    if (event.type === 'writeback.deadLetter') {
+      ctx.logger.warn('write-back dead-lettered a record', {
+        entity: event.entity,
+        twentyId: event.twentyId,
+        error: event.error,
+      });
+    }
+    ctx.emit(event);
+  }
   for (const entry of sentByKind.values()) {
     ctx.emit({
       type: 'writeback.sent',
