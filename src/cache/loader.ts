@@ -3,7 +3,13 @@ import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
 import type { GraphRequest } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
-import { execute, rows as selectRows } from '../store/db.js';
+import {
+  execute,
+  isLockConflict,
+  rows as selectRows,
+  YIELD_LOCK_TIMEOUT_MS,
+  yieldBackoff,
+} from '../store/db.js';
 import {
   deleteRows,
   deleteSyncStates,
@@ -218,9 +224,8 @@ export async function loadList(
     await assignTwentyIds(live.filter((l) => !l.twentyId));
     const ready = live.filter((l): l is typeof l & { twentyId: string } => l.twentyId !== undefined);
 
-    await runner.startTransaction();
-    try {
-      await suppressCapture(runner);
+    const page = await yieldingPage(runner, async () => {
+      const skipped: { itemId: string; reason: string }[] = [];
       const deletedMap = await twentyIdsForItems(runner, ctx.schema, listId!, deletedItemIds);
       const pending = await pendingOutboxIds(runner, ctx.schema, entity, [
         ...ready.map((r) => r.twentyId),
@@ -267,15 +272,12 @@ export async function loadList(
         }
         return true;
       });
-      result.echoes = (result.echoes ?? 0) + echoes;
-      result.pendingLocal += ready.length - toWrite.length - echoes;
       const outcome = await upsertRows(
         runner,
         target,
         toWrite.map((r) => r.row),
         { chunkSize: settings.chunkSize },
       );
-      unresolved.push(...outcome.unresolved);
       const states: SyncStateRow[] = toWrite.map((r) => {
         const canonical = canonicalFromItem(list, r.fields);
         return {
@@ -288,17 +290,27 @@ export async function loadList(
         };
       });
       await upsertSyncStates(runner, ctx.schema, entity, listId!, states, { chunkSize: settings.chunkSize });
-      result.loaded += toWrite.length;
-
       const deleteIds = [...deletedMap.values()].filter((id) => !pending.has(id));
-      result.pendingLocal += deletedMap.size - deleteIds.length;
-      result.deleted += await deleteRecords(runner, list, target, deleteIds, skip);
+      const deleted = await deleteRecords(runner, list, target, deleteIds, (itemId, reason) =>
+        skipped.push({ itemId, reason }),
+      );
       await deleteSyncStates(runner, ctx.schema, entity, deleteIds);
-      await runner.commitTransaction();
-    } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction();
-      throw error;
-    }
+      return {
+        echoes,
+        loaded: toWrite.length,
+        deleted,
+        pendingLocal: ready.length - toWrite.length - echoes + deletedMap.size - deleteIds.length,
+        unresolved: outcome.unresolved,
+        skipped,
+      };
+    });
+    // Counted once the page is committed (a page that yielded to an application lock runs again).
+    result.echoes = (result.echoes ?? 0) + page.echoes;
+    result.loaded += page.loaded;
+    result.deleted += page.deleted;
+    result.pendingLocal += page.pendingLocal;
+    unresolved.push(...page.unresolved);
+    for (const s of page.skipped) skip(s.itemId, s.reason);
   }
 
   /** Items a person created in SharePoint carry no TwentyId: give each one and write it back. */
@@ -343,16 +355,7 @@ export async function loadList(
   }
   if (unresolved.length > 0) {
     // Setting the relation ids that pointed forward is still the library writing: capture stays off.
-    await runner.startTransaction();
-    let dangling: Awaited<ReturnType<typeof resolveReferences>>['dangling'];
-    try {
-      await suppressCapture(runner);
-      ({ dangling } = await resolveReferences(runner, target, unresolved));
-      await runner.commitTransaction();
-    } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction();
-      throw error;
-    }
+    const { dangling } = await yieldingPage(runner, () => resolveReferences(runner, target, unresolved));
     for (const d of dangling) {
       ctx.logger.warn('typeorm-sharepoint: relation points at a record that does not exist; left empty', {
         entity,
@@ -439,6 +442,28 @@ async function deleteRecords(
  * were once known in SharePoint (a sync_state older than this load) are removed: a row that never had a
  * sync_state predates the attach (existing data awaiting `migrate`) and must never be destroyed by a load.
  */
+/**
+ * One page's transaction, capture suppressed, yielding to application row locks: it waits at most
+ * `YIELD_LOCK_TIMEOUT_MS` for a lock, then rolls back and runs again, so a load never makes an application
+ * write the victim of a deadlock.
+ */
+async function yieldingPage<T>(runner: QueryRunner, work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    await runner.startTransaction();
+    try {
+      await runner.query(`SET LOCAL lock_timeout = '${YIELD_LOCK_TIMEOUT_MS}ms'`);
+      await suppressCapture(runner);
+      const result = await work();
+      await runner.commitTransaction();
+      return result;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      if (!isLockConflict(error) || attempt >= 20) throw error;
+      await yieldBackoff(attempt);
+    }
+  }
+}
+
 async function syncStatesFor(
   runner: QueryRunner,
   schema: string,
@@ -465,9 +490,9 @@ async function sweepMissing(
 ): Promise<number> {
   const s = ctx.schema;
   const entity = list.entityName;
-  await runner.startTransaction();
-  try {
-    await suppressCapture(runner);
+  const skipped: { itemId: string; reason: string }[] = [];
+  const deleted = await yieldingPage(runner, async () => {
+    skipped.length = 0;
     const stale = await selectRows<{ id: string }>(
       runner,
       `SELECT ${rowIdSql(list, 'e')} AS id FROM ${quoteTablePath(list.tablePath)} e
@@ -478,7 +503,9 @@ async function sweepMissing(
       [entity, loadStart, keep],
     );
     const ids = stale.map((r) => r.id);
-    const deleted = await deleteRecords(runner, list, target, ids, skip);
+    const count = await deleteRecords(runner, list, target, ids, (itemId, reason) =>
+      skipped.push({ itemId, reason }),
+    );
     await execute(
       runner,
       `DELETE FROM "${s}".sync_state st WHERE st.entity = $1 AND st.synced_at < $2
@@ -486,10 +513,8 @@ async function sweepMissing(
           AND NOT (st.twenty_id = ANY($3::text[]))`,
       [entity, loadStart, keep],
     );
-    await runner.commitTransaction();
-    return deleted;
-  } catch (error) {
-    if (runner.isTransactionActive) await runner.rollbackTransaction();
-    throw error;
-  }
+    return count;
+  });
+  for (const x of skipped) skip(x.itemId, x.reason);
+  return deleted;
 }

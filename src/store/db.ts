@@ -72,10 +72,28 @@ const LOCK_CONFLICTS = new Set(['55P03', '40P01']);
  * runs again. PostgreSQL's deadlock detector only acts after `deadlock_timeout` (1 s), so the library's side
  * always gives up first — an application write is never the one aborted because of the worker.
  */
+/** The error is PostgreSQL giving up a lock wait (lock_timeout) or choosing this transaction as deadlock victim. */
+export function isLockConflict(error: unknown): boolean {
+  const code =
+    (error as { driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
+  return code !== undefined && LOCK_CONFLICTS.has(code);
+}
+
+/** How long library transactions wait for an application's row lock before stepping back. */
+export const YIELD_LOCK_TIMEOUT_MS = 100;
+
+/** A pause before running a yielded transaction again: grows with the attempt, jittered. */
+export function yieldBackoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random())));
+}
+
 export async function yieldingTransaction<T>(
   dataSource: DataSource,
   work: (runner: QueryRunner) => Promise<T>,
-  { lockTimeoutMs = 100, attempts = 20 }: { lockTimeoutMs?: number; attempts?: number } = {},
+  {
+    lockTimeoutMs = YIELD_LOCK_TIMEOUT_MS,
+    attempts = 20,
+  }: { lockTimeoutMs?: number; attempts?: number } = {},
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -84,11 +102,8 @@ export async function yieldingTransaction<T>(
         return work(runner);
       });
     } catch (error) {
-      const code =
-        (error as { driverError?: { code?: string }; code?: string }).driverError?.code ??
-        (error as { code?: string }).code;
-      if (!code || !LOCK_CONFLICTS.has(code) || attempt >= attempts) throw error;
-      await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random())));
+      if (!isLockConflict(error) || attempt >= attempts) throw error;
+      await yieldBackoff(attempt);
     }
   }
 }
