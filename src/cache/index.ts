@@ -77,6 +77,12 @@ export class Cache {
       pageSize: Math.min(options.pageSize ?? 5000, 5000),
       chunkSize: options.chunkSize ?? 1000,
     };
+    if (!ctx.graph.supportsListItemDelta) {
+      ctx.logger.warn(
+        'typeorm-sharepoint: list-item delta is not available in this cloud; loads page through each list and every refresh reads it again',
+        { baseUrl: ctx.graph.baseUrl },
+      );
+    }
   }
 
   /** Inbound installs its conflict policies here (changes met by unsent local changes). */

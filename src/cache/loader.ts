@@ -141,10 +141,12 @@ export async function loadList(
       : undefined;
 
   const itemsPath = `/sites/${ctx.site.id}/lists/${listId}/items`;
+  // Without list-item delta (US Government and China clouds) a load pages through the list itself and ends
+  // without a deltaLink, so every refresh is a full pass (the sweep still removes what SharePoint lost).
   const pages =
     mode === 'delta' && previous.deltaLink
       ? ctx.graph.pages<GraphListItem>(previous.deltaLink)
-      : ctx.graph.pages<GraphListItem>(`${itemsPath}/delta`, {
+      : ctx.graph.pages<GraphListItem>(ctx.graph.supportsListItemDelta ? `${itemsPath}/delta` : itemsPath, {
           query: { $expand: `fields($select=${selectClause(list)})`, $top: settings.pageSize },
         });
   const total = mode === 'full' ? (previous.itemCount ?? undefined) : undefined;

@@ -64,7 +64,19 @@ export interface GraphClientOptions {
   onRequest?: (event: GraphRequestEvent) => void;
   /** Injectable; default the global `fetch`. */
   fetch?: typeof fetch;
+  /**
+   * Whether list-item delta exists where `baseUrl` points. Default: true, except the US Government and China
+   * clouds (FACTS.md), where loads page through the list instead.
+   */
+  listItemDelta?: boolean;
 }
+
+/** Clouds without list-item delta (learn.microsoft.com/graph/api/listitem-delta: global service only). */
+const NO_LIST_ITEM_DELTA = new Set([
+  'graph.microsoft.us',
+  'dod-graph.microsoft.us',
+  'microsoftgraph.chinacloudapi.cn',
+]);
 
 export interface GraphRequest {
   method: GraphMethod;
@@ -143,6 +155,8 @@ type Sent =
 /** The only code that speaks HTTP to Microsoft Graph. */
 export class GraphClient {
   readonly baseUrl: string;
+  /** False in clouds without list-item delta: loads read the whole list, refreshes read it again. */
+  readonly supportsListItemDelta: boolean;
   private readonly origin: string;
   private readonly basePath: string;
   private readonly tokens?: TokenProvider;
@@ -161,6 +175,8 @@ export class GraphClient {
     }
     this.baseUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
     this.origin = base.origin;
+    this.supportsListItemDelta =
+      options.listItemDelta ?? !NO_LIST_ITEM_DELTA.has(base.hostname.toLowerCase());
     this.basePath = base.pathname.replace(/\/+$/, '');
     if (options.credential) {
       this.tokens = new TokenProvider(options.credential, options.scopes ?? DEFAULT_SCOPES, this.scrubber);

@@ -235,9 +235,9 @@ export const upsertSubscription = (s: string) => `
 
 // ───────────────────────────── cache_state (cache) ─────────────────────────────
 
-/** Lists already in the cache (they have a deltaLink): the only ones the inbound poll refreshes. */
+/** Lists already in the cache: the only ones the inbound poll refreshes. */
 export const loadedEntities = (s: string) =>
-  `SELECT entity FROM "${s}".cache_state WHERE delta_link IS NOT NULL`;
+  `SELECT entity FROM "${s}".cache_state WHERE loaded_at IS NOT NULL`;
 
 /** Load marker of one list: $1 entity. */
 export const selectCacheState = (s: string) => `
