@@ -6,15 +6,13 @@
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import pg from 'pg';
 import { Column, DataSource, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { SharePointList, SharePointSync } from '../src/index.js';
 import { rowToFields } from '../src/schema/index.js';
-import { startEmbeddedPostgres } from '../test/support/embedded-postgres.js';
+import { benchDatabase } from './database.js';
 
 @SharePointList({ title: 'BenchAccounts', priority: 'P1' })
 @Entity('bench_account')
@@ -44,32 +42,6 @@ const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const NAIVE_ITEMS = Math.min(ITEMS, Number(process.env.BENCH_NAIVE_ITEMS ?? 10_000));
 const SITE = 'contoso.sharepoint.com:/sites/bench';
 
-/** A database of its own (created on the given server, dropped at the end), or an embedded server. */
-async function database(): Promise<{ url: string; stop(): Promise<void> }> {
-  const given = process.env.TEST_DATABASE_URL;
-  if (given) {
-    const name = `tsp_bench_load_${process.pid}`;
-    const admin = async (statement: string) => {
-      const client = new pg.Client({ connectionString: given });
-      await client.connect();
-      await client.query(statement).finally(() => client.end());
-    };
-    await admin(`CREATE DATABASE ${name}`);
-    const url = new URL(given);
-    url.pathname = `/${name}`;
-    return { url: url.toString(), stop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-  }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsp-bench-pg-'));
-  const server = await startEmbeddedPostgres({ dir });
-  return {
-    url: server.url,
-    async stop() {
-      await server.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 /** Samples RSS every 20 ms while `work` runs; returns the peak growth over the starting RSS. */
 async function measured<T>(
   work: () => Promise<T>,
@@ -91,7 +63,7 @@ async function measured<T>(
 }
 
 async function main() {
-  const db = await database();
+  const db = await benchDatabase('load');
   const dataSource = new DataSource({
     type: 'postgres',
     url: db.url,

@@ -3,9 +3,6 @@
 //   npm run bench:writeback            (BENCH_SCALE=0.1 for a quick run; BENCH_LATENCY_MS, default 5)
 // Uses TEST_DATABASE_URL when set, otherwise an embedded PostgreSQL in a temp directory.
 import 'reflect-metadata';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { type SyncContext, silentLogger } from '../src/context.js';
 import { GraphClient, odataString } from '../src/graph/index.js';
@@ -13,7 +10,7 @@ import { readListSchemas, rowToFields, SharePointList } from '../src/schema/inde
 import { migrate } from '../src/store/migrations.js';
 import { createEmulator } from '../src/testing/index.js';
 import { Writeback } from '../src/writeback/index.js';
-import { startEmbeddedPostgres } from '../test/support/embedded-postgres.js';
+import { benchDatabase } from './database.js';
 
 @SharePointList({ title: 'BenchCompanies', priority: 'P1' })
 @Entity('bench_company')
@@ -49,19 +46,6 @@ interface Row {
   records: number;
 }
 
-async function database(): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async () => {} };
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsp-bench-pg-'));
-  const server = await startEmbeddedPostgres({ dir });
-  return {
-    url: server.url,
-    async stop() {
-      await server.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -72,7 +56,7 @@ async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promi
 }
 
 async function main() {
-  const pg = await database();
+  const pg = await benchDatabase('writeback');
   const dataSource = new DataSource({
     type: 'postgres',
     url: pg.url,
