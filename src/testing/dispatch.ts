@@ -78,6 +78,38 @@ function parseExpand(expand: string | null): { fields: boolean; select?: string[
   return { fields: true, columns, ...(select?.length ? { select } : {}) };
 }
 
+/** `$select=a,b` as lower-cased names, or undefined when absent. */
+function parseSelect(query: URLSearchParams): Set<string> | undefined {
+  const raw = query.get('$select');
+  if (raw === null) return undefined;
+  const names = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  if (names.length === 0) throw badRequest("Invalid $select value ''.");
+  return new Set(names);
+}
+
+/**
+ * Top-level `$select`: keeps the selected properties, `@odata.*` annotations and the expanded navigation
+ * properties (`columns`, `fields`), as Graph does.
+ */
+function selected(value: Record<string, unknown>, select: Set<string> | undefined): Record<string, unknown> {
+  if (!select) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key.startsWith('@odata.') || key === 'columns' || key === 'fields' || select.has(key.toLowerCase()))
+      out[key] = v;
+  }
+  return out;
+}
+
+/** `delta(token='…')` (the function-call form) → the token, else undefined. */
+function functionToken(segment: string | undefined): string | undefined {
+  const m = /^delta\(\s*token\s*=\s*'((?:[^']|'')*)'\s*\)$/i.exec(segment ?? '');
+  return m ? m[1]!.replace(/''/g, "'") : undefined;
+}
+
 /**
  * The transport-free Graph: one request in, one answer out. The msw handlers and the loopback server both
  * call `handle`; state, faults, budget and log live here, apart from the transport (as msw does it).
@@ -202,9 +234,13 @@ export class Dispatcher {
 
   /** Charges the request's resource units, then routes it; a spent budget answers 429 with Retry-After. */
   private async charged(parsed: Parsed, entry: RequestLogEntry): Promise<Answer> {
+    // `delta(token='…')` is delta with a token (1 RU), as `delta?token=…` is.
+    const fnToken = functionToken(parsed.path.split('/').at(-1));
+    const costPath =
+      fnToken === undefined ? parsed.path : `${parsed.path.replace(/\/[^/]*$/, '/delta')}?token=x`;
     const units = resourceUnitCost(
       parsed.method,
-      parsed.rawQuery ? `${parsed.path}?${parsed.rawQuery}` : parsed.path,
+      parsed.rawQuery ? `${costPath}${fnToken === undefined ? '?' : '&'}${parsed.rawQuery}` : costPath,
     );
     entry.resourceUnits = units;
     const charge = this.budget.charge(units);
@@ -363,28 +399,41 @@ export class Dispatcher {
     let lists = site.lists;
     const filter = p.query.get('$filter');
     if (filter) {
-      const node = parseFilter(filter);
+      const node = parseFilter(filter, ['displayName', 'name']);
       lists = lists.filter((l) =>
-        evaluateFilter(node, (name) => (name === 'displayName' ? l.displayName : undefined)),
+        evaluateFilter(node, (name) =>
+          name === 'displayName'
+            ? l.displayName
+            : name === 'name'
+              ? l.name
+              : name === 'id'
+                ? l.id
+                : undefined,
+        ),
       );
     }
-    return json(200, { value: lists.map((l) => clean(listJson(l, expand.columns))) });
+    const select = parseSelect(p.query);
+    return json(200, { value: lists.map((l) => selected(clean(listJson(l, expand.columns)), select)) });
   }
 
   private listRoute(p: Parsed, list: ListRecord, tail: string[]): Answer {
     if (tail.length === 0) {
       if (p.method !== 'GET') throw methodNotAllowed();
-      return json(200, clean(listJson(list, parseExpand(p.query.get('$expand')).columns)));
+      return json(
+        200,
+        selected(clean(listJson(list, parseExpand(p.query.get('$expand')).columns)), parseSelect(p.query)),
+      );
     }
     if (tail[0] === 'columns') {
       if (tail.length === 1) {
         if (p.method === 'POST') return json(201, clean(columnJson(this.state.createColumn(list, p.body))));
         if (p.method !== 'GET') throw methodNotAllowed();
-        return json(200, { value: list.columns.map((c) => clean(columnJson(c))) });
+        const select = parseSelect(p.query);
+        return json(200, { value: list.columns.map((c) => selected(clean(columnJson(c)), select)) });
       }
       const column = this.state.findColumn(list, tail[1]!);
       if (!column) throw notFound(`Column '${tail[1]}' does not exist.`);
-      if (p.method === 'GET') return json(200, clean(columnJson(column)));
+      if (p.method === 'GET') return json(200, selected(clean(columnJson(column)), parseSelect(p.query)));
       if (p.method === 'PATCH')
         return json(200, clean(columnJson(this.state.updateColumn(list, column, p.body))));
       throw methodNotAllowed();
@@ -409,11 +458,14 @@ export class Dispatcher {
         const expand = parseExpand(p.query.get('$expand'));
         return json(
           200,
-          clean(
-            itemJson(list, this.state.requireItem(list, itemId), {
-              expand: expand.fields,
-              ...(expand.select ? { select: expand.select } : {}),
-            }),
+          selected(
+            clean(
+              itemJson(list, this.state.requireItem(list, itemId), {
+                expand: expand.fields,
+                ...(expand.select ? { select: expand.select } : {}),
+              }),
+            ),
+            parseSelect(p.query),
           ),
         );
       }
@@ -490,13 +542,17 @@ export class Dispatcher {
     const size = this.pageSize(p);
     const skip = Number(p.query.get('$skiptoken') ?? 0) || 0;
     const page = items.slice(skip, skip + size);
+    const select = parseSelect(p.query);
     const body: Record<string, unknown> = {
       value: page.map((item) =>
-        clean(
-          itemJson(list, item, {
-            expand: expand.fields,
-            ...(expand.select ? { select: expand.select } : {}),
-          }),
+        selected(
+          clean(
+            itemJson(list, item, {
+              expand: expand.fields,
+              ...(expand.select ? { select: expand.select } : {}),
+            }),
+          ),
+          select,
         ),
       ),
     };
@@ -513,7 +569,8 @@ export class Dispatcher {
    * deletions with the `deleted` facet. An entry may be repeated (seeded), as Graph's feed may.
    */
   private delta(p: Parsed, list: ListRecord): Answer {
-    const tokenParam = p.query.get('token') ?? p.query.get('$deltatoken');
+    const tokenParam =
+      functionToken(p.path.split('/').at(-1)) ?? p.query.get('token') ?? p.query.get('$deltatoken');
     let since = 0;
     let upto = this.state.currentSequence;
     if (tokenParam !== null) {
@@ -562,15 +619,19 @@ export class Dispatcher {
       page.push(page[Math.floor(this.random.next() * page.length)]!);
     }
     const body: Record<string, unknown> = { value: page };
+    // Links always use the `delta?token=…` form, whichever form this request used.
+    const feedPath = p.path.replace(/\/delta\([^/]*\)$/i, '/delta');
     if (offset + size < entries.length) {
       const next = new URLSearchParams(p.query);
+      if (tokenParam !== null && !next.has('token') && !next.has('$deltatoken'))
+        next.set('token', tokenParam);
       next.set('$skiptoken', `${offset + size}.${upto}`);
-      body['@odata.nextLink'] = `${p.base}${p.path}?${next.toString()}`;
+      body['@odata.nextLink'] = `${p.base}${feedPath}?${next.toString()}`;
     } else {
       const link = new URLSearchParams();
       if (p.query.get('$expand')) link.set('$expand', p.query.get('$expand')!);
       link.set('token', encodeToken({ l: list.id, s: upto, e: list.tokenEpoch }));
-      body['@odata.deltaLink'] = `${p.base}${p.path}?${link.toString()}`;
+      body['@odata.deltaLink'] = `${p.base}${feedPath}?${link.toString()}`;
     }
     return json(200, body);
   }

@@ -70,7 +70,10 @@ const DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:
 class Parser {
   private position = 0;
 
-  constructor(private readonly tokens: Token[]) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly properties: ReadonlySet<string> = new Set(),
+  ) {}
 
   parse(): FilterNode {
     const node = this.parseOr();
@@ -172,7 +175,12 @@ class Parser {
       return { kind: 'field', name: word.slice('fields/'.length) };
     }
     if (word === 'id') return { kind: 'field', name: 'id' };
-    throw new FilterSyntaxError(`Unsupported operand '${word}' at position ${t.at}: use fields/<name>.`);
+    if (this.properties.has(word)) return { kind: 'field', name: word };
+    throw new FilterSyntaxError(
+      this.properties.size > 0
+        ? `Unsupported operand '${word}' at position ${t.at}: use one of ${[...this.properties].join(', ')}.`
+        : `Unsupported operand '${word}' at position ${t.at}: use fields/<name>.`,
+    );
   }
 }
 
@@ -180,8 +188,9 @@ function describe(t: Token): string {
   return t.type === 'string' ? `'${t.value}'` : t.type === 'word' ? t.value : t.type;
 }
 
-export function parseFilter(source: string): FilterNode {
-  return new Parser(tokenize(source)).parse();
+/** Parses a `$filter`; `properties` are bare property names allowed besides `fields/X` (e.g. a list's `displayName`). */
+export function parseFilter(source: string, properties: readonly string[] = []): FilterNode {
+  return new Parser(tokenize(source), new Set(properties)).parse();
 }
 
 /** Field names the expression reads (to check they exist and are indexed). */

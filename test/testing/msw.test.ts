@@ -1,0 +1,76 @@
+// biome-ignore-all lint/suspicious/noExplicitAny: JSON read off the wire, asserted field by field
+import { setupServer } from 'msw/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEmulator, type Emulator } from '../../src/testing/index.js';
+import { shapeViolations } from '../support/graph-schema.js';
+import { emulatorScenarios } from './scenarios.js';
+import { call, mswTransport, SITE, SITE_PATH } from './support.js';
+
+emulatorScenarios(mswTransport);
+
+describe('msw handlers', () => {
+  let emulator: Emulator;
+  let server: ReturnType<typeof setupServer>;
+
+  beforeAll(() => {
+    emulator = createEmulator({ sites: [SITE], defaultPageSize: 2 });
+    server = setupServer(...emulator.handlers);
+    server.listen({ onUnhandledRequest: 'error' });
+  });
+  afterAll(async () => {
+    server.close();
+    await emulator.close();
+  });
+
+  it('answer /v1.0 on any origin over one state, with nextLinks on the origin that asked', async () => {
+    const list = emulator.site(SITE).createList({ displayName: 'Anywhere' });
+    for (let i = 0; i < 3; i++) list.createItem({ Title: `a${i}` });
+    for (const origin of [
+      'https://graph.microsoft.com',
+      'https://graph.microsoft.us',
+      'http://emulator.test:8080',
+    ]) {
+      const site = await call(`${origin}/v1.0`, 'GET', SITE_PATH);
+      expect(site.json.id).toBe(emulator.site(SITE).id);
+      const page = await call(`${origin}/v1.0`, 'GET', `/sites/${site.json.id}/lists/Anywhere/items`);
+      expect(page.json.value).toHaveLength(2);
+      expect(page.json['@odata.nextLink'].startsWith(`${origin}/v1.0/sites/`)).toBe(true);
+    }
+    expect(emulator.log.counters().requests).toBe(6);
+  });
+
+  it('leave paths outside /v1.0 alone', async () => {
+    await expect(fetch('https://graph.microsoft.com/beta/sites')).rejects.toThrow();
+    expect(emulator.log.entries.some((e) => e.path.includes('beta'))).toBe(false);
+  });
+});
+
+describe('the schema checker the scenarios rely on', () => {
+  it('accepts Graph properties (inherited and nested) and names every foreign one', () => {
+    expect(
+      shapeViolations('listItem', {
+        id: '1',
+        eTag: '"x,1"',
+        createdBy: { user: { displayName: 'Someone' } },
+        parentReference: { siteId: 's', id: 'l' },
+        fields: { AnyColumn: 1 },
+        deleted: { state: 'deleted' },
+      }),
+    ).toEqual([]);
+    expect(
+      shapeViolations('listItem', { id: '1', title: 'no', parentReference: { listId: 'nested' } }),
+    ).toEqual([
+      'listItem.title is not a property of listItem',
+      'listItem.parentReference.listId is not a property of itemReference',
+    ]);
+    expect(shapeViolations('columnDefinition', { name: 'A', text: { maxLength: 1, size: 2 } })).toEqual([
+      'columnDefinition.text.size is not a property of textColumn',
+    ]);
+    expect(shapeViolations('subscription', { id: 's', secret: 'x' })).toEqual([
+      'subscription.secret is not a property of subscription',
+    ]);
+    expect(shapeViolations('list', { id: 'l', columns: [{ name: 'A', bogus: true }] })).toEqual([
+      'list.columns[0].bogus is not a property of columnDefinition',
+    ]);
+  });
+});
