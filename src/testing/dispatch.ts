@@ -263,6 +263,18 @@ export class Dispatcher {
       if (typeof id !== 'string' || id === '') throw badRequest('Every batch request needs a string id.');
       if (ids.has(id)) throw badRequest(`Batch request id '${id}' is used twice.`);
       ids.add(id);
+      // Graph validates the whole envelope: a write with a body and no Content-Type fails every request.
+      const { body: innerBody, headers: innerHeaders } = r as { body?: unknown; headers?: unknown };
+      const hasType =
+        typeof innerHeaders === 'object' &&
+        innerHeaders !== null &&
+        Object.keys(innerHeaders).some((k) => k.toLowerCase() === 'content-type');
+      if (innerBody !== undefined && innerBody !== null && !hasType)
+        throw new GraphError(
+          400,
+          'BadRequest',
+          `Write request with id '${id}' does not contain a Content-Type header.`,
+        );
     }
     const batchId = `batch-${++this.batchCounter}`;
     const statuses = new Map<string, number>();

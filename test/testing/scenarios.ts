@@ -362,7 +362,13 @@ export function emulatorScenarios(transport: Transport): void {
 
     it('dependsOn runs after its dependency; a failed dependency answers 424', async () => {
       const requests = [
-        { id: 'a', method: 'POST', url: items, body: { fields: { Title: 'first' } } },
+        {
+          id: 'a',
+          method: 'POST',
+          url: items,
+          headers: { 'Content-Type': 'application/json' },
+          body: { fields: { Title: 'first' } },
+        },
         { id: 'b', method: 'GET', url: `${items}/1?$expand=fields`, dependsOn: ['a'] },
         { id: 'c', method: 'DELETE', url: `${items}/424242` },
         { id: 'd', method: 'GET', url: `${items}/1`, dependsOn: ['c'] },
@@ -374,6 +380,25 @@ export function emulatorScenarios(transport: Transport): void {
       expect(byId.get('c').status).toBe(404);
       expect(byId.get('d').status).toBe(424);
       expect((await ctx.call('POST', '/$batch', { requests: [{ id: 'x' }, { id: 'x' }] })).status).toBe(400);
+      // A write with a body and no Content-Type fails the whole envelope, as Graph validates it first.
+      const before = ctx.emulator.site(SITE).list('Batched')!.items().length;
+      const untyped = await ctx.call('POST', '/$batch', {
+        requests: [
+          {
+            id: '1',
+            method: 'POST',
+            url: items,
+            headers: { 'Content-Type': 'application/json' },
+            body: { fields: { Title: 'typed' } },
+          },
+          { id: '2', method: 'POST', url: items, body: { fields: { Title: 'untyped' } } },
+        ],
+      });
+      expect(untyped.status).toBe(400);
+      expect(untyped.json.error.message).toBe(
+        "Write request with id '2' does not contain a Content-Type header.",
+      );
+      expect(ctx.emulator.site(SITE).list('Batched')!.items()).toHaveLength(before);
     });
 
     it('without shuffling the answers keep the request order', async () => {
@@ -406,6 +431,7 @@ export function emulatorScenarios(transport: Transport): void {
         id: String(i),
         method: 'POST',
         url: items,
+        headers: { 'Content-Type': 'application/json' },
         body: { fields: { Title: `f${i}` } },
       }));
       const before = ctx.emulator.site(SITE).list('Batched')!.items().length;
@@ -520,7 +546,15 @@ export function emulatorScenarios(transport: Transport): void {
       // Inside a batch the inner write is applied and answers 504.
       ctx.emulator.faults.inject({ scope: 'inner', method: 'POST', lostResponse: true, count: 1 });
       const answer = await ctx.call('POST', '/$batch', {
-        requests: [{ id: '1', method: 'POST', url: items, body: { fields: { Title: 'lost inside' } } }],
+        requests: [
+          {
+            id: '1',
+            method: 'POST',
+            url: items,
+            headers: { 'Content-Type': 'application/json' },
+            body: { fields: { Title: 'lost inside' } },
+          },
+        ],
       });
       expect(answer.json.responses[0].status).toBe(504);
       expect(list().items().at(-1)!.fields.Title).toBe('lost inside');
