@@ -552,8 +552,18 @@ export class Dispatcher {
       );
     }
     const size = this.pageSize(p);
-    const skip = Number(p.query.get('$skiptoken') ?? 0) || 0;
-    const page = items.slice(skip, skip + size);
+    // SharePoint pages by item id (`Paged=TRUE&p_ID=<last id>`, base64): an item deleted or added between
+    // two pages shifts nothing, unlike an offset.
+    const skipToken = p.query.get('$skiptoken');
+    let afterId = 0;
+    if (skipToken !== null) {
+      const m = /^Paged=TRUE&p_ID=(\d+)$/.exec(Buffer.from(skipToken, 'base64url').toString('utf8'));
+      if (!m) throw badRequest(`Invalid $skiptoken '${skipToken}': follow @odata.nextLink as given.`);
+      afterId = Number(m[1]);
+    }
+    const start = afterId === 0 ? 0 : items.findIndex((item) => item.id > afterId);
+    const rest = start === -1 ? [] : items.slice(start);
+    const page = rest.slice(0, size);
     const select = parseSelect(p.query);
     const body: Record<string, unknown> = {
       value: page.map((item) =>
@@ -568,9 +578,9 @@ export class Dispatcher {
         ),
       ),
     };
-    if (skip + size < items.length) {
+    if (rest.length > size) {
       const next = new URLSearchParams(p.query);
-      next.set('$skiptoken', String(skip + size));
+      next.set('$skiptoken', Buffer.from(`Paged=TRUE&p_ID=${page.at(-1)!.id}`).toString('base64url'));
       body['@odata.nextLink'] = `${p.base}${p.path}?${next.toString()}`;
     }
     return json(200, body);
@@ -596,11 +606,16 @@ export class Dispatcher {
       }
       since = token.s;
     }
+    // A page continues after the last change sequence it served, up to the sequence the pass started at
+    // (`<after>.<upto>`): an item changed while the pass pages moves past `upto` and comes with the next
+    // delta instead of shifting the remaining pages.
     const skipParam = p.query.get('$skiptoken');
+    let afterSeq = since;
     if (skipParam !== null) {
-      const [s, u] = skipParam.split('.').map(Number);
-      upto = u ?? upto;
-      void s;
+      const m = /^(\d+)\.(\d+)$/.exec(skipParam);
+      if (!m) throw badRequest(`Invalid $skiptoken '${skipParam}': follow @odata.nextLink as given.`);
+      afterSeq = Math.max(since, Number(m[1]));
+      upto = Number(m[2]);
     }
     const expand = parseExpand(p.query.get('$expand'));
     // Order the feed by change sequence, then build JSON for this page only (a 100,000-item list would
@@ -608,20 +623,20 @@ export class Dispatcher {
     type Entry = { seq: number; itemId: number; deleted: boolean };
     const entries: Entry[] = [];
     for (const item of list.items.values()) {
-      if (item.seq > since && item.seq <= upto)
+      if (item.seq > afterSeq && item.seq <= upto)
         entries.push({ seq: item.seq, itemId: item.id, deleted: false });
     }
     // Deletions only matter to someone who saw the item: a feed continuing from a token.
     if (tokenParam !== null) {
       for (const [id, seq] of list.tombstones) {
-        if (seq > since && seq <= upto) entries.push({ seq, itemId: id, deleted: true });
+        if (seq > afterSeq && seq <= upto) entries.push({ seq, itemId: id, deleted: true });
       }
     }
     entries.sort((a, b) => a.seq - b.seq);
-    const offset = skipParam !== null ? Number(skipParam.split('.')[0]) || 0 : 0;
     const size = this.pageSize(p);
     const select = expand.select ? { select: expand.select } : {};
-    const page: Record<string, unknown>[] = entries.slice(offset, offset + size).map((e) => {
+    const served = entries.slice(0, size);
+    const page: Record<string, unknown>[] = served.map((e) => {
       const item = e.deleted ? undefined : list.items.get(e.itemId);
       return item
         ? itemJson(list, item, { expand: expand.fields, ...select })
@@ -633,11 +648,11 @@ export class Dispatcher {
     const body: Record<string, unknown> = { value: page };
     // Links always use the `delta?token=…` form, whichever form this request used.
     const feedPath = p.path.replace(/\/delta\([^/]*\)$/i, '/delta');
-    if (offset + size < entries.length) {
+    if (entries.length > size) {
       const next = new URLSearchParams(p.query);
       if (tokenParam !== null && !next.has('token') && !next.has('$deltatoken'))
         next.set('token', tokenParam);
-      next.set('$skiptoken', `${offset + size}.${upto}`);
+      next.set('$skiptoken', `${served.at(-1)!.seq}.${upto}`);
       body['@odata.nextLink'] = `${p.base}${feedPath}?${next.toString()}`;
     } else {
       const link = new URLSearchParams();

@@ -237,6 +237,12 @@ export function emulatorScenarios(transport: Transport): void {
       const two = await ctx.call('GET', `${items}?$top=2`);
       expect(two.json.value).toHaveLength(2);
       expect((await ctx.call('GET', `${items}?$top=0`)).status).toBe(400);
+      // Pages continue after the last id seen: deleting a seen item between pages skips nothing.
+      const first = await ctx.call('GET', `${items}?$expand=fields`);
+      list.deleteItem(first.json.value[0].id);
+      const second = await call('', 'GET', first.json['@odata.nextLink']);
+      expect(second.json.value[0].fields.Title).toBe('p3');
+      expect((await ctx.call('GET', `${items}?$skiptoken=3`)).status).toBe(400);
     });
   });
 
@@ -295,6 +301,27 @@ export function emulatorScenarios(transport: Transport): void {
       ).toBe(410);
       // A fresh full pass works again after expiry.
       expect((await ctx.call('GET', `/sites/${ctx.siteId}/lists/${list.id}/items/delta`)).status).toBe(200);
+    });
+
+    it('writes while a pass pages shift nothing: every item once, the changed one again in the next delta', async () => {
+      const list = ctx.emulator.site(SITE).createList({ displayName: 'Moving' });
+      for (let i = 0; i < 6; i++) list.createItem({ Title: `m${i}` });
+      const first = await ctx.call(
+        'GET',
+        `/sites/${ctx.siteId}/lists/${list.id}/items/delta?$top=2&$expand=fields`,
+      );
+      const firstIds: string[] = first.json.value.map((v: any) => v.id);
+      list.updateItem(firstIds[0]!, { Title: 'm0 edited' });
+      list.deleteItem(list.items()[5]!.id);
+      const rest = await allPages(await call('', 'GET', first.json['@odata.nextLink']));
+      const titles = [first, ...rest].flatMap((p) => p.json.value.map((v: any) => v.fields.Title));
+      // m0 and m1 first; m2..m4 follow unshifted; m5 was deleted before it was served; m0's edit comes next time.
+      expect(titles).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+      const next = await call('', 'GET', rest.at(-1)!.json['@odata.deltaLink']);
+      expect(next.json.value.map((v: any) => v.fields?.Title ?? v.deleted?.state)).toEqual([
+        'm0 edited',
+        'deleted',
+      ]);
     });
 
     it('repeats entries now and then, the same way for the same seed', async () => {
