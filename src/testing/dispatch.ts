@@ -130,8 +130,32 @@ export class Dispatcher {
 
   async handle(request: EmulatorRequest): Promise<EmulatorResponse> {
     const url = new URL(request.url);
-    const versionAt = url.pathname.indexOf('/v1.0');
-    const path = decodeURIComponent(url.pathname.slice(versionAt + '/v1.0'.length)) || '/';
+    // Graph serves `/v1.0` (and `/beta`); anything else, or a path that does not decode, is a 400 as there.
+    const version = /^(.*?)\/v1\.0(\/.*)?$/.exec(url.pathname);
+    let path: string | undefined;
+    try {
+      path = version ? decodeURIComponent(version[2] ?? '/') : undefined;
+    } catch {
+      path = undefined;
+    }
+    if (path === undefined || !version) {
+      const shown = url.pathname.split('/').filter(Boolean)[0] ?? '';
+      this.log.push({
+        at: this.now(),
+        method: request.method.toUpperCase(),
+        path: url.pathname,
+        query: url.search.replace(/^\?/, ''),
+        status: 400,
+        resourceUnits: 0,
+        inBatch: false,
+        throttled: false,
+      });
+      return this.toResponse(
+        this.errorAnswer(
+          badRequest(version ? `Invalid request path '${url.pathname}'.` : `Invalid version: ${shown}`),
+        ),
+      );
+    }
     const parsed: Parsed = {
       method: request.method.toUpperCase(),
       path,
@@ -139,7 +163,7 @@ export class Dispatcher {
       rawQuery: url.search.replace(/^\?/, ''),
       headers: lower(request.headers),
       body: undefined,
-      base: `${url.origin}${url.pathname.slice(0, versionAt)}/v1.0`,
+      base: `${url.origin}${version[1]}/v1.0`,
     };
     if (this.settings.latencyMs > 0) await delay(this.settings.latencyMs);
     const effects = this.faults.evaluate(parsed.method, path, 'request');

@@ -56,6 +56,20 @@ describe('loopback server', () => {
     }
   });
 
+  it('answers 400 outside /v1.0 and for a path that does not decode, as Graph does', async () => {
+    const emulator = createEmulator({ sites: [SITE] });
+    try {
+      const { url } = await emulator.listen();
+      const beta = await call(url, 'GET', '/beta/sites');
+      expect(beta.status).toBe(400);
+      expect(beta.json.error.message).toBe('Invalid version: beta');
+      expect((await call(url, 'GET', '/v1.0/sites/%E0%A4%A')).status).toBe(400);
+      expect(emulator.log.entries.map((e) => e.status)).toEqual([400, 400]);
+    } finally {
+      await emulator.close();
+    }
+  });
+
   it('drop destroys the socket before applying; lostResponse destroys it after applying', async () => {
     const emulator = createEmulator({ sites: [SITE] });
     try {
