@@ -73,14 +73,35 @@ export function columnJson(column: ColumnRecord): Record<string, unknown> {
   };
 }
 
-/** A fieldValueSet: `@odata.etag`, id, Title, Created, Modified and every set value; `select` narrows it. */
+/** SharePoint's id for the app/system account that the emulator writes as. */
+const SYSTEM_LOOKUP_ID = '1073741823';
+
+/**
+ * A fieldValueSet: `@odata.etag`, id, every set value and the built-in fields SharePoint adds to every item
+ * (ContentType, Created, Modified, AuthorLookupId, LinkTitle, …, as Graph returns them); `select` narrows it.
+ */
 export function fieldsJson(item: ItemRecord, select?: string[]): Record<string, unknown> {
+  const title = typeof item.fields.Title === 'string' ? item.fields.Title : '';
   const all: Record<string, unknown> = {
     '@odata.etag': itemETag(item),
     id: String(item.id),
     ...structuredClone(item.fields),
+    ContentType: 'Item',
     Created: formatDate(item.createdAt),
     Modified: formatDate(item.modifiedAt),
+    AuthorLookupId: SYSTEM_LOOKUP_ID,
+    EditorLookupId: SYSTEM_LOOKUP_ID,
+    _UIVersionString: `${item.version}.0`,
+    Attachments: false,
+    Edit: '',
+    LinkTitleNoMenu: title,
+    LinkTitle: title,
+    ItemChildCount: '0',
+    FolderChildCount: '0',
+    _ComplianceFlags: '',
+    _ComplianceTag: '',
+    _ComplianceTagWrittenTime: '',
+    _ComplianceTagUserId: '',
   };
   if (!select) return all;
   const out: Record<string, unknown> = { '@odata.etag': all['@odata.etag'] };

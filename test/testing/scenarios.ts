@@ -115,6 +115,15 @@ export function emulatorScenarios(transport: Transport): void {
       expect(shapeViolations('listItem', a.json)).toEqual([]);
       expect(a.json.id).toMatch(/^\d+$/);
       expect(a.json.fields).toMatchObject({ Title: 'Acme', TwentyId: 'id-a', Size: 1 });
+      // Without $select, SharePoint's own fields come along, as Graph returns them.
+      expect(a.json.fields).toMatchObject({
+        id: a.json.id,
+        ContentType: 'Item',
+        LinkTitle: 'Acme',
+        _UIVersionString: '1.0',
+        Attachments: false,
+        Created: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      });
       const read = await ctx.call('GET', `${items}/${a.json.id}?$expand=fields($select=Title,Size)`);
       expect(shapeViolations('listItem', read.json)).toEqual([]);
       const { '@odata.etag': _etag, ...fields } = read.json.fields;
