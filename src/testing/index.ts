@@ -55,12 +55,42 @@ function snapshot(item: ItemRecord): ItemSnapshot {
   };
 }
 
+/** Refuses options that would make the emulator behave unlike SharePoint in silence. */
+function checkOptions(options: EmulatorOptions): void {
+  const fail = (name: string, rule: string, value: unknown) => {
+    throw new Error(`createEmulator: option '${name}' ${rule} (got ${JSON.stringify(value)}).`);
+  };
+  if (!Array.isArray(options.sites)) fail('sites', "must be an array of 'hostname:/path'", options.sites);
+  for (const ref of options.sites) {
+    if (typeof ref !== 'string' || /^[a-z]+:\/\//i.test(ref) || !/^[^/:\s]+:\//.test(ref))
+      fail('sites', "needs entries like 'contoso.sharepoint.com:/sites/crm' (no scheme)", ref);
+  }
+  const positiveInteger = ['defaultPageSize', 'maxPageSize', 'listViewThreshold'] as const;
+  for (const name of positiveInteger) {
+    const v = options[name];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) fail(name, 'must be a positive integer', v);
+  }
+  const nonNegative = ['latencyMs', 'notificationDelayMs'] as const;
+  for (const name of nonNegative) {
+    const v = options[name];
+    if (v !== undefined && (!Number.isFinite(v) || v < 0)) fail(name, 'must be a number ≥ 0', v);
+  }
+  const ru = options.resourceUnitsPerMinute;
+  if (ru !== undefined && !(ru > 0))
+    fail('resourceUnitsPerMinute', 'must be > 0 (Infinity for no limit)', ru);
+  const p = options.deltaRepeatProbability;
+  if (p !== undefined && !(p >= 0 && p <= 1)) fail('deltaRepeatProbability', 'must be between 0 and 1', p);
+  if (options.seed !== undefined && !Number.isFinite(options.seed))
+    fail('seed', 'must be a number', options.seed);
+}
+
 /**
  * A SharePoint emulator: one in-memory model of sites, lists, columns, items and subscriptions, served as msw
  * handlers (`emulator.handlers`) and as a real HTTP server on loopback (`await emulator.listen()`), with
  * Graph v1.0 paths under `/v1.0`. See docs/emulator.md.
  */
 export function createEmulator(options: EmulatorOptions): Emulator {
+  checkOptions(options);
   const now = options.now ?? Date.now;
   const random = new SeededRandom(options.seed ?? 1);
   const state = new EmulatorState(options.sites, random, now);

@@ -45,6 +45,22 @@ describe('msw handlers', () => {
   });
 });
 
+describe('createEmulator options', () => {
+  it('refuses bad options with the option, the rule and the value', () => {
+    expect(() => createEmulator({ sites: ['https://contoso.sharepoint.com/sites/crm'] })).toThrow(
+      /option 'sites' needs entries like 'contoso.sharepoint.com:\/sites\/crm'.*https:/,
+    );
+    expect(() => createEmulator({ sites: [SITE], defaultPageSize: 0 })).toThrow(
+      "option 'defaultPageSize' must be a positive integer (got 0)",
+    );
+    expect(() => createEmulator({ sites: [SITE], resourceUnitsPerMinute: -1 })).toThrow(
+      /resourceUnitsPerMinute/,
+    );
+    expect(() => createEmulator({ sites: [SITE], deltaRepeatProbability: 2 })).toThrow(/between 0 and 1/);
+    expect(() => createEmulator({ sites: [SITE], latencyMs: -5 })).toThrow(/latencyMs/);
+  });
+});
+
 describe('the schema checker the scenarios rely on', () => {
   it('accepts Graph properties (inherited and nested) and names every foreign one', () => {
     expect(
