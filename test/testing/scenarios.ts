@@ -482,6 +482,32 @@ export function emulatorScenarios(transport: Transport): void {
       // The same rule never touches an outer call.
       expect((await ctx.call('POST', items, { fields: { Title: 'outer' } })).status).toBe(201);
       fault.remove();
+      // And a 'request' rule never touches an inner request; inner latency delays only that request's answer.
+      const outerOnly = ctx.emulator.faults.inject({ scope: 'request', path: /\/items$/, status: 500 });
+      const slowInner = ctx.emulator.faults.inject({
+        scope: 'inner',
+        method: 'GET',
+        latencyMs: 120,
+        count: 1,
+      });
+      const started = performance.now();
+      const mixed = await ctx.call('POST', '/$batch', {
+        requests: [
+          {
+            id: 'w',
+            method: 'POST',
+            url: items,
+            headers: { 'Content-Type': 'application/json' },
+            body: { fields: { Title: 'in' } },
+          },
+          { id: 'r', method: 'GET', url: items },
+        ],
+      });
+      expect(performance.now() - started).toBeGreaterThanOrEqual(110);
+      expect(mixed.json.responses.map((r: any) => r.status).sort()).toEqual([200, 201]);
+      expect(outerOnly.hits).toBe(0);
+      expect(slowInner.hits).toBe(1);
+      outerOnly.remove();
     });
   });
 
