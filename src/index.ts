@@ -51,6 +51,7 @@ export {
 // Bootstrap
 export {
   formatPlan,
+  formatProvisioningResult,
   PermissionError,
   type ProvisioningPlan,
   type ProvisioningResult,

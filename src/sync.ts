@@ -288,8 +288,9 @@ export class SharePointSync {
 
     // Whatever fails from here (site, permissions, bootstrap) must not leave the gauges registered.
     try {
-      await migrate(dataSource, schema);
+      // The site first: a wrong site (or no permission) must leave nothing behind, not even our schema.
       const site = await resolveSite(graph, options.site);
+      await migrate(dataSource, schema);
 
       const listeners = new Set<SyncEventListener>();
       const context: SyncContext = {
