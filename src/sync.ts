@@ -30,6 +30,7 @@ import {
 } from './provision/index.js';
 import { type LoaderOptions, RelationLoaders } from './relations/index.js';
 import {
+  assertRelationTargets,
   type ConflictPolicy,
   type ListSchema,
   listOptionsOf,
@@ -259,6 +260,7 @@ export class SharePointSync {
       readListSchemas(dataSource, { defaultPriority: options.defaultPriority ?? 'P1' }),
       options,
     );
+    assertRelationTargets(lists);
     // The gauges read the library's tables through the context, which exists only once the site is known.
     let contextRef: SyncContext | undefined;
     const metrics = new SyncMetrics({
