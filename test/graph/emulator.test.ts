@@ -183,7 +183,8 @@ describe('GraphClient against the emulator', () => {
     await Promise.all(Array.from({ length: 12 }, (_, i) => paced.get(`${itemsPath}/${(i % 5) + 1}`)));
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(900);
-    expect(elapsed).toBeLessThan(5000);
+    // A window of a minute would take ~60 s; the bound leaves room for a loaded machine.
+    expect(elapsed).toBeLessThan(30_000);
     expect(emulator.log.counters().requests).toBe(12);
   });
 });
