@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
 import type { ListSchema } from '../schema/index.js';
 import { type Db, execute, rows } from '../store/db.js';
+import { boundedIdentifier, truncatedIdentifier } from '../store/identifiers.js';
 import { quoteTablePath } from '../store/rows.js';
 
 /** Transaction-local setting that makes the capture trigger skip rows (cache loads, inbound changes). */
@@ -24,9 +25,9 @@ export function junctionTwentyId(ownerId: string, inverseId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Channel the trigger notifies for P0 rows (delivered on commit only). */
+/** Channel the trigger notifies for P0 rows (delivered on commit only); within 63 bytes for any schema name. */
 export function notifyChannel(schema: string): string {
-  return `${schema}_outbox`;
+  return boundedIdentifier(schema, '_outbox');
 }
 
 /** Key columns the TwentyId is computed from: the primary key, or the pair of a junction table. */
@@ -41,7 +42,18 @@ export function priorityNumber(list: Pick<ListSchema, 'priority'>): number {
   return Number(list.priority.slice(1));
 }
 
-const triggerName = (schema: string) => `${schema}_capture`;
+/** Name of the capture trigger on each synced table; within 63 bytes for any schema name. */
+export function captureTriggerName(schema: string): string {
+  return boundedIdentifier(schema, '_capture');
+}
+
+/** The name PostgreSQL gave the trigger before names were bounded (truncated), when it differs. */
+function legacyTriggerName(schema: string): string | undefined {
+  const legacy = truncatedIdentifier(`${schema}_capture`);
+  return legacy === captureTriggerName(schema) ? undefined : legacy;
+}
+
+const triggerName = captureTriggerName;
 
 /**
  * One generic function for every synced table (decision 1). It upserts the record's single outbox row in the
@@ -97,6 +109,8 @@ export async function installCaptureTriggers(db: Db, schema: string, lists: List
       .map((a) => `'${a.replace(/'/g, "''")}'`)
       .join(', ');
     // Drop + create in one statement batch: CREATE OR REPLACE TRIGGER needs PostgreSQL 14.
+    const legacy = legacyTriggerName(schema);
+    if (legacy) await execute(db, `DROP TRIGGER IF EXISTS "${legacy}" ON ${table}`);
     await execute(db, `DROP TRIGGER IF EXISTS "${triggerName(schema)}" ON ${table}`);
     await execute(
       db,
