@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharePointList, SharePointSync } from '../../src/index.js';
 import { boundedIdentifier, MAX_IDENTIFIER_BYTES } from '../../src/store/identifiers.js';
 import { createEmulator, type Emulator } from '../../src/testing/index.js';
-import { captureTriggerName, notifyChannel } from '../../src/writeback/capture.js';
+import { captureTriggerName, installCaptureTriggers, notifyChannel } from '../../src/writeback/capture.js';
 import { capturedTables } from '../../src/writeback/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
@@ -88,5 +88,19 @@ describe('a 63-byte schema name and a 63-byte table name', () => {
       message: 'the item in SharePoint',
     });
     expect(item.fields.Name ?? item.fields.name ?? item.fields.Title).toBe('far away');
+  });
+
+  it('replaces the trigger PostgreSQL had truncated to 63 bytes under the old naming rule', async () => {
+    const legacy = `${LONG_SCHEMA}_capture`.slice(0, 63);
+    await dataSource.query(
+      `CREATE TRIGGER "${legacy}" AFTER INSERT OR UPDATE OR DELETE ON "${LONG_TABLE}"
+         FOR EACH ROW EXECUTE FUNCTION "${LONG_SCHEMA}".capture_change('LongNamed', 'id', '0')`,
+    );
+    await installCaptureTriggers(dataSource, LONG_SCHEMA, [...sync.lists]);
+    const names = await dataSource.query(
+      `SELECT tgname FROM pg_trigger WHERE tgrelid = $1::regclass AND NOT tgisinternal`,
+      [`"${LONG_TABLE}"`],
+    );
+    expect(names).toEqual([{ tgname: captureTriggerName(LONG_SCHEMA) }]);
   });
 });
