@@ -222,6 +222,8 @@ export class Webhooks {
       if (value !== undefined && !(Number.isFinite(value) && value >= min))
         throw new Error(`typeorm-sharepoint: webhooks.${name} must be a number ≥ ${min}, got ${value}`);
     }
+    // The secret that proves a notification comes from Graph never appears in an error or a log line.
+    ctx.graph.redact(this.clientState);
     this.receiver = new WebhookReceiver({
       maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
       clientState: this.clientState,
