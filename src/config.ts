@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TokenCredential } from './graph/index.js';
+import { CREDENTIAL_SECRETS, type TokenCredential } from './graph/index.js';
 
 /** A configuration value that cannot be used; names the variable (or option) and what is allowed. */
 export class ConfigError extends Error {
@@ -235,6 +235,8 @@ function lazyClientSecretCredential(
 ): TokenCredential {
   let credential: Promise<TokenCredential> | undefined;
   return {
+    // The gateway redacts the secret wherever an error or a log would quote it.
+    [CREDENTIAL_SECRETS]: [clientSecret],
     async getToken(scopes, options) {
       credential ??= import('@azure/identity').then(
         (identity) =>

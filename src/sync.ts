@@ -302,7 +302,8 @@ export class SharePointSync {
         site: { id: site.id, ...options.site },
         lists,
         listIds: new Map(),
-        logger,
+        // What the concerns log passes the gateway's scrubber: known secrets and tokens never reach it.
+        logger: graph.scrubbingLogger(logger),
         emit(event: SyncEvent) {
           metrics.onEvent(event);
           for (const listener of listeners) {
