@@ -81,6 +81,7 @@ export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sy
 // Many workspaces (multi-tenant)
 export {
   defaultWorkspaceSchema,
+  legacyWorkspaceSchema,
   parseWorkspaceSettings,
   SharePointWorkspaces,
   type SharePointWorkspacesOptions,
