@@ -82,6 +82,7 @@ export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sy
 // Many workspaces (multi-tenant)
 export {
   defaultWorkspaceSchema,
+  legacyWorkspaceSchema,
   parseWorkspaceSettings,
   SharePointWorkspaces,
   type SharePointWorkspacesOptions,

@@ -304,6 +304,8 @@ describe('settings are validated, naming the workspace and the setting', () => {
 
   it('webhooks on: each workspace gets its own handler path under the base URL', async () => {
     const workspaces = h.create({
+      // Both on acme's site: only the handler paths matter here.
+      allowSharedSites: true,
       defaults: { webhooks: { baseUrl: 'https://crm.example.com', clientState: 'shared-secret' } },
     });
     h.definitions.set('hooks', {
