@@ -126,10 +126,19 @@ const DATETIME_TYPES = new Set([
   'timestamptz',
 ]);
 
+/**
+ * Columns PostgreSQL derives itself (generated columns, full-text `tsvector` such as Twenty's
+ * `searchVector`): never synced and never refused. SharePoint does not need them, and a rebuild regenerates
+ * them from the synced columns.
+ */
+function derivedByPostgres(dataSource: DataSource, column: ColumnMetadata): boolean {
+  return column.generatedType !== undefined || normalizedType(dataSource, column) === 'tsvector';
+}
+
 /** PostgreSQL types that have no SharePoint column: refused at attach, naming entity and column. */
 function unmappable(type: string): boolean {
   return (
-    /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsvector|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube)/.test(
+    /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube)/.test(
       type,
     ) || /^time( with(out)? time zone)?$/.test(type)
   );
@@ -265,7 +274,7 @@ function readEntity(
 
   for (const column of metadata.columns) {
     if (column.isPrimary || column.relationMetadata || column.isVirtual || column.isDiscriminator) continue;
-    if (ignoredColumn(metadata, column, refine)) continue;
+    if (ignoredColumn(metadata, column, refine) || derivedByPostgres(dataSource, column)) continue;
     claim(fieldOfColumn(dataSource, entity, column, refine));
   }
 

@@ -19,6 +19,7 @@ interface CompanyRow {
   id: string;
   name: string;
   searchVector?: string | null;
+  logo?: Buffer | null;
 }
 interface PersonRow {
   id: string;
@@ -33,7 +34,14 @@ const company = new EntitySchema<CompanyRow>({
   columns: {
     id: { type: 'uuid', primary: true, generated: 'uuid' },
     name: { type: 'text', nullable: false, default: '' },
-    searchVector: { type: 'tsvector', nullable: true },
+    // Derived by PostgreSQL (Twenty's generated search column): never synced, never refused.
+    searchVector: {
+      type: 'tsvector',
+      nullable: true,
+      generatedType: 'STORED',
+      asExpression: `to_tsvector('simple', COALESCE("name", ''))`,
+    },
+    logo: { type: 'bytea', nullable: true },
   },
 });
 
@@ -58,7 +66,7 @@ class DecoratedThing {
 }
 
 const LISTS: Record<string, ListConfig> = {
-  company: { title: 'Companies', priority: 'P0', columns: { searchVector: false } },
+  company: { title: 'Companies', priority: 'P0', columns: { logo: false } },
   person: { title: 'People', columns: { jobTitle: { maxLength: 50 } } },
 };
 
@@ -105,7 +113,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe("attach's lists: EntitySchemas without decorators (real PostgreSQL, loopback emulator)", () => {
+// The rebuild step reloads what the first step wrote: the order holds under shuffle.
+describe("attach's lists: EntitySchemas without decorators (real PostgreSQL, loopback emulator)", {
+  shuffle: false,
+}, () => {
   it('syncs EntitySchema entities: lists, columns, priority, relation, ignored property, validation', async () => {
     const ds = await dataSource([company, person]);
     const sync = await attach(ds, LISTS, { conflictResolution: 'lastWriteWins' });
@@ -120,6 +131,7 @@ describe("attach's lists: EntitySchemas without decorators (real PostgreSQL, loo
       .map((c) => c.name);
     expect(columns).toContain('Name');
     expect(columns).not.toContain('SearchVector');
+    expect(columns).not.toContain('Logo');
     const people = emulator.site(SITE).list('People')!.columns();
     // `text` is multi-line in SharePoint (no length facet there); the configured maxLength is validated.
     expect(people.find((c) => c.name === 'JobTitle')).toMatchObject({ text: { allowMultipleLines: true } });
@@ -139,13 +151,22 @@ describe("attach's lists: EntitySchemas without decorators (real PostgreSQL, loo
     expect(emulator.site(SITE).list('Companies')!.items()[0]!.fields.Name).toBe('Acme');
   });
 
+  it('a generated search column is derived again by a rebuild (drop the rows, load from SharePoint)', async () => {
+    const ds = sources[0]!;
+    const sync = syncs[0]!;
+    await sync.rebuild();
+    const [row] = await ds.query(`SELECT name, "searchVector"::text AS sv FROM company`);
+    expect(row).toEqual({ name: 'Acme', sv: "'acme':1" });
+    expect((await sync.verify()).ok).toBe(true);
+  });
+
   it('a property SharePoint cannot hold is a SchemaError unless the lists config leaves it out', async () => {
     const ds = await dataSource([company, person]);
     const error = await attach(ds, { company: { title: 'Companies' }, person: LISTS.person! }).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(SchemaError);
-    expect((error as Error).message).toMatch(/company\.searchVector: type "tsvector"/);
+    expect((error as Error).message).toMatch(/company\.logo: type "bytea"/);
   });
 
   it('an entity the DataSource does not have is a SchemaError naming it', async () => {
@@ -161,7 +182,7 @@ describe("attach's lists: EntitySchemas without decorators (real PostgreSQL, loo
     const ds = await dataSource([company, person]);
     const error = await attach(ds, {
       ...LISTS,
-      company: { title: 'Companies', columns: { searchVectr: false } },
+      company: { title: 'Companies', columns: { logo: false, searchVectr: false } },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaError);
     expect(error).toMatchObject({ entity: 'company', column: 'searchVectr', rule: 'unknownProperty' });
