@@ -4,6 +4,8 @@ export default defineConfig([
   {
     entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
     format: ['esm', 'cjs'],
+    // import.meta.url (the lazy, optional msw import of the emulator) in the CommonJS build too.
+    shims: true,
     dts: true,
     sourcemap: true,
     clean: true,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TokenCredential } from './graph/index.js';
+import { CREDENTIAL_SECRETS, type TokenCredential } from './graph/index.js';
 
 /** A configuration value that cannot be used; names the variable (or option) and what is allowed. */
 export class ConfigError extends Error {
@@ -18,7 +18,14 @@ export class ConfigError extends Error {
   }
 }
 
-const bool = z.stringbool();
+/** Exactly the spellings docs/configuration.md lists (any case); zod's default set is larger. */
+export const BOOLEAN_SPELLINGS = { true: ['true', '1', 'yes', 'on'], false: ['false', '0', 'no', 'off'] };
+const bool = z.stringbool({
+  truthy: BOOLEAN_SPELLINGS.true,
+  falsy: BOOLEAN_SPELLINGS.false,
+  case: 'insensitive',
+});
+const BOOL_ALLOWED = 'true or false (also 1/0, yes/no, on/off, any case)';
 const positiveInt = (max?: number) =>
   max === undefined ? z.coerce.number().int().positive() : z.coerce.number().int().positive().max(max);
 
@@ -58,16 +65,16 @@ export const ENVIRONMENT_VARIABLES = {
     schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
     allowed: 'a lower-case PostgreSQL identifier',
   },
-  SHAREPOINT_BOOTSTRAP_ON_STARTUP: { schema: bool, allowed: 'true or false', default: true },
-  SHAREPOINT_AUTO_CREATE_LISTS: { schema: bool, allowed: 'true or false', default: true },
-  SHAREPOINT_AUTO_CREATE_COLUMNS: { schema: bool, allowed: 'true or false', default: true },
-  SHAREPOINT_LAZY_LOAD_DATA: { schema: bool, allowed: 'true or false', default: true },
+  SHAREPOINT_BOOTSTRAP_ON_STARTUP: { schema: bool, allowed: BOOL_ALLOWED, default: true },
+  SHAREPOINT_AUTO_CREATE_LISTS: { schema: bool, allowed: BOOL_ALLOWED, default: true },
+  SHAREPOINT_AUTO_CREATE_COLUMNS: { schema: bool, allowed: BOOL_ALLOWED, default: true },
+  SHAREPOINT_LAZY_LOAD_DATA: { schema: bool, allowed: BOOL_ALLOWED, default: true },
   SHAREPOINT_CACHE_TTL_SECONDS: {
     schema: positiveInt(),
     allowed: 'a whole number of seconds ≥ 1',
     default: 3600,
   },
-  SHAREPOINT_WRITEBACK_ENABLED: { schema: bool, allowed: 'true or false', default: true },
+  SHAREPOINT_WRITEBACK_ENABLED: { schema: bool, allowed: BOOL_ALLOWED, default: true },
   SHAREPOINT_WRITEBACK_BATCH_SIZE: {
     schema: positiveInt(20),
     allowed: 'a whole number from 1 to 20 (Graph $batch limit)',
@@ -97,10 +104,12 @@ export const ENVIRONMENT_VARIABLES = {
     schema: z.url({ protocol: /^https?$/ }),
     allowed: 'a public https URL that Graph can reach',
   },
+  // No default here: unset, the option's own default applies (webhooks.expirationDays, 29 days), so the
+  // environment and the options cannot disagree.
   SHAREPOINT_WEBHOOK_EXPIRATION_DAYS: {
     schema: z.coerce.number().positive().max(365),
-    allowed: 'a number of days > 0 (Graph caps list subscriptions below 30 days)',
-    default: 3,
+    allowed:
+      'a number of days > 0 (default 29; Graph allows list subscriptions up to 42,300 minutes, longer is capped with a warning)',
   },
 } as const satisfies Record<
   string,
@@ -129,7 +138,7 @@ export interface EnvironmentConfig {
     retryDelayMs: number;
     batchWindowSeconds: number;
   };
-  webhooks: { baseUrl?: string; expirationDays: number };
+  webhooks: { baseUrl?: string; expirationDays?: number };
 }
 
 function parseVariable<K extends EnvironmentVariable>(name: K, raw: string | undefined): Parsed[K] {
@@ -180,6 +189,7 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   const schema = v('SHAREPOINT_SYNC_SCHEMA');
   const ruPerMinute = v('SHAREPOINT_GRAPH_RU_PER_MINUTE');
   const webhookBaseUrl = v('SHAREPOINT_WEBHOOK_BASE_URL');
+  const expirationDays = v('SHAREPOINT_WEBHOOK_EXPIRATION_DAYS');
 
   return {
     site: { hostname, path },
@@ -209,7 +219,7 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
     },
     webhooks: {
       ...(webhookBaseUrl ? { baseUrl: webhookBaseUrl } : {}),
-      expirationDays: v('SHAREPOINT_WEBHOOK_EXPIRATION_DAYS')!,
+      ...(expirationDays !== undefined ? { expirationDays } : {}),
     },
   };
 }
@@ -225,6 +235,8 @@ function lazyClientSecretCredential(
 ): TokenCredential {
   let credential: Promise<TokenCredential> | undefined;
   return {
+    // The gateway redacts the secret wherever an error or a log would quote it.
+    [CREDENTIAL_SECRETS]: [clientSecret],
     async getToken(scopes, options) {
       credential ??= import('@azure/identity').then(
         (identity) =>

@@ -51,6 +51,7 @@ export {
 // Bootstrap
 export {
   formatPlan,
+  formatProvisioningResult,
   PermissionError,
   type ProvisioningPlan,
   type ProvisioningResult,
@@ -81,6 +82,7 @@ export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sy
 // Many workspaces (multi-tenant)
 export {
   defaultWorkspaceSchema,
+  legacyWorkspaceSchema,
   parseWorkspaceSettings,
   SharePointWorkspaces,
   type SharePointWorkspacesOptions,

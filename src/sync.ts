@@ -30,6 +30,7 @@ import {
 } from './provision/index.js';
 import { type LoaderOptions, RelationLoaders } from './relations/index.js';
 import {
+  assertRelationTargets,
   type ConflictPolicy,
   type ListSchema,
   listOptionsOf,
@@ -259,6 +260,7 @@ export class SharePointSync {
       readListSchemas(dataSource, { defaultPriority: options.defaultPriority ?? 'P1' }),
       options,
     );
+    assertRelationTargets(lists);
     // The gauges read the library's tables through the context, which exists only once the site is known.
     let contextRef: SyncContext | undefined;
     const metrics = new SyncMetrics({
@@ -288,8 +290,9 @@ export class SharePointSync {
 
     // Whatever fails from here (site, permissions, bootstrap) must not leave the gauges registered.
     try {
-      await migrate(dataSource, schema);
+      // The site first: a wrong site (or no permission) must leave nothing behind, not even our schema.
       const site = await resolveSite(graph, options.site);
+      await migrate(dataSource, schema);
 
       const listeners = new Set<SyncEventListener>();
       const context: SyncContext = {
@@ -299,7 +302,8 @@ export class SharePointSync {
         site: { id: site.id, ...options.site },
         lists,
         listIds: new Map(),
-        logger,
+        // What the concerns log passes the gateway's scrubber: known secrets and tokens never reach it.
+        logger: graph.scrubbingLogger(logger),
         emit(event: SyncEvent) {
           metrics.onEvent(event);
           for (const listener of listeners) {

@@ -28,7 +28,8 @@ describe('configFromEnv', () => {
         retryDelayMs: 1000,
         batchWindowSeconds: 10,
       },
-      webhooks: { expirationDays: 3 },
+      // Unset: the option's own default (29 days) applies; the environment has none of its own.
+      webhooks: {},
     });
     expect(config.credential).toBeUndefined();
   });

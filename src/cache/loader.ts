@@ -27,6 +27,7 @@ import { upsertCacheState } from '../store/sql.js';
 import { suppressCapture } from '../writeback/index.js';
 import {
   canonicalFromItem,
+  canonicalFromRow,
   type GraphListItem,
   hashCanonical,
   makeItemConverter,
@@ -229,58 +230,94 @@ export async function loadList(
     const page = await yieldingPage(runner, async () => {
       const skipped: { itemId: string; reason: string }[] = [];
       const deletedMap = await twentyIdsForItems(runner, ctx.schema, listId!, deletedItemIds);
-      const pending = await pendingOutboxIds(runner, ctx.schema, entity, [
-        ...ready.map((r) => r.twentyId),
-        ...deletedMap.values(),
-      ]);
-      if (settings.onPendingLocal && pending.size > 0) {
-        const changes: PendingLocalChange[] = [
-          ...ready
-            .filter((r) => pending.has(r.twentyId))
-            .map((r) => ({
-              twentyId: r.twentyId,
-              itemId: r.item.id,
-              deleted: false,
-              etag: r.item.eTag ?? null,
-              lastModified: r.item.lastModifiedDateTime ?? null,
-              fields: r.fields,
-            })),
-          ...[...deletedMap.entries()]
-            .filter(([, id]) => pending.has(id))
-            .map(([itemId, id]) => ({ twentyId: id, itemId, deleted: true, etag: null, lastModified: null })),
-        ];
-        if (changes.length > 0)
-          for (const id of await settings.onPendingLocal(runner, list, changes)) pending.delete(id);
-      }
-      // Echoes of our own write-backs (same eTag, or same content, as sync_state) change nothing: skipped.
-      const known = await syncStatesFor(
+      const pageIds = [...ready.map((r) => r.twentyId), ...deletedMap.values()];
+      // Lock the page's rows first: an application write to one of them either committed before (its outbox
+      // row is seen below) or waits until this page commits. Otherwise a write committed between reading the
+      // outbox and the upsert would be overwritten by SharePoint's version and never sent.
+      const present = await lockRows(runner, list, pageIds);
+      const pending = await pendingOutboxIds(runner, ctx.schema, entity, pageIds);
+      const known = await syncStatesFor(runner, ctx.schema, entity, pageIds);
+      const localRows = await rowsById(
         runner,
-        ctx.schema,
-        entity,
-        ready.map((r) => r.twentyId),
+        list,
+        [...pending].filter((id) => present.has(id)),
       );
       let echoes = 0;
-      const toWrite = ready.filter((r) => {
-        if (pending.has(r.twentyId)) return false;
-        const state = known.get(r.twentyId);
-        if (
-          mode === 'delta' &&
-          state &&
-          ((r.item.eTag && state.etag === r.item.eTag) ||
-            state.content_hash === hashCanonical(canonicalFromItem(list, r.fields)))
-        ) {
-          echoes++;
-          return false;
+      let pendingLocal = 0;
+      const toWrite: typeof ready = [];
+      // SharePoint holds what the cache already has: only its eTag (and values as seen) are refreshed.
+      const refreshState: typeof ready = [];
+      const conflicts: PendingLocalChange[] = [];
+      const conflicting = new Map<string, (typeof ready)[number]>();
+      for (const r of ready) {
+        const verdict = compareWithKnown(list, known.get(r.twentyId), r.item.eTag, r.fields);
+        if (pending.has(r.twentyId)) {
+          // An entry that is our own write (or older than it) is never a conflict: the local change waiting
+          // in the outbox is kept and sent. Only a real SharePoint change goes to the conflict policy.
+          if (verdict.kind !== 'changed') {
+            pendingLocal++;
+            continue;
+          }
+          const local = localRows.get(r.twentyId);
+          if (local && sameContent(canonicalFromRow(list, local), verdict.remote)) {
+            // Changed in SharePoint to exactly the local values: both sides agree, nothing to decide.
+            refreshState.push(r);
+            pendingLocal++;
+            continue;
+          }
+          conflicting.set(r.twentyId, r);
+          conflicts.push({
+            twentyId: r.twentyId,
+            itemId: r.item.id,
+            deleted: false,
+            etag: r.item.eTag ?? null,
+            lastModified: r.item.lastModifiedDateTime ?? null,
+            fields: r.fields,
+          });
+          continue;
         }
-        return true;
-      });
+        if (verdict.kind === 'stale') {
+          // Read before our own later write-back was recorded: the newer state is already here.
+          skippedTwentyIds.push(r.twentyId);
+          echoes++;
+          continue;
+        }
+        if (mode === 'delta' && verdict.kind !== 'changed') {
+          if (verdict.kind === 'same' && verdict.newEtag) refreshState.push(r);
+          echoes++;
+          continue;
+        }
+        toWrite.push(r);
+      }
+      const deleteIds: string[] = [];
+      for (const [itemId, id] of deletedMap) {
+        if (!pending.has(id)) {
+          deleteIds.push(id);
+        } else if (!present.has(id)) {
+          // Deleted on both sides (or our own delete coming back before its outbox row was closed): the
+          // queued delete finds the item gone. Nothing to decide.
+          pendingLocal++;
+        } else {
+          conflicts.push({ twentyId: id, itemId, deleted: true, etag: null, lastModified: null });
+        }
+      }
+      if (settings.onPendingLocal && conflicts.length > 0) {
+        const apply = await settings.onPendingLocal(runner, list, conflicts);
+        for (const change of conflicts) {
+          if (!apply.has(change.twentyId)) pendingLocal++;
+          else if (change.deleted) deleteIds.push(change.twentyId);
+          else toWrite.push(conflicting.get(change.twentyId)!);
+        }
+      } else {
+        pendingLocal += conflicts.length;
+      }
       const outcome = await upsertRows(
         runner,
         target,
         toWrite.map((r) => r.row),
         { chunkSize: settings.chunkSize },
       );
-      const states: SyncStateRow[] = toWrite.map((r) => {
+      const states: SyncStateRow[] = [...toWrite, ...refreshState].map((r) => {
         const canonical = canonicalFromItem(list, r.fields);
         return {
           twentyId: r.twentyId,
@@ -292,7 +329,6 @@ export async function loadList(
         };
       });
       await upsertSyncStates(runner, ctx.schema, entity, listId!, states, { chunkSize: settings.chunkSize });
-      const deleteIds = [...deletedMap.values()].filter((id) => !pending.has(id));
       const deleted = await deleteRecords(runner, list, target, deleteIds, (itemId, reason) =>
         skipped.push({ itemId, reason }),
       );
@@ -301,7 +337,7 @@ export async function loadList(
         echoes,
         loaded: toWrite.length,
         deleted,
-        pendingLocal: ready.length - toWrite.length - echoes + deletedMap.size - deleteIds.length,
+        pendingLocal,
         unresolved: outcome.unresolved,
         skipped,
       };
@@ -466,19 +502,117 @@ async function yieldingPage<T>(runner: QueryRunner, work: () => Promise<T>): Pro
   }
 }
 
+/** What sync_state knows of a record: the last version SharePoint acknowledged, and sends not yet answered. */
+interface KnownState {
+  etag: string | null;
+  content_hash: string | null;
+  fields: Record<string, unknown> | null;
+  pending: Record<string, unknown>[] | null;
+}
+
 async function syncStatesFor(
   runner: QueryRunner,
   schema: string,
   entity: string,
   ids: string[],
-): Promise<Map<string, { etag: string | null; content_hash: string | null }>> {
+): Promise<Map<string, KnownState>> {
   if (ids.length === 0) return new Map();
-  const found = await selectRows<{ twenty_id: string; etag: string | null; content_hash: string | null }>(
+  const found = await selectRows<KnownState & { twenty_id: string }>(
     runner,
-    `SELECT twenty_id, etag, content_hash FROM "${schema}".sync_state WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
+    `SELECT twenty_id, etag, content_hash, fields, pending FROM "${schema}".sync_state
+      WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
     [entity, ids],
   );
   return new Map(found.map((f) => [f.twenty_id, f]));
+}
+
+/**
+ * How a SharePoint entry relates to what we know SharePoint holds:
+ * - `same`: the version we know (same eTag, or the same mapped values: `newEtag` when only the eTag moved);
+ * - `ours`: a version we sent whose answer is not recorded yet (`sync_state.pending`, a write-back in flight);
+ * - `stale`: an older version of the item than the one we know (same item, lower eTag version);
+ * - `changed`: anything else — a real change made in SharePoint.
+ */
+function compareWithKnown(
+  list: ListSchema,
+  state: KnownState | undefined,
+  etag: string | undefined,
+  fields: Record<string, unknown>,
+):
+  | { kind: 'same'; newEtag: boolean; remote: Record<string, unknown> }
+  | {
+      kind: 'ours' | 'stale' | 'changed';
+      remote: Record<string, unknown>;
+    } {
+  const remote = canonicalFromItem(list, fields);
+  if (!state) return { kind: 'changed', remote };
+  if (etag && state.etag === etag) return { kind: 'same', newEtag: false, remote };
+  if (isOlderEtag(etag, state.etag)) return { kind: 'stale', remote };
+  const base = state.fields ?? {};
+  if (
+    state.fields &&
+    (state.content_hash === hashCanonical(remote) || sameContent(canonicalFromItem(list, base), remote))
+  )
+    return { kind: 'same', newEtag: true, remote };
+  const sent = Array.isArray(state.pending) ? state.pending : [];
+  if (sent.some((s) => sameContent(canonicalFromItem(list, { ...base, ...s }), remote)))
+    return { kind: 'ours', remote };
+  return { kind: 'changed', remote };
+}
+
+function sameContent(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  return hashCanonical(a) === hashCanonical(b);
+}
+
+/** SharePoint eTags read `"{item guid},{version}"`: true when `a` is an earlier version of the same item than `b`. */
+function isOlderEtag(a: string | undefined, b: string | null): boolean {
+  const pa = a ? /^(?:W\/)?"?([^,"]+),(\d+)"?$/.exec(a) : null;
+  const pb = b ? /^(?:W\/)?"?([^,"]+),(\d+)"?$/.exec(b) : null;
+  if (!pa || !pb || pa[1]!.toLowerCase() !== pb[1]!.toLowerCase()) return false;
+  return Number(pa[2]) < Number(pb[2]);
+}
+
+/**
+ * Locks the rows of these records (`FOR UPDATE`, waiting at most the page's lock timeout) and returns the
+ * TwentyIds that exist in PostgreSQL.
+ */
+async function lockRows(runner: QueryRunner, list: ListSchema, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const found = await selectRows<{ id: string }>(
+    runner,
+    `SELECT ${rowIdSql(list, 'e')} AS id FROM ${quoteTablePath(list.tablePath)} e WHERE ${rowMatchSql(list, 'e')}
+       FOR UPDATE`,
+    [ids],
+  );
+  return new Set(found.map((f) => f.id));
+}
+
+/** The current rows of these records (already locked by `lockRows`), keyed by TwentyId. */
+async function rowsById(
+  runner: QueryRunner,
+  list: ListSchema,
+  ids: string[],
+): Promise<Map<string, Record<string, unknown>>> {
+  if (ids.length === 0) return new Map();
+  const found = await selectRows<Record<string, unknown>>(
+    runner,
+    `SELECT e.*, ${rowIdSql(list, 'e')} AS "__tsp_id" FROM ${quoteTablePath(list.tablePath)} e WHERE ${rowMatchSql(list, 'e')}`,
+    [ids],
+  );
+  return new Map(
+    found.map((row) => {
+      const id = String(row.__tsp_id);
+      delete row.__tsp_id;
+      return [id, row];
+    }),
+  );
+}
+
+/** `$1` (text[] of TwentyIds) matched against rows; by the primary key's own type so its index is used. */
+function rowMatchSql(list: ListSchema, alias: string): string {
+  if (list.kind === 'junction') return `${rowIdSql(list, alias)} = ANY($1::text[])`;
+  // An untyped array parameter takes the key column's type: `= ANY($1)` stays an index scan.
+  return `${alias}.${quoteIdentifier(list.primaryKey)} = ANY($1)`;
 }
 
 async function sweepMissing(

@@ -200,7 +200,7 @@ export function formatVerifyReport(report: VerifyReport): string {
   for (const l of report.lists) {
     lines.push(
       `${l.drift ? '✗' : '✓'} ${l.entity}: PostgreSQL ${l.postgresCount}, SharePoint ${l.sharePointCount}` +
-        (l.drift ? '' : ' — identical'),
+        (l.drift ? '' : inStep(l)),
     );
     if (l.missingInPostgresCount > 0) {
       lines.push(
@@ -233,6 +233,12 @@ export function formatVerifyReport(report: VerifyReport): string {
   }
   lines.push(report.ok ? 'No drift.' : 'Drift found.');
   return lines.join('\n');
+}
+
+/** "identical" only when it is: equal counts and nothing unsent that the comparison left aside. */
+function inStep(l: { postgresCount: number; sharePointCount: number; pendingLocal: number }): string {
+  if (l.postgresCount === l.sharePointCount && l.pendingLocal === 0) return ' — identical';
+  return ` — no drift: ${l.pendingLocal} unsent local change(s) account for the difference`;
 }
 
 function listIds(ids: string[], count: number): string {

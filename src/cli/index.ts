@@ -1,9 +1,11 @@
-import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   ConfigError,
   configFromEnv,
   formatMigrationReport,
   formatPlan,
+  formatProvisioningResult,
   formatVerifyReport,
   type LoadResult,
   SharePointSync,
@@ -26,11 +28,54 @@ interface GlobalOptions {
   workspace?: string;
 }
 
+/** The package's version: src/cli and dist/cli are both two folders below package.json. */
+function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
 function parseSiteRef(ref: string): { hostname: string; path: string } {
-  const match = /^([^:/]+):(\/.*)$/.exec(ref);
-  if (!match)
-    throw new UsageError(`--site ${ref}: expected host:/path, e.g. contoso.sharepoint.com:/sites/crm`);
+  const match = /^([^:/\s]+):(\/\S*)$/.exec(ref);
+  if (!match || /^[a-z][a-z0-9+.-]*:\/\//i.test(ref))
+    throw new UsageError(
+      `--site ${ref}: expected host:/path without a scheme, e.g. contoso.sharepoint.com:/sites/crm`,
+    );
   return { hostname: match[1]!, path: match[2]! };
+}
+
+/** commander parser for `--port`: an integer 0–65535, else a usage error (exit 2). */
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535)
+    throw new InvalidArgumentError('expected a port number from 0 to 65535.');
+  return port;
+}
+
+/** commander parser for a duration in seconds: a positive number, else a usage error (exit 2). */
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new InvalidArgumentError('expected a positive number of seconds.');
+  return seconds;
+}
+
+/**
+ * The library's messages name API calls (`flush()`); an operator at the shell needs the command that does
+ * the same. One table, applied to every error the CLI prints.
+ */
+const API_TO_COMMAND: [RegExp, string][] = [
+  [
+    /Run flush\(\) first, or rebuild\(\{ force: true \}\) to discard them\./g,
+    'Run `typeorm-sharepoint drain` first, or `typeorm-sharepoint rebuild --force` to discard them.',
+  ],
+  [/call sync\.retryDeadLetters\(\)/g, 'run `typeorm-sharepoint dead-letters retry`'],
+  [/sync\.retryDeadLetters\(\)/g, '`typeorm-sharepoint dead-letters retry`'],
+  [/sync\.deadLetters\(\)/g, '`typeorm-sharepoint dead-letters list`'],
+  [/rebuild\(\{ force: true \}\)/g, '`typeorm-sharepoint rebuild --force`'],
+  [/\bflush\(\)/g, '`typeorm-sharepoint drain`'],
+];
+
+export function forTheShell(message: string): string {
+  return API_TO_COMMAND.reduce((text, [api, command]) => text.replace(api, command), message);
 }
 
 /** Options from the environment (validated by configFromEnv), then flags on top. */
@@ -74,7 +119,10 @@ function summariseLoads(results: LoadResult[]): string {
     .join('\n');
 }
 
-export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
+export function buildProgram(
+  env: NodeJS.ProcessEnv = process.env,
+  { json = false }: { json?: boolean } = {},
+): Command {
   const program = new Command('typeorm-sharepoint')
     .description('SharePoint Lists as the source of truth for a TypeORM app; PostgreSQL as the cache.')
     .option(
@@ -96,8 +144,12 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       'run against one workspace of the SharePointWorkspaces that --datasource exports (default or `workspaces`)',
     )
     .option('--json', 'machine-readable output on stdout')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
+  // With --json, stdout carries exactly one JSON document whatever happens: commander's own messages
+  // (usage errors, help, version) are held back and `main` prints them as JSON.
+  if (json) program.configureOutput({ writeOut: () => {}, writeErr: () => {} });
 
   const out = () => new Output(Boolean(program.opts<GlobalOptions>().json));
 
@@ -179,17 +231,39 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
           return;
         }
         const result = await sync.bootstrap({ failOnDrift: Boolean(options.failOnDrift) });
-        output.result(result, () => formatPlan(plan));
+        output.result({ ...result, listIds: Object.fromEntries(result.listIds) }, () =>
+          formatProvisioningResult(result),
+        );
       });
     });
 
   program
     .command('load')
-    .description('load lists from SharePoint into PostgreSQL (all synced entities when none are named)')
+    .description(
+      'load lists from SharePoint into PostgreSQL, or apply their delta when already loaded (all synced entities when none are named)',
+    )
     .argument('[entity...]', 'entity names, e.g. Company Person')
     .action(async (entities: string[]) => {
       await withSync(async (sync, output) => {
-        const results = entities.length ? await sync.ensureLoaded(entities) : await sync.loadAll();
+        // First loads in dependency order; a list already loaded (within its TTL, "cached") gets its
+        // delta now, as an operator who types `load` expects to see SharePoint's current state.
+        const first = entities.length ? await sync.ensureLoaded(entities) : await sync.loadAll();
+        const results: LoadResult[] = [];
+        for (const result of first)
+          results.push(result.mode === 'cached' ? await sync.refresh(result.entity) : result);
+        output.result(results, () => summariseLoads(results));
+      });
+    });
+
+  program
+    .command('pull')
+    .description('apply what changed in SharePoint now (delta), whatever the cache TTL')
+    .argument('[entity...]', 'entity names (all synced entities when none are named)')
+    .action(async (entities: string[]) => {
+      await withSync(async (sync, output) => {
+        const results = entities.length
+          ? (await Promise.all(entities.map((entity) => sync.pull(entity)))).flat()
+          : await sync.pull();
         output.result(results, () => summariseLoads(results));
       });
     });
@@ -239,7 +313,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
   program
     .command('drain')
     .description('send every pending write-back now; exit 1 if anything is dead-lettered')
-    .option('--timeout <seconds>', 'give up after this long', (v) => Number(v))
+    .option('--timeout <seconds>', 'give up after this long', parseSeconds)
     .action(async (options: { timeout?: number }) => {
       await withSync(async (sync, output) => {
         const result = await sync.flush(options.timeout ? { timeoutMs: options.timeout * 1000 } : {});
@@ -324,7 +398,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
       'send existing PostgreSQL rows to SharePoint (bootstrap, queue, drain, verify); resumable, never duplicates',
     )
     .option('--dry-run', 'print row counts and the bootstrap plan without changing anything')
-    .option('--timeout <seconds>', 'stop waiting after this long (re-run to continue)', (v) => Number(v))
+    .option('--timeout <seconds>', 'stop waiting after this long (re-run to continue)', parseSeconds)
     .argument('[entity...]', 'entity names (all synced entities when none are named)')
     .action(async (entities: string[], options: { dryRun?: boolean; timeout?: number }) => {
       await withSync(async (sync, output) => {
@@ -369,11 +443,16 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env): Command {
     .command('emulator')
     .description('run the SharePoint emulator on loopback (Graph paths under /v1.0)')
     .addOption(
-      new Option('--port <port>', 'port to listen on (0 picks a free one)').default(4010).argParser(Number),
+      new Option('--port <port>', 'port to listen on (0 picks a free one)')
+        .default(4010)
+        .argParser(parsePort),
     )
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--site <host:/path...>', 'a site to serve (repeatable); others answer 404')
-    .option('--seed <n>', 'seed for deterministic shuffling and faults', Number)
+    .option('--seed <n>', 'seed for deterministic shuffling and faults', (v: string) => {
+      if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected an integer.');
+      return Number(v);
+    })
     .action(async (options: { port: number; host: string; site?: string[]; seed?: number }) => {
       const { createEmulator } = await import('typeorm-sharepoint/testing');
       // `--site` after `emulator` is usually taken by the program-level option (same name): use either.
@@ -407,13 +486,19 @@ export async function main(
   argv: string[] = process.argv,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  const program = buildProgram(env);
-  const output = () => new Output(argv.includes('--json'));
+  const json = argv.includes('--json');
+  const program = buildProgram(env, { json });
+  const output = () => new Output(json);
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
+      if (json) {
+        if (error.code === 'commander.version') output().result({ version: packageVersion() }, () => '');
+        else if (error.exitCode === 0) output().result({ help: program.helpInformation() }, () => '');
+        else output().error(error.message.replace(/^error: /, ''));
+      }
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (
@@ -421,10 +506,10 @@ export async function main(
       error instanceof UsageError ||
       (error instanceof Error && error.name === 'UnknownWorkspaceError')
     ) {
-      output().error(error.message);
+      output().error(forTheShell(error.message));
       return EXIT.usage;
     }
-    output().error(error instanceof Error ? error.message : String(error));
+    output().error(forTheShell(error instanceof Error ? error.message : String(error)));
     return EXIT.failed;
   }
 }

@@ -1,6 +1,15 @@
 import cliProgress from 'cli-progress';
 import type { SyncEvent } from 'typeorm-sharepoint';
 
+/**
+ * Items per second since `started`, or '–' during the first second: a rate over a few milliseconds
+ * (one page arriving at once) is noise, not a speed (it printed 3000000/s).
+ */
+export function rateSince(done: number, started: number, now = Date.now()): string {
+  const seconds = (now - started) / 1000;
+  return seconds < 1 ? '–' : String(Math.round(done / seconds));
+}
+
 /** Where the CLI writes: human text, or one JSON document per command with `--json`. */
 export class Output {
   constructor(
@@ -43,7 +52,7 @@ export class Output {
       let begun = false;
       return {
         update(done, total) {
-          const rate = Math.round(done / Math.max((Date.now() - started) / 1000, 0.001));
+          const rate = rateSince(done, started);
           if (!begun) {
             bar.start(total, done, { rate });
             begun = true;
@@ -61,10 +70,10 @@ export class Output {
         const now = Date.now();
         if (done < total && now - last < 2000) return;
         last = now;
-        const seconds = Math.max((now - started) / 1000, 0.001);
-        const rate = done / seconds;
-        const eta = rate > 0 ? ` ETA ${Math.round((total - done) / rate)} s` : '';
-        this.note(`${label}: ${done}/${total} items, ${Math.round(rate)}/s${eta}`);
+        const seconds = (now - started) / 1000;
+        const rate = done / Math.max(seconds, 0.001);
+        const eta = seconds >= 1 && rate > 0 ? ` ETA ${Math.round((total - done) / rate)} s` : '';
+        this.note(`${label}: ${done}/${total} items, ${rateSince(done, started, now)}/s${eta}`);
       },
       stop() {},
     };
@@ -99,10 +108,9 @@ export class Output {
             };
             byEntity.set(event.entity, entry);
           }
-          const seconds = Math.max((Date.now() - entry.started) / 1000, 0.001);
           entry.bar.setTotal(Math.max(event.total ?? event.loaded, event.loaded));
           entry.bar.update(event.loaded, {
-            rate: Math.round(event.loaded / seconds),
+            rate: rateSince(event.loaded, entry.started),
             skipped: event.skipped,
           });
         },
@@ -118,10 +126,9 @@ export class Output {
         if (!started.has(event.entity)) started.set(event.entity, now);
         if (!event.done && now - (lastPrinted.get(event.entity) ?? 0) < 2000) return;
         lastPrinted.set(event.entity, now);
-        const seconds = Math.max((now - started.get(event.entity)!) / 1000, 0.001);
         const total = event.total === undefined ? '' : `/${event.total}`;
         this.note(
-          `${event.entity}: ${event.loaded}${total} items, ${Math.round(event.loaded / seconds)}/s, ${event.skipped} skipped${event.done ? ' (done)' : ''}`,
+          `${event.entity}: ${event.loaded}${total} items, ${rateSince(event.loaded, started.get(event.entity)!, now)}/s, ${event.skipped} skipped${event.done ? ' (done)' : ''}`,
         );
       },
       stop() {},

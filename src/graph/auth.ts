@@ -1,5 +1,5 @@
 import { GraphError } from './errors.js';
-import type { SecretScrubber } from './redact.js';
+import type { CREDENTIAL_SECRETS, SecretScrubber } from './redact.js';
 
 /** Structural: every `@azure/identity` credential fits; no runtime dependency on `@azure/*`. */
 export interface TokenCredential {
@@ -7,6 +7,8 @@ export interface TokenCredential {
     scopes: string | string[],
     options?: { abortSignal?: AbortSignal },
   ): Promise<{ token: string; expiresOnTimestamp: number } | null>;
+  /** Secrets the credential was built from, redacted by the gateway wherever they would appear. */
+  readonly [CREDENTIAL_SECRETS]?: readonly string[];
 }
 
 /** Tokens are reused until this long before they expire. */

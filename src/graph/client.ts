@@ -10,7 +10,7 @@ import {
   readGraphErrorBody,
 } from './errors.js';
 import { type RateLimitHeaders, ResourceUnitLimiter } from './limiter.js';
-import { SecretScrubber } from './redact.js';
+import { SecretScrubber, secretsOf } from './redact.js';
 
 export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -42,6 +42,12 @@ export interface GraphClientOptions {
   baseUrl?: string;
   /** Omitted → no Authorization header (credential-free mode for the emulator). */
   credential?: TokenCredential;
+  /**
+   * Values that must never appear in an error or a log line (replaced by `[redacted]` wherever they appear).
+   * The client secret of a credential from `configFromEnv` or of an `@azure/identity` `ClientSecretCredential`,
+   * and every token obtained, are added by themselves.
+   */
+  secrets?: string[];
   /** Default `['https://graph.microsoft.com/.default']`. */
   scopes?: string[];
   /** Per attempt (connect + answer + body), default 30 000. */
@@ -178,6 +184,9 @@ export class GraphClient {
     this.supportsListItemDelta =
       options.listItemDelta ?? !NO_LIST_ITEM_DELTA.has(base.hostname.toLowerCase());
     this.basePath = base.pathname.replace(/\/+$/, '');
+    for (const secret of [...(options.secrets ?? []), ...secretsOf(options.credential)]) {
+      this.scrubber.pin(secret);
+    }
     if (options.credential) {
       this.tokens = new TokenProvider(options.credential, options.scopes ?? DEFAULT_SCOPES, this.scrubber);
     }
@@ -307,6 +316,16 @@ export class GraphClient {
       }
       throw error;
     }
+  }
+
+  /** Adds a value that must never appear in an error or a log line of this client (e.g. a webhook clientState). */
+  redact(secret: string): void {
+    this.scrubber.pin(secret);
+  }
+
+  /** `logger` with every message and field scrubbed of the secrets this client knows and of secret-looking text. */
+  scrubbingLogger<L extends object>(logger: L): L {
+    return this.scrubber.logger(logger);
   }
 
   /**

@@ -32,17 +32,21 @@ export class GraphError extends Error {
   constructor(init: GraphErrorInit, scrubber: SecretScrubber = defaultScrubber) {
     const graphMessage = init.graphMessage === undefined ? undefined : scrubber.scrub(init.graphMessage);
     const what = graphMessage ?? (init.detail === undefined ? undefined : scrubber.scrub(init.detail));
+    // Everything that came from elsewhere is scrubbed, not only the message: Graph's body fills code and
+    // request id too (the path is ours, query values already removed), and the stack is built from the message.
+    const code = scrubber.scrub(init.code);
+    const requestId = init.requestId === undefined ? undefined : scrubber.scrub(init.requestId);
     const status = init.status ? `${init.status} ` : '';
     super(
-      `Microsoft Graph ${init.method} ${init.path} failed: ${status}${init.code}${what ? ` - ${what}` : ''}` +
-        `${init.requestId ? ` (request-id ${init.requestId})` : ''}`,
+      `Microsoft Graph ${init.method} ${init.path} failed: ${status}${code}${what ? ` - ${what}` : ''}` +
+        `${requestId ? ` (request-id ${requestId})` : ''}`,
     );
     this.status = init.status;
-    this.code = init.code;
+    this.code = code;
     this.method = init.method;
     this.path = init.path;
     this.retryable = init.retryable;
-    if (init.requestId !== undefined) this.requestId = init.requestId;
+    if (requestId !== undefined) this.requestId = requestId;
     if (init.retryAfterMs !== undefined) this.retryAfterMs = init.retryAfterMs;
     if (graphMessage !== undefined) this.graphMessage = graphMessage;
   }

@@ -16,3 +16,4 @@ export { resourceUnitCost } from './cost.js';
 export { GraphError } from './errors.js';
 export { type LimiterOptions, ResourceUnitLimiter } from './limiter.js';
 export { odataString } from './odata.js';
+export { CREDENTIAL_SECRETS } from './redact.js';

@@ -58,6 +58,11 @@ export class ResourceUnitLimiter {
     return this.pausedUntilMs;
   }
 
+  /** How long a request of `units` would wait if asked now (0: it may start; callers queued before it aside). */
+  delayFor(units: number): number {
+    return Math.max(0, this.waitFor(units, this.now()));
+  }
+
   /** Units started within the current window. */
   used(): number {
     this.expire(this.now());

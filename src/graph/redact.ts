@@ -1,8 +1,30 @@
 /**
  * Scrubs secrets out of text before it reaches an error message or a log line. Credential errors
  * (from @azure/identity or MSAL) and network errors may quote a client secret, an assertion or a
- * token; none of that may leave the gateway.
+ * token; none of that may leave the gateway. Two layers: the exact values known to be secret (the
+ * client secret, the webhook clientState, the tokens obtained) wherever they appear, whatever the words
+ * around them, then patterns for secrets nobody told us about.
  */
+
+/**
+ * Where a credential carries the secrets it was built from, for the gateway to redact (`configFromEnv`
+ * sets it). Any credential may set it: `{ [CREDENTIAL_SECRETS]: ['…'] }`.
+ */
+export const CREDENTIAL_SECRETS: unique symbol = Symbol.for('typeorm-sharepoint.credentialSecrets') as never;
+
+/** The secrets a credential is known to hold: `CREDENTIAL_SECRETS`, and `clientSecret` (@azure/identity's ClientSecretCredential keeps it there). */
+export function secretsOf(credential: unknown): string[] {
+  if (!credential || typeof credential !== 'object') return [];
+  const out: string[] = [];
+  const listed = (credential as { [CREDENTIAL_SECRETS]?: unknown })[CREDENTIAL_SECRETS];
+  if (Array.isArray(listed)) for (const s of listed) if (typeof s === 'string') out.push(s);
+  const clientSecret = (credential as { clientSecret?: unknown }).clientSecret;
+  if (typeof clientSecret === 'string') out.push(clientSecret);
+  return out;
+}
+
+/** Shorter values are not replaced: they would turn ordinary words of messages into `[redacted]`. */
+const MIN_SECRET_LENGTH = 6;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -26,13 +48,36 @@ const PATTERNS: Array<[RegExp, string | ((match: string, ...groups: string[]) =>
 ];
 
 export class SecretScrubber {
-  /** Exact strings known to be secret (the tokens this client obtained). */
-  private readonly known = new Set<string>();
+  /** Secrets for the life of the client (client secret, clientState). */
+  private readonly pinned = new Set<string>();
+  /** The tokens this client obtained; only the last few matter. */
+  private readonly tokens = new Set<string>();
+  /** Every known value with its encoded forms (URL, JSON), longest first. */
+  private known: string[] = [];
 
+  /** A value secret for the life of the client: it is replaced wherever it appears. */
+  pin(secret: string | undefined): void {
+    if (!secret || secret.length < MIN_SECRET_LENGTH || this.pinned.has(secret)) return;
+    this.pinned.add(secret);
+    this.rebuild();
+  }
+
+  /** A token just obtained (bounded: the last 8). */
   remember(secret: string | undefined): void {
-    if (secret && secret.length >= 8) this.known.add(secret);
-    // Bounded: only the last few tokens matter.
-    if (this.known.size > 8) this.known.delete(this.known.values().next().value!);
+    if (!secret || secret.length < MIN_SECRET_LENGTH || this.tokens.has(secret)) return;
+    this.tokens.add(secret);
+    if (this.tokens.size > 8) this.tokens.delete(this.tokens.values().next().value!);
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    const forms = new Set<string>();
+    for (const secret of [...this.pinned, ...this.tokens]) {
+      forms.add(secret);
+      forms.add(encodeURIComponent(secret));
+      forms.add(JSON.stringify(secret).slice(1, -1));
+    }
+    this.known = [...forms].sort((a, b) => b.length - a.length);
   }
 
   scrub(text: string): string {
@@ -42,6 +87,18 @@ export class SecretScrubber {
       result = result.replace(pattern, replacement as never);
     }
     return result;
+  }
+
+  /** The same logger, every message and field scrubbed. */
+  logger<L extends object>(logger: L): L {
+    const out: Record<string, unknown> = {};
+    for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+      const fn = (logger as Record<string, unknown>)[level];
+      if (typeof fn !== 'function') continue;
+      out[level] = (message: string, fields?: Record<string, unknown>) =>
+        fn.call(logger, this.scrub(String(message)), this.scrubFields(fields));
+    }
+    return out as L;
   }
 
   /** Scrubs every string inside a log-fields object (shallow copy, nested objects too). */

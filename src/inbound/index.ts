@@ -1,11 +1,11 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
 import type { Cache, LoadResult } from '../cache/index.js';
 import { listFor, type SyncContext } from '../context.js';
 import { GraphError } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 import { execute, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
+import { type WebhookHandler, WebhookReceiver, webhookHandler } from './webhook.js';
 
 export {
   type Conflict,
@@ -35,8 +35,14 @@ export interface WebhookOptions {
   clientState?: string;
   /** Subscription lifetime; capped at 42,300 minutes (with a warning). Default 29. */
   expirationDays?: number;
-  /** Largest notification body accepted. Default 1 MiB. */
+  /** Largest notification body accepted; reading stops as soon as a body passes it (413). Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Pulls that notifications start for one list begin at least this far apart (the first one at once).
+   * A burst of notifications for a list costs one pull at once plus at most one more per interval while it
+   * lasts. Default 1000.
+   */
+  minPullIntervalMs?: number;
 }
 
 /** Delta pulls: on a timer, on demand, and after webhook notifications — coalesced per list. */
@@ -44,6 +50,12 @@ export class Inbound {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly running = new Map<string, Promise<LoadResult>>();
   private readonly again = new Set<string>();
+  /** Per list, the one notification-driven pull waiting for its turn (at most one). */
+  private readonly queued = new Map<string, Promise<void>>();
+  /** When each list's latest pull started. */
+  private readonly lastStart = new Map<string, number>();
+  /** Waits of queued pulls, so that `stop()` can end them at once. */
+  private readonly waits = new Set<{ timer: ReturnType<typeof setTimeout>; resolve: () => void }>();
   private stopped = false;
 
   constructor(
@@ -67,7 +79,19 @@ export class Inbound {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.running.values()]);
+    for (const wait of this.waits) {
+      clearTimeout(wait.timer);
+      wait.resolve();
+    }
+    this.waits.clear();
+    await this.settled();
+  }
+
+  /** Resolves once no pull is running or queued (pulls started meanwhile included). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0 || this.queued.size > 0) {
+      await Promise.allSettled([...this.running.values(), ...this.queued.values()]);
+    }
   }
 
   /**
@@ -104,6 +128,7 @@ export class Inbound {
       let result: LoadResult;
       do {
         this.again.delete(key);
+        this.lastStart.set(key, Date.now());
         result = await this.cache.refresh(list.target);
         this.ctx.emit({
           type: 'inbound.applied',
@@ -118,23 +143,54 @@ export class Inbound {
     this.running.set(key, run);
     return run;
   }
-}
 
-/** A request as the framework-neutral handler sees it. */
-interface WebhookRequest {
-  method: string;
-  url: string;
-  body: string;
-}
+  /**
+   * A notification says `list` changed. Whatever the burst, a list has at most one pull running and one
+   * queued: the first notification pulls at once; later ones join the single queued pull, which starts
+   * after the running one ends and no sooner than `minIntervalMs` after the previous start — so it still
+   * starts after the last notification it stands for.
+   */
+  notify(list: ListSchema, minIntervalMs: number): void {
+    const key = list.entityName;
+    if (this.stopped || this.queued.has(key)) return;
+    const due = (this.lastStart.get(key) ?? Number.NEGATIVE_INFINITY) + minIntervalMs;
+    if (!this.running.has(key) && Date.now() >= due) {
+      this.pullInBackground(list);
+      return;
+    }
+    const job = (async () => {
+      await this.wait(due - Date.now());
+      await this.running.get(key)?.catch(() => undefined);
+      this.queued.delete(key);
+      if (!this.stopped) this.pullInBackground(list);
+    })();
+    this.queued.set(key, job);
+  }
 
-interface WebhookAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+  private pullInBackground(list: ListSchema): void {
+    this.pullOne(list).catch((error) =>
+      this.ctx.logger.warn('typeorm-sharepoint: pull after notification failed', {
+        entity: list.entityName,
+        error: String(error),
+      }),
+    );
+  }
 
-function digest(value: string): Buffer {
-  return createHash('sha256').update(value).digest();
+  /** A timer that neither keeps the process alive nor outlives `stop()`. */
+  private wait(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => {
+          this.waits.delete(entry);
+          resolve();
+        }, ms),
+        resolve,
+      };
+      entry.timer.unref?.();
+      this.waits.add(entry);
+    });
+  }
 }
 
 export interface SubscriptionInfo {
@@ -147,7 +203,7 @@ export interface SubscriptionInfo {
 /** Webhooks: the receiving handler and the subscriptions that make Graph call it. */
 export class Webhooks {
   readonly clientState: string;
-  private readonly maxBodyBytes: number;
+  private readonly receiver: WebhookReceiver;
   /** One timer for all lists: it renews them together before the first one expires. */
   private renewTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -159,7 +215,23 @@ export class Webhooks {
     this.clientState = options.clientState ?? randomBytes(24).toString('base64url');
     if (this.clientState.length > 128)
       throw new Error('typeorm-sharepoint: webhooks.clientState must be at most 128 characters');
-    this.maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    for (const [name, value, min] of [
+      ['maxBodyBytes', options.maxBodyBytes, 1],
+      ['minPullIntervalMs', options.minPullIntervalMs, 0],
+    ] as const) {
+      if (value !== undefined && !(Number.isFinite(value) && value >= min))
+        throw new Error(`typeorm-sharepoint: webhooks.${name} must be a number ≥ ${min}, got ${value}`);
+    }
+    // The secret that proves a notification comes from Graph never appears in an error or a log line.
+    ctx.graph.redact(this.clientState);
+    this.receiver = new WebhookReceiver({
+      maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+      clientState: this.clientState,
+      onForged: () =>
+        this.ctx.logger.warn(
+          'typeorm-sharepoint: webhook delivery without the right clientState refused (403)',
+        ),
+    });
   }
 
   get path(): string {
@@ -168,89 +240,30 @@ export class Webhooks {
 
   /**
    * The handler, framework-neutral: call it with Node's `(req, res)` (Express, Fastify's `reply.raw`, NestJS)
-   * or use `.fetch(request)` for fetch-style runtimes. It answers the validation handshake, checks
-   * `clientState` in constant time (403, nothing done, on a mismatch), limits the body, answers 202 at once
-   * and pulls the notified lists in the background (bursts coalesce).
+   * or use `.fetch(request)` for fetch-style runtimes. It answers the validation handshake, streams the body
+   * and stops reading as soon as it passes `maxBodyBytes` (413), checks `clientState` in constant time (403,
+   * nothing done, on a mismatch), answers 202 at once and pulls the notified lists in the background
+   * (coalesced: see `minPullIntervalMs`).
    */
-  handler(): ((req: IncomingMessage, res: ServerResponse) => void) & {
-    fetch(request: Request): Promise<Response>;
-  } {
-    const node = (req: IncomingMessage, res: ServerResponse) => {
-      const declared = Number(req.headers['content-length'] ?? 0);
-      if (declared > this.maxBodyBytes) {
-        res.writeHead(413).end();
-        req.resume();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let tooLarge = false;
-      req.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > this.maxBodyBytes) tooLarge = true;
-        else chunks.push(chunk);
-      });
-      req.on('end', () => {
-        const answer = tooLarge
-          ? { status: 413, headers: {}, body: '' }
-          : this.handle({
-              method: req.method ?? 'POST',
-              url: req.url ?? '/',
-              body: Buffer.concat(chunks).toString('utf8'),
-            });
-        res.writeHead(answer.status, answer.headers).end(answer.body);
-      });
-    };
-    const fetchHandler = async (request: Request): Promise<Response> => {
-      const declared = Number(request.headers.get('content-length') ?? 0);
-      if (declared > this.maxBodyBytes) return new Response(null, { status: 413 });
-      const body = await request.text();
-      if (Buffer.byteLength(body) > this.maxBodyBytes) return new Response(null, { status: 413 });
-      const answer = this.handle({ method: request.method, url: request.url, body });
-      return new Response(answer.body || null, { status: answer.status, headers: answer.headers });
-    };
-    return Object.assign(node, { fetch: fetchHandler });
+  handler(): WebhookHandler {
+    return webhookHandler(this.receiver, (resources) => this.accepted(resources));
   }
 
-  private handle(request: WebhookRequest): WebhookAnswer {
-    const url = new URL(request.url, 'http://localhost');
-    const token = url.searchParams.get('validationToken');
-    if (token !== null) return { status: 200, headers: { 'Content-Type': 'text/plain' }, body: token };
-    if (request.method !== 'POST') return { status: 405, headers: {}, body: '' };
-    let notifications: { clientState?: unknown; resource?: unknown }[];
-    try {
-      const parsed = JSON.parse(request.body) as { value?: unknown };
-      if (!Array.isArray(parsed.value)) throw new Error('no value array');
-      notifications = parsed.value as typeof notifications;
-    } catch {
-      return { status: 400, headers: {}, body: '' };
-    }
-    const expected = digest(this.clientState);
-    // Every notification must carry our secret: one forged entry rejects the whole delivery.
-    if (
-      !notifications.every(
-        (n) => typeof n.clientState === 'string' && timingSafeEqual(digest(n.clientState), expected),
-      )
-    ) {
-      this.ctx.logger.warn('typeorm-sharepoint: webhook notification with a wrong clientState refused');
-      return { status: 403, headers: {}, body: '' };
-    }
+  /** Resolves once no pull (started by a notification or otherwise) is running or queued. */
+  settled(): Promise<void> {
+    return this.inbound.settled();
+  }
+
+  private accepted(resources: string[]): void {
     const lists = new Set<ListSchema>();
-    for (const n of notifications) {
-      const listId = /lists\/([^/]+)/i.exec(String(n.resource ?? ''))?.[1];
+    for (const resource of resources) {
+      const listId = /lists\/([^/]+)/i.exec(resource)?.[1];
       for (const [entity, id] of this.ctx.listIds) {
         if (id === listId) lists.add(listFor(this.ctx, entity));
       }
     }
-    for (const list of lists) {
-      this.inbound.pullOne(list).catch((error) =>
-        this.ctx.logger.warn('typeorm-sharepoint: pull after notification failed', {
-          entity: list.entityName,
-          error: String(error),
-        }),
-      );
-    }
-    return { status: 202, headers: {}, body: '' };
+    const interval = this.options.minPullIntervalMs ?? 1000;
+    for (const list of lists) this.inbound.notify(list, interval);
   }
 
   /** Lifetime asked of Graph, capped at its maximum with a warning. */

@@ -483,3 +483,21 @@ export function formatPlan(plan: ProvisioningPlan): string {
   lines.push(plan.upToDate ? 'Nothing to do.' : 'Run `typeorm-sharepoint bootstrap` to apply.');
   return lines.join('\n');
 }
+
+/** What `bootstrap` changed, for people (the CLI's `bootstrap`): never the plan's "run … to apply". */
+export function formatProvisioningResult(result: ProvisioningResult): string {
+  const lines: string[] = [];
+  for (const title of result.createdLists) lines.push(`+ created list "${title}"`);
+  for (const c of result.createdColumns) lines.push(`+ created column ${c.list}.${c.column}`);
+  for (const c of result.indexedColumns) lines.push(`+ indexed column ${c.list}.${c.column}`);
+  for (const s of result.skipped)
+    lines.push(`- skipped ${s.list}${s.column ? `.${s.column}` : ''}: ${s.reason}`);
+  for (const d of result.drift) lines.push(`! drift (not changed): ${d.list}.${d.column}: ${d.detail}`);
+  const changes = result.createdLists.length + result.createdColumns.length + result.indexedColumns.length;
+  lines.push(
+    changes === 0
+      ? `Nothing to do: SharePoint already has all ${result.listIds.size} list(s) and their columns.`
+      : `Applied: ${result.createdLists.length} list(s) created, ${result.createdColumns.length} column(s) created, ${result.indexedColumns.length} column(s) indexed.`,
+  );
+  return lines.join('\n');
+}

@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import { In, type ObjectLiteral } from 'typeorm';
+import { type EntityManager, In, type ObjectLiteral } from 'typeorm';
 import {
   canonicalFromItem,
   type GraphListItem,
@@ -10,8 +10,9 @@ import {
 import { listFor, type SyncContext } from '../context.js';
 import { odataString } from '../graph/index.js';
 import type { FieldSchema, ListSchema } from '../schema/index.js';
-import { transaction } from '../store/db.js';
+import { type Db, rows as selectRows, transaction } from '../store/db.js';
 import { upsertRows, upsertSyncStates } from '../store/rows.js';
+import { unsentRecords } from '../store/sql.js';
 import { suppressCapture } from '../writeback/capture.js';
 
 /**
@@ -216,28 +217,37 @@ export class RelationLoaders {
   ): Promise<(ObjectLiteral | null | Error)[]> {
     const valid = (id: string) => isValidId(list, id);
     const wanted = [...new Set(ids.filter(valid))];
+    // Soft-deleted rows are read too: a record known locally is never asked of SharePoint, deleted or not.
     const found = await this.query(list, wanted);
     const missing = wanted.filter((id) => !found.has(id));
     if (missing.length > 0 && this.options.fetchMissing !== false) {
       const fetched = await this.fetchFromSharePoint(list, missing);
       if (fetched > 0) for (const [id, row] of await this.query(list, missing)) found.set(id, row);
     }
-    return ids.map((id) =>
-      valid(id) ? (found.get(id) ?? null) : new InvalidTwentyIdError(list.entityName, id),
-    );
+    const hidden = (row: ObjectLiteral) =>
+      !this.options.withDeleted &&
+      list.deleteDateField !== undefined &&
+      row[list.deleteDateField.property] !== null &&
+      row[list.deleteDateField.property] !== undefined;
+    return ids.map((id) => {
+      if (!valid(id)) return new InvalidTwentyIdError(list.entityName, id);
+      const row = found.get(id);
+      return row && !hidden(row) ? row : null;
+    });
   }
 
-  /** One SQL query through TypeORM (entities come back as the application's classes). */
-  private async query(list: ListSchema, ids: string[]): Promise<Map<string, ObjectLiteral>> {
+  /** One SQL query through TypeORM (entities come back as the application's classes), soft-deleted rows included. */
+  private async query(
+    list: ListSchema,
+    ids: string[],
+    manager: EntityManager = this.ctx.dataSource.manager,
+  ): Promise<Map<string, ObjectLiteral>> {
     const out = new Map<string, ObjectLiteral>();
     if (ids.length === 0) return out;
-    const repo = this.ctx.dataSource.getRepository(list.target);
+    const repo = manager.getRepository(list.target);
     const key = list.idField.property;
     const typed = ids.map((id) => list.idField.fromSharePoint(id));
-    const rows = await repo.find({
-      where: { [key]: In(typed) } as never,
-      withDeleted: this.options.withDeleted === true,
-    });
+    const rows = await repo.find({ where: { [key]: In(typed) } as never, withDeleted: true });
     for (const row of rows) out.set(String(row[key]), row);
     return out;
   }
@@ -246,6 +256,11 @@ export class RelationLoaders {
   private async fetchFromSharePoint(list: ListSchema, ids: string[]): Promise<number> {
     const listId = this.ctx.listIds.get(list.entityName);
     if (!listId) return 0;
+    // A row missing here with a change still unsent (outbox or dead letter) was deleted locally: SharePoint's
+    // copy is what that delete will remove, never something to bring back.
+    const unsent = await unsentChanges(this.ctx.dataSource, this.ctx.schema, list.entityName, ids);
+    ids = ids.filter((id) => !unsent.has(id));
+    if (ids.length === 0) return 0;
     const chunks: string[][] = [];
     for (let i = 0; i < ids.length; i += FILTER_CHUNK_SIZE) chunks.push(ids.slice(i, i + FILTER_CHUNK_SIZE));
     const answers = await this.ctx.graph.batch<{ value: GraphListItem[] }>(
@@ -285,13 +300,33 @@ export class RelationLoaders {
       }
     }
     if (rows.length === 0) return 0;
-    await transaction(this.ctx.dataSource, async (runner) => {
+    return transaction(this.ctx.dataSource, async (runner) => {
       await suppressCapture(runner);
-      await upsertRows(runner, list, rows);
-      await upsertSyncStates(runner, this.ctx.schema, list.entityName, listId, states);
+      // Checked again in the writing transaction: the row may have been written or deleted locally while
+      // SharePoint answered. Only rows still absent, with nothing unsent, are stored (never overwritten).
+      const fetched = states.map((st) => st.twentyId);
+      const skip = await unsentChanges(runner, this.ctx.schema, list.entityName, fetched);
+      for (const id of (await this.query(list, fetched, runner.manager)).keys()) skip.add(id);
+      const keep = states.map((st) => !skip.has(st.twentyId));
+      const storing = rows.filter((_, i) => keep[i]);
+      await upsertRows(runner, list, storing);
+      await upsertSyncStates(
+        runner,
+        this.ctx.schema,
+        list.entityName,
+        listId,
+        states.filter((_, i) => keep[i]),
+      );
+      return storing.length;
     });
-    return rows.length;
   }
+}
+
+/** TwentyIds among `ids` with a change not yet in SharePoint: an outbox row or a dead letter. */
+async function unsentChanges(db: Db, schema: string, entity: string, ids: string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const found = await selectRows<{ twenty_id: string }>(db, unsentRecords(schema), [entity, ids]);
+  return new Set(found.map((r) => r.twenty_id));
 }
 
 /** An id the list's key can hold (a UUID for uuid keys, digits for integer keys): checked before any request. */

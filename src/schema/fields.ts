@@ -236,15 +236,34 @@ export function buildField(spec: FieldSpec): FieldSchema {
   return field;
 }
 
+/**
+ * A string of at most `max` characters as SharePoint counts them: UTF-16 code units (.NET `String.Length`,
+ * which is also JavaScript's `length`), so an emoji counts 2. zod's `max()` counts code points and would let
+ * 10 emoji into a 10-character column that SharePoint then refuses. docs/schema.md, "Text length".
+ */
+function sharePointLength(max: number): z.ZodType {
+  return z.string().superRefine((value, ctx) => {
+    if (value.length > max)
+      ctx.addIssue({
+        code: 'too_big',
+        origin: 'string',
+        maximum: max,
+        inclusive: true,
+        input: value,
+        message: `at most ${max} characters (UTF-16 code units)`,
+      });
+  });
+}
+
 /** The zod schema of the SharePoint value of a field (validation before commit). */
 function zodFor(spec: FieldSpec): z.ZodType {
   switch (spec.kind) {
     case 'id':
     case 'relation':
-      return spec.uuid ? z.string().regex(UUID, 'a UUID') : z.string().max(36);
+      return spec.uuid ? z.string().regex(UUID, 'a UUID') : sharePointLength(36);
     case 'text':
     case 'note':
-      return spec.maxLength !== undefined ? z.string().max(spec.maxLength) : z.string();
+      return spec.maxLength !== undefined ? sharePointLength(spec.maxLength) : z.string();
     case 'integer':
     case 'number': {
       let n = z.number();

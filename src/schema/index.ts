@@ -10,7 +10,7 @@ export {
 export { SchemaError, ValidationError } from './errors.js';
 export { emptyValue, isoSeconds, UUID } from './fields.js';
 export { humanize, internalName, isReservedName, pascal, pluralize } from './names.js';
-export { type ReadOptions, readListSchemas } from './read.js';
+export { assertRelationTargets, type ReadOptions, readListSchemas } from './read.js';
 export type {
   ConflictPolicy,
   FieldKind,

@@ -76,6 +76,29 @@ export function readListSchemas(dataSource: DataSource, options: ReadOptions = {
   return lists;
 }
 
+/**
+ * Every stored relation points at a list that is synced too (or says it knowingly does not): a rebuild
+ * loads only lists, so a relation to a local-only table would come back empty and drift forever.
+ * Run on the lists actually attached (after `entities` narrowed them).
+ */
+export function assertRelationTargets(lists: readonly ListSchema[]): void {
+  const synced = new Set(lists.filter((l) => l.kind === 'entity').map((l) => l.entityName));
+  for (const list of lists) {
+    if (list.kind !== 'entity') continue;
+    for (const relation of list.relations) {
+      if (!relation.field || relation.localTarget || !relation.targetEntityName) continue;
+      if (synced.has(relation.targetEntityName)) continue;
+      throw new SchemaError(
+        list.entityName,
+        relation.property,
+        'relationTarget',
+        `points at ${relation.targetEntityName}, which is not a synced SharePoint list: after a rebuild this relation would be empty. ` +
+          `Sync ${relation.targetEntityName} too (@SharePointList, and in \`entities\` if you narrow them), or mark the relation @SharePointColumn({ localTarget: true }) if the target is meant to stay local`,
+      );
+    }
+  }
+}
+
 function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: ReadOptions): ListSchema {
   const entity = metadata.name;
   const listOptions = listOptionsOf(metadata.target)!;
@@ -138,6 +161,7 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
       property: relation.propertyPath,
       target: targetMeta.target,
       targetEntityName: targetMeta.name,
+      ...(columnOptionsOf(relation.target, relation.propertyName).localTarget ? { localTarget: true } : {}),
     };
     if ((relation.isManyToOne || relation.isOneToOneOwner) && relation.joinColumns.length === 1) {
       const field = relationField(dataSource, entity, relation);

@@ -33,6 +33,13 @@ export interface SharePointColumnOptions {
   maximum?: number;
   /** Strings: store as multi-line text (no 255 limit). Default: `text` columns and lengths over 255. */
   multiline?: boolean;
+  /**
+   * Relations only: the target is a local table, not a SharePoint list, and that is intended. Without it, a
+   * relation to an entity that is not synced is a `SchemaError` at attach: after a rebuild its rows would not
+   * be there to point at. With it, SharePoint stores the id; a rebuild restores it only where the target
+   * row exists locally (else it is left empty and logged). See docs/schema.md.
+   */
+  localTarget?: boolean;
 }
 
 /** How one field is stored in SharePoint. */
@@ -91,6 +98,8 @@ export interface RelationSchema {
   inverseProperty?: string;
   /** Many-to-many: the junction list's entity name. */
   junctionEntityName?: string;
+  /** `@SharePointColumn({ localTarget: true })`: the target is knowingly not a SharePoint list. */
+  localTarget?: boolean;
 }
 
 export interface JunctionSchema {

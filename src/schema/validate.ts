@@ -35,7 +35,9 @@ function describe(value: unknown, sharePointValue: unknown, field: FieldSchema, 
     field.maxLength !== undefined &&
     sharePointValue.length > field.maxLength
   ) {
-    return `value has ${sharePointValue.length} characters; SharePoint allows at most ${field.maxLength}`;
+    const units = sharePointValue.length;
+    const codePoints = [...sharePointValue].length;
+    return `value has ${units} characters as SharePoint counts them (UTF-16 code units${codePoints !== units ? `; ${codePoints} as PostgreSQL counts them` : ''}); SharePoint allows at most ${field.maxLength}`;
   }
   if (field.choices && typeof sharePointValue === 'string' && !field.choices.includes(sharePointValue)) {
     return `${JSON.stringify(sharePointValue)} is not one of ${field.choices.join(', ')}`;
@@ -102,6 +104,9 @@ export function createValidator(list: ListSchema): Validator {
       for (const field of list.fields) check(list, field, row[field.databaseName] ?? null);
     },
     validateEntity(entity) {
+      // The key becomes TwentyId (36 characters at most): a longer text key would commit and then be
+      // refused by SharePoint. A generated key is not there yet (undefined) and is not checked.
+      if (list.kind === 'entity') check(list, list.idField, read(entity, list.idField.property));
       for (const field of list.fields) {
         let value = read(entity, field.property);
         if (field.kind === 'relation' && value !== null && typeof value === 'object') {

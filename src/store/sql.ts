@@ -303,3 +303,20 @@ export const migrationCounts = (s: string, table: string, idSql: string) => `
 /** Outbox rows of the given entities (migration progress). */
 export const outboxSizeFor = (s: string) =>
   `SELECT count(*)::int AS n FROM "${s}".outbox WHERE entity = ANY($1::text[]) AND NOT held`;
+
+// ---------------------------------------------------------------------------------------------------------
+// unsent changes (cache, relations): what exists only in PostgreSQL
+
+/** TwentyIds of one entity ($1) among $2 with a change not in SharePoint yet: an outbox row or a dead letter. */
+export const unsentRecords = (s: string) => `
+  SELECT twenty_id FROM "${s}".outbox WHERE entity = $1 AND twenty_id = ANY($2::text[])
+  UNION
+  SELECT twenty_id FROM "${s}".dead_letters WHERE entity = $1 AND twenty_id = ANY($2::text[])`;
+
+/** Unsent changes per entity among $1: outbox rows (held ones included) and dead letters. */
+export const unsentCounts = (s: string) => `
+  SELECT entity, sum(outbox)::int AS outbox, sum(dead)::int AS dead FROM (
+    SELECT entity, 1 AS outbox, 0 AS dead FROM "${s}".outbox WHERE entity = ANY($1::text[])
+    UNION ALL
+    SELECT entity, 0, 1 FROM "${s}".dead_letters WHERE entity = ANY($1::text[])
+  ) u GROUP BY entity ORDER BY entity`;

@@ -1,6 +1,7 @@
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { HttpResponse, http as mswHttp } from 'msw';
+import type * as Msw from 'msw';
 import { ResourceBudget } from './budget.js';
 import { Dispatcher } from './dispatch.js';
 import { FaultRegistry } from './faults.js';
@@ -53,6 +54,18 @@ function snapshot(item: ItemRecord): ItemSnapshot {
     lastModifiedDateTime: formatDate(item.modifiedAt),
     fields: structuredClone(item.fields),
   };
+}
+
+/** The user's msw (an optional peer dependency), or an error saying what needs it and what does not. */
+function loadMsw(): typeof Msw {
+  try {
+    return createRequire(import.meta.url)('msw') as typeof Msw;
+  } catch (error) {
+    throw new Error(
+      'emulator.handlers needs msw 2 (npm i -D msw): it is an optional peer of typeorm-sharepoint. The loopback emulator (await emulator.listen()) does not need it.',
+      { cause: error },
+    );
+  }
 }
 
 /** Refuses options that would make the emulator behave unlike SharePoint in silence. */
@@ -140,8 +153,8 @@ export function createEmulator(options: EmulatorOptions): Emulator {
     deleteItem: (id) => state.deleteItem(list, id),
   });
 
-  const handlers = [
-    mswHttp.all(/\/v1\.0(\/|$)/, async ({ request }) => {
+  const mswHandlers = (msw: typeof Msw) => [
+    msw.http.all(/\/v1\.0(\/|$)/, async ({ request }) => {
       const headers: Record<string, string> = {};
       request.headers.forEach((value, key) => {
         headers[key] = value;
@@ -153,13 +166,18 @@ export function createEmulator(options: EmulatorOptions): Emulator {
         headers,
         ...(body ? { body } : {}),
       });
-      if (answer.drop) return HttpResponse.error();
-      return new HttpResponse(answer.body ?? null, { status: answer.status, headers: answer.headers });
+      if (answer.drop) return msw.HttpResponse.error();
+      return new msw.HttpResponse(answer.body ?? null, { status: answer.status, headers: answer.headers });
     }),
   ];
+  let handlers: Msw.RequestHandler[] | undefined;
 
   return {
-    handlers,
+    // msw is an optional peer: only the msw handlers need it, so it is loaded when they are first asked for.
+    get handlers() {
+      handlers ??= mswHandlers(loadMsw());
+      return handlers;
+    },
     async listen({ port = 0, host = '127.0.0.1' } = {}): Promise<ListeningServer> {
       const server = http.createServer((req, res) => {
         const chunks: Buffer[] = [];

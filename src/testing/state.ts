@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { badRequest, GraphError, notFound } from './errors.js';
 import type { SeededRandom } from './random.js';
 
@@ -218,7 +219,7 @@ export class EmulatorState {
       const { hostname, path } = parseSiteRef(ref);
       if (this.findSiteByPath(hostname, path)) continue;
       this.sites.push({
-        id: `${hostname},${random.guid()},${random.guid()}`,
+        id: `${hostname},${freshGuid(random)},${freshGuid(random)}`,
         hostname,
         path,
         name: path.split('/').filter(Boolean).pop() ?? hostname,
@@ -312,7 +313,7 @@ export class EmulatorState {
       throw badRequest("Property 'columns' must be an array.");
     const at = this.now();
     const list: ListRecord = {
-      id: this.random.guid(),
+      id: freshGuid(this.random),
       displayName,
       name: uniqueListName(site, displayName),
       description: typeof body.description === 'string' ? body.description : '',
@@ -803,6 +804,16 @@ function facetWithDefaults(
     default:
       return { ...input };
   }
+}
+
+/**
+ * SharePoint gives every site and list a new GUID: a list deleted and created again, or an emulator started
+ * again, is not the list a cache loaded before, and must not look like it (docs/emulator.md). The seeded
+ * stream still advances as it did, so seeded shuffles and faults replay the same.
+ */
+function freshGuid(random: SeededRandom): string {
+  random.guid();
+  return randomUUID();
 }
 
 export function parseSiteRef(ref: string): { hostname: string; path: string } {

@@ -1,4 +1,5 @@
 export { type PoolTurn, WorkerPool, type WorkerPoolOptions } from './pool.js';
+export { defaultWorkspaceSchema, legacyWorkspaceSchema, MAX_IDENTIFIER_BYTES } from './schema-name.js';
 export {
   parseWorkspaceSettings,
   SYNC_MODES,
@@ -8,7 +9,6 @@ export {
   type WorkspaceSettingsInput,
 } from './settings.js';
 export {
-  defaultWorkspaceSchema,
   SharePointWorkspaces,
   type SharePointWorkspacesOptions,
   UnknownWorkspaceError,

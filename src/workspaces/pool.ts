@@ -1,5 +1,34 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '../context.js';
-import type { ResourceUnitLimiter } from '../graph/index.js';
+import { ResourceUnitLimiter } from '../graph/index.js';
+
+/** The pool slot of the turn running in this async context (set by the pool around `runOnce`). */
+interface TurnSlot {
+  holding: boolean;
+  done: boolean;
+  yieldSlot(): void;
+  reclaim(): Promise<void>;
+}
+
+const turnSlots = new AsyncLocalStorage<TurnSlot>();
+
+/**
+ * A tenant's budget (shared by its workspaces' Graph clients). A pool turn about to wait for the budget or a
+ * `Retry-After` pause gives its pool slot back for the wait and takes one again after it, so a throttled
+ * tenant's turns never keep other tenants' changes waiting.
+ */
+export class TenantLimiter extends ResourceUnitLimiter {
+  override async acquire(units: number): Promise<void> {
+    const slot = turnSlots.getStore();
+    if (!slot?.holding || slot.done || this.delayFor(units) <= 0) return super.acquire(units);
+    slot.yieldSlot();
+    try {
+      await super.acquire(units);
+    } finally {
+      await slot.reclaim();
+    }
+  }
+}
 
 /** What the pool needs of one workspace's write-back (a `Writeback` satisfies it). */
 export interface PoolWriteback {
@@ -50,11 +79,18 @@ export class WorkerPool {
   private cursor = 0;
   private running = false;
   private loops: Promise<void>[] = [];
+  /** Slots not held by a turn; a turn waiting for its tenant's budget holds none. */
+  private free: number;
+  private readonly turnsInFlight = new Set<Promise<void>>();
+  /** Turns whose wait for the budget ended, waiting for a slot again (served before new turns). */
+  private readonly reclaimers: (() => void)[] = [];
   private readonly sleepers = new Set<() => void>();
   private readonly tenantInFlight = new Map<string, number>();
   private readonly turnListeners = new Set<(turn: PoolTurn) => void>();
 
-  constructor(private readonly options: WorkerPoolOptions) {}
+  constructor(private readonly options: WorkerPoolOptions) {
+    this.free = Math.max(1, options.concurrency);
+  }
 
   get isRunning(): boolean {
     return this.running;
@@ -63,7 +99,7 @@ export class WorkerPool {
   start(): void {
     if (this.running) return;
     this.running = true;
-    for (let i = 0; i < Math.max(1, this.options.concurrency); i++) this.loops.push(this.loop());
+    this.loops.push(this.loop());
   }
 
   async stop(): Promise<void> {
@@ -71,6 +107,7 @@ export class WorkerPool {
     this.wakeAll();
     await Promise.allSettled(this.loops);
     this.loops = [];
+    await Promise.allSettled([...this.turnsInFlight]);
   }
 
   /** Reports every turn that claimed something (tests and progress). */
@@ -131,7 +168,10 @@ export class WorkerPool {
     for (let i = 0; i < count; i++) {
       const index = (this.cursor + i) % count;
       const member = this.members[index]!;
-      const paused = member.limiter ? member.limiter.pausedUntil - now : 0;
+      // Paused by Retry-After, or over its budget: a turn now would only wait.
+      const paused = member.limiter
+        ? Math.max(member.limiter.pausedUntil - now, member.limiter.delayFor(1))
+        : 0;
       const resting = member.restUntil - now;
       if (paused > 0 || resting > 0) {
         soonest = Math.min(soonest, Math.max(paused, resting));
@@ -165,22 +205,55 @@ export class WorkerPool {
     );
   }
 
+  /** Starts a turn whenever a slot is free and a workspace may take one. */
   private async loop(): Promise<void> {
     while (this.running) {
+      if (this.free <= 0 || this.reclaimers.length > 0) {
+        await this.sleep(this.options.pollIntervalMs);
+        continue;
+      }
       const picked = this.next(Date.now());
       if (typeof picked === 'number') {
         await this.sleep(picked);
         continue;
       }
-      await this.turn(picked);
+      this.free--;
+      const turn = this.turn(picked);
+      this.turnsInFlight.add(turn);
+      void turn.finally(() => this.turnsInFlight.delete(turn));
     }
+  }
+
+  /** A slot given back: to a turn waiting to resume first, else free for a new turn. */
+  private releaseSlot(): void {
+    const resume = this.reclaimers.shift();
+    if (resume) resume();
+    else this.free++;
+    this.wakeAll();
   }
 
   private async turn(member: Member): Promise<void> {
     member.inFlight++;
     this.tenantInFlight.set(member.tenant, (this.tenantInFlight.get(member.tenant) ?? 0) + 1);
+    const slot: TurnSlot = {
+      holding: true,
+      done: false,
+      yieldSlot: () => {
+        if (!slot.holding) return;
+        slot.holding = false;
+        this.releaseSlot();
+      },
+      reclaim: async () => {
+        if (slot.holding || slot.done) return;
+        if (this.free > 0) this.free--;
+        else await new Promise<void>((resolve) => this.reclaimers.push(resolve));
+        slot.holding = true;
+      },
+    };
     try {
-      const result = await member.writeback.runOnce({ limit: this.options.recordsPerTurn });
+      const result = await turnSlots.run(slot, () =>
+        member.writeback.runOnce({ limit: this.options.recordsPerTurn }),
+      );
       if (result.claimed === 0) member.restUntil = Date.now() + this.options.pollIntervalMs;
       else {
         member.restUntil = 0;
@@ -195,6 +268,11 @@ export class WorkerPool {
         });
       }
     } finally {
+      slot.done = true;
+      if (slot.holding) {
+        slot.holding = false;
+        this.releaseSlot();
+      }
       member.inFlight--;
       this.tenantInFlight.set(member.tenant, (this.tenantInFlight.get(member.tenant) ?? 1) - 1);
       if (member.inFlight === 0) {

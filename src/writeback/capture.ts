@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { QueryRunner } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import type { ListSchema } from '../schema/index.js';
-import { type Db, execute, rows } from '../store/db.js';
+import { type Db, execute, isLockConflict, rows, transaction, yieldingTransaction } from '../store/db.js';
+import { boundedIdentifier, truncatedIdentifier } from '../store/identifiers.js';
 import { quoteTablePath } from '../store/rows.js';
 
 /** Transaction-local setting that makes the capture trigger skip rows (cache loads, inbound changes). */
@@ -24,9 +25,9 @@ export function junctionTwentyId(ownerId: string, inverseId: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Channel the trigger notifies for P0 rows (delivered on commit only). */
+/** Channel the trigger notifies for P0 rows (delivered on commit only); within 63 bytes for any schema name. */
 export function notifyChannel(schema: string): string {
-  return `${schema}_outbox`;
+  return boundedIdentifier(schema, '_outbox');
 }
 
 /** Key columns the TwentyId is computed from: the primary key, or the pair of a junction table. */
@@ -41,7 +42,18 @@ export function priorityNumber(list: Pick<ListSchema, 'priority'>): number {
   return Number(list.priority.slice(1));
 }
 
-const triggerName = (schema: string) => `${schema}_capture`;
+/** Name of the capture trigger on each synced table; within 63 bytes for any schema name. */
+export function captureTriggerName(schema: string): string {
+  return boundedIdentifier(schema, '_capture');
+}
+
+/** The name PostgreSQL gave the trigger before names were bounded (truncated), when it differs. */
+function legacyTriggerName(schema: string): string | undefined {
+  const legacy = truncatedIdentifier(`${schema}_capture`);
+  return legacy === captureTriggerName(schema) ? undefined : legacy;
+}
+
+const triggerName = captureTriggerName;
 
 /**
  * One generic function for every synced table (decision 1). It upserts the record's single outbox row in the
@@ -88,21 +100,122 @@ function captureFunctionSql(schema: string): string[] {
   ];
 }
 
-/** Creates (or replaces) the capture function and one trigger per synced table. Idempotent. */
-export async function installCaptureTriggers(db: Db, schema: string, lists: ListSchema[]): Promise<void> {
-  for (const statement of captureFunctionSql(schema)) await execute(db, statement);
-  for (const list of lists) {
+/** Advisory lock class that serialises installs of one schema's capture (concurrent attaches). */
+const CAPTURE_LOCK_CLASS = 0x5350_4354; // 'SPCT'
+
+/** The mark stored as a comment on the function and each trigger: what definition it was installed from. */
+const mark = (sqlText: string) =>
+  `typeorm-sharepoint capture ${createHash('sha256').update(sqlText).digest('hex').slice(0, 32)}`;
+
+interface WantedTrigger {
+  table: string;
+  sql: string;
+  mark: string;
+}
+
+function wantedTriggers(schema: string, lists: ListSchema[]): WantedTrigger[] {
+  return lists.map((list) => {
     const table = quoteTablePath(list.tablePath);
     const args = [list.entityName, keyColumns(list).join(','), String(priorityNumber(list))]
       .map((a) => `'${a.replace(/'/g, "''")}'`)
       .join(', ');
-    // Drop + create in one statement batch: CREATE OR REPLACE TRIGGER needs PostgreSQL 14.
-    await execute(db, `DROP TRIGGER IF EXISTS "${triggerName(schema)}" ON ${table}`);
-    await execute(
+    // CREATE OR REPLACE (PostgreSQL 14+) swaps the definition atomically: never a moment without a trigger.
+    const sqlText = `CREATE OR REPLACE TRIGGER "${triggerName(schema)}" AFTER INSERT OR UPDATE OR DELETE ON ${table}
+         FOR EACH ROW EXECUTE FUNCTION "${schema}".capture_change(${args})`;
+    return { table, sql: sqlText, mark: mark(sqlText) };
+  });
+}
+
+/**
+ * What is installed, read from the catalogs only (no lock on any application table): per table, whether
+ * our trigger is there, enabled and marked with the wanted definition, and whether a legacy one remains.
+ */
+async function installedTriggers(
+  db: Db,
+  schema: string,
+  wanted: WantedTrigger[],
+): Promise<Map<string, { current: boolean; legacy: boolean }>> {
+  const found = await rows<{ tbl: string; note: string | null; enabled: string | null; legacy: boolean }>(
+    db,
+    `SELECT c.tbl, obj_description(t.oid, 'pg_trigger') AS note, t.tgenabled::text AS enabled,
+            EXISTS (SELECT 1 FROM pg_trigger l WHERE l.tgrelid = to_regclass(c.tbl) AND l.tgname = $3) AS legacy
+       FROM unnest($1::text[]) AS c(tbl)
+       LEFT JOIN pg_trigger t ON t.tgrelid = to_regclass(c.tbl) AND t.tgname = $2`,
+    [wanted.map((w) => w.table), triggerName(schema), legacyTriggerName(schema) ?? null],
+  );
+  const byTable = new Map(found.map((f) => [f.tbl, f]));
+  return new Map(
+    wanted.map((w) => {
+      const f = byTable.get(w.table);
+      return [w.table, { current: f?.note === w.mark && f.enabled === 'O', legacy: f?.legacy ?? false }];
+    }),
+  );
+}
+
+const functionMark = async (db: Db, schema: string): Promise<string | null> =>
+  (
+    await rows<{ note: string | null }>(
       db,
-      `CREATE TRIGGER "${triggerName(schema)}" AFTER INSERT OR UPDATE OR DELETE ON ${table}
-         FOR EACH ROW EXECUTE FUNCTION "${schema}".capture_change(${args})`,
-    );
+      `SELECT obj_description(p.oid, 'pg_proc') AS note FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = $1 AND p.proname = 'capture_change'`,
+      [schema],
+    )
+  )[0]?.note ?? null;
+
+/**
+ * Installs the capture function and one trigger per synced table, idempotently and without ever leaving a
+ * table without its trigger (decision 1): a definition that changed is swapped in place with
+ * `CREATE OR REPLACE TRIGGER` (PostgreSQL 14+), and one that did not is not touched at all — an attach of a
+ * read-only process (CLI `status`, scale-out) reads the catalogs and takes no lock on application tables.
+ * Each function and trigger carries its definition's hash as a comment, so "unchanged" is exact.
+ */
+export async function installCaptureTriggers(
+  dataSource: DataSource,
+  schema: string,
+  lists: ListSchema[],
+): Promise<void> {
+  const functions = captureFunctionSql(schema);
+  const wantedFunctions = mark(functions.join('\n'));
+  const wanted = wantedTriggers(schema, lists);
+  const serialise = (runner: QueryRunner) =>
+    execute(runner, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [CAPTURE_LOCK_CLASS, schema]);
+
+  if ((await functionMark(dataSource, schema)) !== wantedFunctions) {
+    // Serialised: two concurrent CREATE OR REPLACE FUNCTION may fail with "tuple concurrently updated".
+    await transaction(dataSource, async (runner) => {
+      await serialise(runner);
+      if ((await functionMark(runner, schema)) === wantedFunctions) return;
+      for (const statement of functions) await execute(runner, statement);
+      await execute(runner, `COMMENT ON FUNCTION "${schema}".capture_change() IS '${wantedFunctions}'`);
+    });
+  }
+
+  const installed = await installedTriggers(dataSource, schema, wanted);
+  for (const w of wanted) {
+    const state = installed.get(w.table);
+    if (state?.current && !state.legacy) continue;
+    // One table per transaction: a lock on one table is never held while waiting for another's, and the
+    // short lock_timeout makes the attach, not the application's writes, wait and try again.
+    await yieldingTransaction(
+      dataSource,
+      async (runner) => {
+        await serialise(runner);
+        const now = (await installedTriggers(runner, schema, [w])).get(w.table);
+        if (!now?.current) {
+          await execute(runner, w.sql);
+          await execute(runner, `COMMENT ON TRIGGER "${triggerName(schema)}" ON ${w.table} IS '${w.mark}'`);
+        }
+        const legacy = legacyTriggerName(schema);
+        if (legacy && now?.legacy) await execute(runner, `DROP TRIGGER IF EXISTS "${legacy}" ON ${w.table}`);
+      },
+      { lockTimeoutMs: 200, attempts: 50 },
+    ).catch((error: unknown) => {
+      throw new Error(
+        `typeorm-sharepoint: could not install the capture trigger on ${w.table}: ${(error as Error).message}` +
+          (isLockConflict(error) ? ' (other transactions kept the table locked; attach again later)' : ''),
+        { cause: error },
+      );
+    });
   }
 }
 

@@ -255,6 +255,8 @@ export async function runCycle(
     const sending = input.state?.itemId ? changedFields(input.fields, input.state.fields) : input.fields;
     if (!sending || Object.keys(sending).length === 0) return [];
     const history = [...(input.state?.pending ?? []), sending].slice(-5);
+    // This very send counts too: a retried request that meets its own lost first attempt (412) is an echo.
+    if (input.state) input.state.pending = history;
     return [{ c: claimed[i]!, listId: input.listId, history }];
   });
   if (pending.length > 0) {

@@ -40,7 +40,11 @@ afterAll(async () => {
 const lists = () => emulator.site(SITE).lists();
 const items = (title: string) => emulator.site(SITE).list(title)?.items() ?? [];
 
-describe('typeorm-sharepoint CLI (built binary, loopback emulator, real PostgreSQL)', () => {
+// One walkthrough, as an operator runs it: each step starts from the state the previous one left (lists
+// bootstrapped, rows queued, drained, …), so its steps keep their order even under --sequence.shuffle.
+describe('typeorm-sharepoint CLI (built binary, loopback emulator, real PostgreSQL)', {
+  shuffle: false,
+}, () => {
   it('bootstrap --dry-run prints the plan and creates nothing', async () => {
     const r = await cli('bootstrap', '--dry-run');
     expect(r.stderr).toBe('');
@@ -160,7 +164,9 @@ describe('typeorm-sharepoint CLI (built binary, loopback emulator, real PostgreS
     expect(r.stdout).toContain('zero drift');
     expect(items('Cli People')).toHaveLength(30);
   });
+});
 
+describe('typeorm-sharepoint CLI: commands on their own', () => {
   it('emulator serves every --site on the port it prints, and stops on SIGTERM', async () => {
     let url: string | undefined;
     let stop: (() => void) | undefined;

@@ -44,13 +44,13 @@ it('the poll refreshes only lists already loaded: lazy loading stays lazy', asyn
     if (e.type === 'inbound.polled') polls.push(e.entities);
   });
   try {
-    await waitFor(() => polls.length >= 1, { timeoutMs: 5000, message: 'a poll' });
+    await waitFor(() => polls.length >= 1, { timeoutMs: 30_000, message: 'a poll' });
     expect(polls[0]).toEqual([]);
     const [{ n }] = await dataSource.query('SELECT count(*)::int AS n FROM sharepoint_sync.cache_state');
     expect(n).toBe(0);
     await sync.ensureLoaded(Pulled);
     const seen = polls.length;
-    await waitFor(() => polls.length > seen, { timeoutMs: 5000, message: 'the next poll' });
+    await waitFor(() => polls.length > seen, { timeoutMs: 30_000, message: 'the next poll' });
     expect(polls.at(-1)).toEqual(['Pulled']);
   } finally {
     await sync.close();
@@ -60,6 +60,10 @@ it('the poll refreshes only lists already loaded: lazy loading stays lazy', asyn
 
 it('with webhooks off, a change made in SharePoint arrives after one poll (create, update, delete)', async () => {
   const { dataSource, sync } = await attach({ pollIntervalSeconds: 1 });
+  let polls = 0;
+  sync.on((e) => {
+    if (e.type === 'inbound.polled') polls++;
+  });
   try {
     await sync.loadAll();
     const repo = dataSource.getRepository(Pulled);
@@ -72,15 +76,17 @@ it('with webhooks off, a change made in SharePoint arrives after one poll (creat
     list.deleteItem(item(gone.id).id);
     const typed = '5a1f3c2e-8d4b-4c6a-9e7f-0b1c2d3e4f50';
     list.createItem({ Title: 'typed', TwentyId: typed, Name: 'typed in SharePoint', Size: 3 });
-    const started = Date.now();
+    const before = polls;
     await waitFor(
       async () =>
         (await repo.findOneByOrFail({ id: kept.id })).size === 10 &&
         (await repo.findOneBy({ id: gone.id })) === null &&
         (await repo.findOneBy({ id: typed }))?.name === 'typed in SharePoint',
-      { timeoutMs: 5000, message: 'the poll' },
+      { timeoutMs: 30_000, message: 'the poll' },
     );
-    expect(Date.now() - started).toBeLessThan(2500);
+    // Counted in polls, not milliseconds (a loaded machine stretches time): a poll already running when
+    // SharePoint changed may miss the changes, the next one brings them all.
+    expect(polls - before).toBeLessThanOrEqual(2);
   } finally {
     await sync.close();
     await dataSource.destroy();

@@ -9,7 +9,9 @@ const SITES = {
   two: 'contoso.sharepoint.com:/sites/Twenty-two',
   three: 'fabrikam.sharepoint.com:/sites/Twenty-three',
 };
-const RETRY_AFTER_SECONDS = 2;
+// Long enough that "sent while the other tenant is paused" holds on a loaded machine, where the commit and
+// send of the other tenant's write can take a second or more.
+const RETRY_AFTER_SECONDS = 5;
 
 let h: WorkspacesHarness;
 let workspaces: SharePointWorkspaces;
@@ -55,18 +57,18 @@ it("one tenant's throttling pauses only that tenant's budget", async () => {
     two.dataSource.getRepository(Company).save({ name: 'two-a' }),
     three.dataSource.getRepository(Company).save({ name: 'three-a' }),
   ]);
-  const sentTwo = await waitFor(() => createOf(h, 'two'), { message: 'two sent' });
+  const sentTwo = await waitFor(() => createOf(h, 'two'), { message: 'two sent', timeoutMs: 30_000 });
   // …while the workspace of the same tenant waits for the shared pause, like the throttled one.
-  const sentThree = await waitFor(() => createOf(h, 'three'), { message: 'three sent', timeoutMs: 15_000 });
-  const sentOne = await waitFor(() => createOf(h, 'one'), { message: 'one sent', timeoutMs: 15_000 });
+  const sentThree = await waitFor(() => createOf(h, 'three'), { message: 'three sent', timeoutMs: 30_000 });
+  const sentOne = await waitFor(() => createOf(h, 'one'), { message: 'one sent', timeoutMs: 30_000 });
 
   const pauseEnds = throttled.at + RETRY_AFTER_SECONDS * 1000;
   console.info(
     `throttling: two (other tenant) sent ${sentTwo.at - committedAt} ms after its commit; ` +
       `three (same tenant) ${sentThree.at - throttled.at} ms and one ${sentOne.at - throttled.at} ms after the 429`,
   );
-  expect(sentTwo.at - committedAt).toBeLessThan(1000);
-  expect(sentTwo.at).toBeLessThan(pauseEnds - 500);
+  // Not paused: sent well before the pause ends (no absolute latency bound, which load breaks).
+  expect(sentTwo.at).toBeLessThan(pauseEnds - 1000);
   expect(sentThree.at).toBeGreaterThanOrEqual(pauseEnds - 50);
   expect(sentOne.at).toBeGreaterThanOrEqual(pauseEnds - 50);
   expect(h.companiesIn('one')).toEqual(['one-a']);

@@ -62,8 +62,20 @@ async function changeSomething(round: number): Promise<number> {
   return changes;
 }
 
+const SEED = Number(process.env.CRASH_SEED ?? 7);
+/** mulberry32: the kill points repeat for a seed (CRASH_SEED). */
+let state = SEED >>> 0;
+function random(): number {
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
 describe('crash safety', () => {
   it('converges with 0 lost and 0 duplicate items after SIGKILLs at random points', async () => {
+    console.info(`crash: kill points seeded with CRASH_SEED=${SEED}`);
     let changes = 0;
     let kills = 0;
     let round = 0;
@@ -72,9 +84,10 @@ describe('crash safety', () => {
       changes += await changeSomething(round++);
       const child = await startChild();
       const before = sentBefore();
-      // Kill it mid-flight: after it has sent something, at a random moment.
-      await waitFor(() => sentBefore() > before + 20, { timeoutMs: 20_000, message: 'worker sending' });
-      await new Promise((r) => setTimeout(r, Math.random() * 300));
+      // Kill it mid-flight: after a seeded random number of sent requests (a point in the work, not a
+      // moment in time, so a loaded machine sees the same kill points).
+      const sentMore = 20 + Math.floor(random() * 60);
+      await waitFor(() => sentBefore() > before + sentMore, { timeoutMs: 60_000, message: 'worker sending' });
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
       await exited;

@@ -1,0 +1,106 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Logger, SharePointList, SharePointSync } from '../../src/index.js';
+import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
+
+// Live subscriptions pull in the background at every change in SharePoint, so they get a file of their own:
+// in inbound.test.ts they would change the state other tests assert on, in whatever order those run.
+
+@SharePointList({ title: 'Hooked', priority: 'P1' })
+@Entity('hooked')
+class Hooked {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'varchar', length: 50 }) name!: string;
+  @Column({ type: 'integer', nullable: true }) size?: number | null;
+}
+
+@SharePointList({ title: 'Hooked Too', priority: 'P1' })
+@Entity('hooked_too')
+class HookedToo {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'varchar', length: 50 }) name!: string;
+}
+
+const SITE = 'contoso.sharepoint.com:/sites/hooks';
+let db: TestDatabase;
+let emulator: Emulator;
+let dataSource: DataSource;
+let sync: SharePointSync;
+const warnings: string[] = [];
+let receiver: http.Server;
+let receiverUrl: string;
+
+const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
+const list = (): EmulatorList => emulator.site(SITE).list('Hooked')!;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  emulator = createEmulator({ sites: [SITE], notificationDelayMs: 10 });
+  const { url } = await emulator.listen();
+  dataSource = new DataSource({
+    type: 'postgres',
+    url: db.url,
+    entities: [Hooked, HookedToo],
+    synchronize: true,
+  });
+  await dataSource.initialize();
+  // The webhook receiver: this application's HTTP server with the handler mounted.
+  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+  receiver = http.createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiverUrl = `${base}/sharepoint/webhook`;
+  sync = await SharePointSync.attach(dataSource, {
+    site: { hostname: 'contoso.sharepoint.com', path: '/sites/hooks' },
+    graph: { baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 } },
+    writeback: { runWorker: false },
+    inbound: { pollIntervalSeconds: 0 },
+    webhooks: { baseUrl: base, clientState: 'the-shared-secret', expirationDays: 40 },
+    logger,
+  });
+  handler = sync.webhooks.handler();
+  await sync.loadAll();
+});
+
+afterAll(async () => {
+  await sync?.close();
+  await dataSource?.destroy();
+  receiver?.close();
+  await emulator?.close();
+  await db?.drop();
+});
+
+it('subscribes every list (expiration capped with a warning) and a change arrives by notification, without polling', async () => {
+  const subscriptions = await sync.webhooks.ensureSubscriptions();
+  expect(subscriptions).toHaveLength(2);
+  expect(warnings.some((w) => /expiration capped/.test(w))).toBe(true);
+  const snapshot = emulator.subscriptions();
+  expect(
+    snapshot.every((s) => s.notificationUrl === receiverUrl && s.clientState === 'the-shared-secret'),
+  ).toBe(true);
+  const maxMs = 42_300 * 60_000;
+  expect(snapshot.every((s) => Date.parse(s.expirationDateTime) - Date.now() <= maxMs)).toBe(true);
+
+  const repo = dataSource.getRepository(Hooked);
+  const e = await repo.save({ name: 'hooked', size: 1 });
+  await sync.flush();
+  const item = list()
+    .items()
+    .find((i) => i.fields.TwentyId === e.id)!;
+  list().updateItem(item.id, { Size: 77 });
+  const typed = '0f0e0d0c-0b0a-4909-8807-060504030201';
+  list().createItem({ Title: 'typed', TwentyId: typed, Name: 'typed', Size: 5 });
+  // Polling is off and nothing else pulls: only the notification can bring these. The deadline is
+  // generous for a loaded machine (it normally takes milliseconds).
+  await waitFor(
+    async () =>
+      (await repo.findOneByOrFail({ id: e.id })).size === 77 &&
+      (await repo.findOneBy({ id: typed }))?.size === 5,
+    { timeoutMs: 30_000, message: 'the webhook-driven pull' },
+  );
+  expect(emulator.subscriptions().some((s) => s.notificationsDelivered >= 1)).toBe(true);
+});
