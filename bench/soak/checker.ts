@@ -42,6 +42,8 @@ export interface ConflictRecord {
   remoteNull: boolean;
   remoteEtag: string | null;
   resolution: string | null;
+  /** Epoch ms. */
+  detectedAt: number;
 }
 
 export interface DeadLetterRecord {
@@ -85,6 +87,8 @@ export interface CheckReport {
   findings: Finding[];
   causes: Record<string, number>;
   explained: { sharePointWon: number; deadLetteredAfterRemoteDelete: number };
+  /** Conflicts recorded twice for one SharePoint version and one local version (benign, counted). */
+  duplicateConflictRecords: number;
 }
 
 interface Write {
@@ -137,6 +141,7 @@ export function check(input: CheckInput): CheckReport {
     findings: [],
     causes: {},
     explained: { sharePointWon: 0, deadLetteredAfterRemoteDelete: 0 },
+    duplicateConflictRecords: 0,
   };
   for (const { intent, end } of byWid.values()) {
     const first = intent ?? end;
@@ -227,13 +232,17 @@ export function check(input: CheckInput): CheckReport {
 
   // ── false conflicts ──
   const falseConflictIds = new Set<number>();
-  const seenRemote = new Set<string>();
+  const seenRemote = new Map<string, string | null>();
   for (const c of input.conflicts) {
     const origin = conflictOrigin(c) ?? '?';
     const ws = writesOf.get(key(c.entity, origin)) ?? [];
-    const cause = /412/.test(c.reason)
-      ? 'defect 4? (write-back 412 on our own write: worker lock lost after a connection kill)'
-      : 'defect 1 (pull took our own write-back for a SharePoint change)';
+    // Defect 4 lasts from a connection kill until the process restarts: any kill before counts.
+    const afterConnectionKill = marks.some((m) => m.k === 'pgkill' && m.t <= c.detectedAt);
+    const cause = !/412/.test(c.reason)
+      ? 'defect 1 (pull took our own write-back for a SharePoint change)'
+      : afterConnectionKill
+        ? 'defect 4? (write-back 412 on our own write after a connection kill: worker lock lost, claims sent twice)'
+        : 'write-back 412 on our own write before any connection kill (a resent request not adopted?)';
     let why: string | undefined;
     if (c.remoteNull) {
       if (!ws.some((w) => w.side === 'person' && w.op === 'delete'))
@@ -241,9 +250,15 @@ export function check(input: CheckInput): CheckReport {
     } else if (!isPersonTag(c.remoteName)) {
       why = `SharePoint version "${c.remoteName}" is the library's own write, not a person's edit`;
     } else if (c.remoteEtag) {
+      // The same SharePoint version twice is benign when it names the same local version (a pull and an
+      // in-flight send met one edit); with another local version, a change made after SharePoint's version was
+      // already known was dropped against it.
       const k = `${c.entity}/${c.twentyId}/${c.remoteEtag}`;
-      if (seenRemote.has(k)) why = `SharePoint version ${c.remoteEtag} was already a conflict (seen before)`;
-      seenRemote.add(k);
+      const before = seenRemote.get(k);
+      if (before !== undefined && before !== c.localName)
+        why = `SharePoint version ${c.remoteEtag} was already a conflict against local "${before}"; now it drops local "${c.localName}"`;
+      else if (before !== undefined) report.duplicateConflictRecords++;
+      seenRemote.set(k, c.localName ?? null);
     }
     if (why) {
       falseConflictIds.add(c.id);
@@ -322,6 +337,20 @@ export function check(input: CheckInput): CheckReport {
     }
     const deletes = ws.filter((w) => w.op === 'delete');
     if (!sp) {
+      if (pgs.length > 0) {
+        find(
+          {
+            kind: 'diverged',
+            entity,
+            origin,
+            detail: `PostgreSQL holds row ${pgs[0]!.twentyId}, SharePoint has no item`,
+          },
+          ws.some((w) => w.op === 'delete' && w.side === 'local' && loadedAfter(entity, w.id, w.start))
+            ? 'defect 3 (a loader fetched a pending delete back into the cache)'
+            : 'unexplained',
+        );
+        continue;
+      }
       if (ws.length === 0) continue;
       if (deletes.length === 0) {
         const creates = ws.filter((w) => w.op === 'create');
@@ -511,7 +540,7 @@ export function check(input: CheckInput): CheckReport {
 export function formatReport(r: CheckReport, maxFindings = 25): string {
   const lines = [
     `writes acknowledged: ${r.writes.local} local, ${r.writes.person} in SharePoint (${r.writes.unknownOutcome} with unknown outcome, ${r.writes.noop} no-ops)`,
-    `conflicts: ${r.conflicts} (SharePoint won legitimately: ${r.explained.sharePointWon}; dead-lettered after a SharePoint delete: ${r.explained.deadLetteredAfterRemoteDelete})`,
+    `conflicts: ${r.conflicts} (SharePoint won legitimately: ${r.explained.sharePointWon}; dead-lettered after a SharePoint delete: ${r.explained.deadLetteredAfterRemoteDelete}; recorded twice: ${r.duplicateConflictRecords})`,
     `lost: ${r.lost}  duplicated: ${r.duplicated}  resurrected: ${r.resurrected}  false conflicts: ${r.falseConflicts}  diverged: ${r.diverged}`,
     `dead letters: ${r.deadLetters}  pending at the end: ${r.pending}  verify: ${r.verifyOk ? 'clean' : 'DRIFT'}`,
   ];
@@ -520,7 +549,9 @@ export function formatReport(r: CheckReport, maxFindings = 25): string {
     for (const [cause, n] of Object.entries(r.causes).sort((a, b) => b[1] - a[1]))
       lines.push(`  ${n}  ${cause}`);
   }
-  for (const f of r.findings.slice(0, maxFindings))
+  const order = ['lost', 'resurrected', 'duplicated', 'diverged', 'falseConflict'];
+  const sorted = [...r.findings].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  for (const f of sorted.slice(0, maxFindings))
     lines.push(`  ${f.kind} ${f.entity} ${f.origin}: ${f.detail} [${f.cause}]`);
   if (r.findings.length > maxFindings) lines.push(`  … ${r.findings.length - maxFindings} more`);
   return lines.join('\n');

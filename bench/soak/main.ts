@@ -26,6 +26,10 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 60);
 const SEED = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const FAULTS = process.env.SOAK_FAULTS !== '0';
+// Each kind of chaos can be turned off to tell which one a finding needs (all on by default).
+const SIGKILL = process.env.SOAK_SIGKILL !== '0';
+const PGKILL = process.env.SOAK_PGKILL !== '0';
+const REATTACH = process.env.SOAK_REATTACH !== '0';
 const WORKERS = 3;
 const rng = seeded(SEED);
 const started = Date.now();
@@ -38,7 +42,7 @@ say(
 
 // ── database ──
 async function database(): Promise<{ url: string; stop(): Promise<void> }> {
-  const given = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  const given = process.env.DATABASE_URL || process.env.TEST_DATABASE_URL;
   if (!given) {
     const server = await startEmbeddedPostgres();
     return { url: server.url, stop: () => server.stop() };
@@ -134,7 +138,7 @@ async function startWorker(slot: number): Promise<ChildProcess> {
         seed: SEED * 31 + slot * 1000 + generation,
         history: path.join(dir, `worker-${slot}-${generation}.jsonl`),
         webhookPort: ports[slot],
-        reattachSeconds: slot === 0 ? 4 : 0,
+        reattachSeconds: slot === 0 && REATTACH ? 4 : 0,
         paceMs: 60,
         loops: 2,
       }),
@@ -170,7 +174,7 @@ let pgKills = 0;
 let pgKilledConnections = 0;
 const killer = (async () => {
   const slot = WORKERS - 1;
-  while (chaos) {
+  while (chaos && SIGKILL) {
     await sleep(8000 + rng.int(8000));
     if (!chaos) break;
     const victim = workers[slot]!;
@@ -183,7 +187,7 @@ const killer = (async () => {
   }
 })();
 const connectionKiller = (async () => {
-  while (chaos) {
+  while (chaos && PGKILL) {
     await sleep(6000 + rng.int(6000));
     if (!chaos) break;
     // The library's own sessions (the worker lock + LISTEN connection) always; every other round, every
@@ -296,7 +300,7 @@ for (const list of lists) {
 }
 const fieldsOf = (entity: string) => lists.find((l) => l.entity === entity)!;
 const conflictRows = (await dataSource.query(
-  'SELECT id, entity, twenty_id, policy, reason, local, remote, remote_etag, resolution FROM sharepoint_sync.conflicts ORDER BY id',
+  'SELECT id, entity, twenty_id, policy, reason, local, remote, remote_etag, resolution, detected_at FROM sharepoint_sync.conflicts ORDER BY id',
 )) as {
   id: string;
   entity: string;
@@ -307,6 +311,7 @@ const conflictRows = (await dataSource.query(
   remote: Record<string, unknown> | null;
   remote_etag: string | null;
   resolution: string | null;
+  detected_at: Date;
 }[];
 const conflicts: ConflictRecord[] = conflictRows.map((c) => {
   const f = fieldsOf(c.entity);
@@ -325,6 +330,7 @@ const conflicts: ConflictRecord[] = conflictRows.map((c) => {
     remoteOrigin: c.remote?.[f.origin] as string | undefined,
     remoteEtag: c.remote_etag,
     resolution: c.resolution,
+    detectedAt: new Date(c.detected_at).getTime(),
   };
 });
 const deadLetters = (
@@ -349,6 +355,11 @@ const verifySummary = verify.lists
       `${l.entity}: pg ${l.postgresCount} / sp ${l.sharePointCount}, missing in pg ${l.missingInPostgresCount}, missing in sp ${l.missingInSharePointCount}, differing ${l.differingCount}, without TwentyId ${l.itemsWithoutTwentyId}, pending ${l.pendingLocal}`,
   )
   .join('\n  ');
+// Kept beside the history for a post-mortem of any finding.
+writeFileSync(
+  path.join(dir, 'final.json'),
+  JSON.stringify({ conflicts: conflictRows, deadLetters, sharePoint, postgres }, null, 1),
+);
 const report = check({
   events,
   sharePoint,
@@ -382,13 +393,37 @@ console.log(
       .slice(0, 5)
       .map((d) => `dead letter ${d.entity} ${d.twentyId} ${d.op}: ${d.error.slice(0, 200)}`),
     `verify: ${verify.ok ? 'clean' : 'DRIFT'}\n  ${verifySummary}`,
+    ...verify.lists.flatMap((l) =>
+      l.differing
+        .slice(0, 3)
+        .map((d) => `  differing ${l.entity} ${d.twentyId}: ${JSON.stringify(d.fields).slice(0, 300)}`),
+    ),
     ...(flushErrors.length ? [`final flush/pull errors: ${flushErrors.length}: ${flushErrors[0]}`] : []),
     `process errors logged: ${errors.length}${errors.length ? ` (first: ${(errors[0] as { detail?: string }).detail})` : ''}`,
     `pending() at the end: ${JSON.stringify(pendingNow)}`,
   ].join('\n'),
 );
 if (process.env.SOAK_JSON)
-  writeFileSync(process.env.SOAK_JSON, JSON.stringify({ seed: SEED, seconds: SECONDS, ...report }, null, 2));
+  writeFileSync(
+    process.env.SOAK_JSON,
+    JSON.stringify(
+      {
+        seed: SEED,
+        seconds: SECONDS,
+        chaos: {
+          kills,
+          pgKills,
+          pgKilledConnections,
+          reattaches: events.filter((e) => e.k === 'attached').length - WORKERS - kills,
+        },
+        person: { edits: person.edits, failures: person.failures },
+        graph: graphFigures,
+        ...report,
+      },
+      null,
+      2,
+    ),
+  );
 
 await final.close();
 await admin.end();
