@@ -58,15 +58,16 @@ export class RebuildRefusedError extends Error {
       })
       .join('; ');
     const steps = [
-      sum(queued) > 0 ? 'run flush() (CLI: flush) to send the queued ones' : '',
+      // API names only: the CLI rewrites them into its commands (src/cli, forTheShell).
+      sum(queued) > 0 ? 'run flush() to send the queued ones' : '',
       sum(deadLetters) > 0
-        ? 'fix the cause of the dead letters, re-queue them with retryDeadLetters() (CLI: dead-letters retry) and flush()'
+        ? 'fix the cause of the dead letters, re-queue them with retryDeadLetters() and flush()'
         : '',
     ].filter(Boolean);
     super(
       `typeorm-sharepoint: rebuild refused: ${sum(pending)} change(s) not yet sent to SharePoint (${detail}); ` +
         `PostgreSQL holds their only copy. First ${steps.join('; ')}. ` +
-        'Or rebuild({ force: true }) (CLI: rebuild --force) to discard them.',
+        'Or rebuild({ force: true }) to discard them.',
     );
     this.pending = pending;
   }
