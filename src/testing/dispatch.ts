@@ -66,6 +66,36 @@ function decodeToken(value: string): { l: string; s: number; e: number } | undef
 }
 
 /** `fields($select=A,B)` or `fields` inside `$expand`. */
+/** OData system query options Graph v1.0 accepts with or without their `$` (query-parameters.md). */
+const SYSTEM_OPTIONS = [
+  'select',
+  'expand',
+  'filter',
+  'top',
+  'orderby',
+  'skiptoken',
+  'count',
+  'search',
+  'skip',
+];
+
+/**
+ * The query with every system option under its `$` name: Graph's own examples write `expand=fields` and
+ * `select=…` (listitem-get.md, list-get.md), and v1.0 treats them as `$expand`, `$select`. Nested options
+ * (`fields(select=A,B)`) get their `$` too. A `$` form given as well wins.
+ */
+function odataQuery(query: URLSearchParams): URLSearchParams {
+  const out = new URLSearchParams();
+  for (const [key, value] of query) {
+    const bare = SYSTEM_OPTIONS.includes(key.toLowerCase()) ? `$${key.toLowerCase()}` : key;
+    if (bare !== key && query.has(bare)) continue;
+    const nested =
+      bare === '$expand' ? value.replace(/\(\s*(select|filter|top|expand)\s*=/gi, '($$$1=') : value;
+    out.append(bare, nested);
+  }
+  return out;
+}
+
 function parseExpand(expand: string | null): { fields: boolean; select?: string[]; columns: boolean } {
   if (!expand) return { fields: false, columns: false };
   const columns = /(^|,)\s*columns\b/.test(expand);
@@ -159,7 +189,7 @@ export class Dispatcher {
     const parsed: Parsed = {
       method: request.method.toUpperCase(),
       path,
-      query: url.searchParams,
+      query: odataQuery(url.searchParams),
       rawQuery: url.search.replace(/^\?/, ''),
       headers: lower(request.headers),
       body: undefined,
@@ -278,8 +308,9 @@ export class Dispatcher {
     for (const r of requests) {
       const id = (r as { id?: unknown }).id;
       if (typeof id !== 'string' || id === '') throw badRequest('Every batch request needs a string id.');
-      if (ids.has(id)) throw badRequest(`Batch request id '${id}' is used twice.`);
-      ids.add(id);
+      // json-batching.md: ids are case-insensitive and unique in one envelope ('a' and 'A' collide).
+      if (ids.has(id.toLowerCase())) throw badRequest(`Batch request id '${id}' is used twice.`);
+      ids.add(id.toLowerCase());
       // Graph validates the whole envelope: a write with a body and no Content-Type fails every request.
       const { body: innerBody, headers: innerHeaders } = r as { body?: unknown; headers?: unknown };
       const hasType =
@@ -334,7 +365,7 @@ export class Dispatcher {
     const parsed: Parsed = {
       method,
       path,
-      query: url.searchParams,
+      query: odataQuery(url.searchParams),
       rawQuery: url.search.replace(/^\?/, ''),
       headers: lower((raw.headers as Record<string, string>) ?? {}),
       body: raw.body,
@@ -406,7 +437,7 @@ export class Dispatcher {
     }
     if (tail.length === 0) {
       if (p.method !== 'GET') throw methodNotAllowed();
-      return json(200, clean(siteJson(site)));
+      return json(200, selected(clean(siteJson(site)), parseSelect(p.query)));
     }
     if (tail[0] !== 'lists') throw notFound(`Resource not found for the segment '${tail[0]}'.`);
     if (tail.length === 1) return this.listsRoute(p, site);
@@ -465,6 +496,11 @@ export class Dispatcher {
       if (p.method === 'GET') return json(200, selected(clean(columnJson(column)), parseSelect(p.query)));
       if (p.method === 'PATCH')
         return json(200, clean(columnJson(this.state.updateColumn(list, column, p.body))));
+      if (p.method === 'DELETE') {
+        // columndefinition-delete.md: 204 No Content.
+        this.state.deleteColumn(list, column);
+        return { status: 204, headers: {} };
+      }
       throw methodNotAllowed();
     }
     if (tail[0] !== 'items') throw notFound(`Resource not found for the segment '${tail[0]}'.`);
@@ -612,13 +648,28 @@ export class Dispatcher {
       functionToken(p.path.split('/').at(-1)) ?? p.query.get('token') ?? p.query.get('$deltatoken');
     let since = 0;
     let upto = this.state.currentSequence;
+    // Links always use the `delta?token=…` form, whichever form this request used.
+    const feedPath = p.path.replace(/\/delta\([^/]*\)$/i, '/delta');
+    if (tokenParam === 'latest') {
+      // listitem-delta.md, example 3: no items, only the deltaLink of now.
+      const link = new URLSearchParams();
+      if (p.query.get('$expand')) link.set('$expand', p.query.get('$expand')!);
+      link.set('token', encodeToken({ l: list.id, s: upto, e: list.tokenEpoch }));
+      return json(200, { value: [], '@odata.deltaLink': `${p.base}${feedPath}?${link.toString()}` });
+    }
     if (tokenParam !== null) {
       const token = decodeToken(tokenParam);
       if (!token || token.l !== list.id || token.e !== list.tokenEpoch) {
+        // listitem-delta.md: 410 with a documented resync code and a Location that starts a fresh
+        // enumeration. The server kept no local changes of the client, so "apply the differences".
+        const restart = new URLSearchParams();
+        if (p.query.get('$expand')) restart.set('$expand', p.query.get('$expand')!);
+        const query = restart.toString();
         throw new GraphError(
           410,
-          'resyncRequired',
+          'resyncChangesApplyDifferences',
           'The delta token is expired or invalid; start a full resync.',
+          { Location: `${p.base}${feedPath}${query ? `?${query}` : ''}` },
         );
       }
       since = token.s;
@@ -663,8 +714,6 @@ export class Dispatcher {
       page.push(page[Math.floor(this.random.next() * page.length)]!);
     }
     const body: Record<string, unknown> = { value: page };
-    // Links always use the `delta?token=…` form, whichever form this request used.
-    const feedPath = p.path.replace(/\/delta\([^/]*\)$/i, '/delta');
     if (entries.length > size) {
       const next = new URLSearchParams(p.query);
       if (tokenParam !== null && !next.has('token') && !next.has('$deltatoken'))

@@ -9,7 +9,10 @@ import {
 
 /** JSON shapes as Graph v1.0 returns them; only properties of v1.0-lists-schema.json. */
 
-const SYSTEM_ACCOUNT = { user: { displayName: 'System Account' } };
+/** Who the emulator says created and changed items: an identity with its id, as listitem-get.md shows. */
+const SYSTEM_ACCOUNT = {
+  user: { id: '1a2b3c4d-0000-4000-8000-5e7e5e7e5e7e', displayName: 'System Account' },
+};
 
 export function siteJson(site: SiteRecord): Record<string, unknown> {
   const [, siteGuid, webGuid] = site.id.split(',');
@@ -138,6 +141,8 @@ export function deletedItemJson(list: ListRecord, id: number): Record<string, un
   return {
     id: String(id),
     parentReference: { id: list.id, siteId: list.site.id },
+    // listitem-delta.md, example 2: a deleted entry still names its content type.
+    contentType: { id: '0x0100', name: 'Item' },
     deleted: { state: 'deleted' },
   };
 }

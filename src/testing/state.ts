@@ -454,6 +454,13 @@ export class EmulatorState {
     );
   }
 
+  /** `DELETE …/columns/{id}`: a list's own column goes, with its values; built-in columns cannot. */
+  deleteColumn(list: ListRecord, column: ColumnRecord): void {
+    if (column.system) throw badRequest(`The built-in column '${column.name}' cannot be deleted.`);
+    list.columns = list.columns.filter((c) => c !== column);
+    for (const item of list.items.values()) delete item.fields[column.name];
+  }
+
   updateColumn(list: ListRecord, column: ColumnRecord, patch: unknown): ColumnRecord {
     if (typeof patch !== 'object' || patch === null || Array.isArray(patch))
       throw badRequest('The body must be an object.');

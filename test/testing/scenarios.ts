@@ -310,7 +310,12 @@ export function emulatorScenarios(transport: Transport): void {
       ctx.emulator.expireDeltaTokens(list.id);
       const gone = await call('', 'GET', changes.json['@odata.deltaLink']);
       expect(gone.status).toBe(410);
-      expect(gone.json.error.code).toBe('resyncRequired');
+      // listitem-delta.md: a documented resync code, and a Location that starts a fresh enumeration.
+      expect(gone.json.error.code).toBe('resyncChangesApplyDifferences');
+      const restart = gone.headers.get('location')!;
+      expect(new URL(restart).pathname).toMatch(/\/items\/delta$/);
+      expect(new URL(restart).searchParams.has('token')).toBe(false);
+      expect((await call('', 'GET', restart)).json['@odata.deltaLink']).toBeDefined();
       expect(
         (await ctx.call('GET', `/sites/${ctx.siteId}/lists/${list.id}/items/delta?token=garbage`)).status,
       ).toBe(410);

@@ -1,0 +1,4 @@
+import { documentedBehaviours } from './documented.js';
+import { loopbackTransport } from './support.js';
+
+documentedBehaviours(loopbackTransport);

@@ -1,0 +1,4 @@
+import { documentedBehaviours } from './documented.js';
+import { mswTransport } from './support.js';
+
+documentedBehaviours(mswTransport);
