@@ -369,6 +369,7 @@ export class SharePointSync {
         inbound,
         webhooks,
       );
+      SharePointSync.closeWithDataSource(sync);
       inbound.start();
       if (options.writeback?.enabled !== false && options.writeback?.runWorker !== false) writeback.start();
       if (options.cache?.lazy === false) await cache.loadAll();
@@ -516,13 +517,60 @@ export class SharePointSync {
     };
   }
 
-  /** Stops the worker after its in-flight batch. The DataSource stays open: it is the application's. */
+  /**
+   * Stops the worker after its in-flight batch. The DataSource stays open: it is the application's.
+   * Destroying the DataSource closes the sync too (see `closeWithDataSource`).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    closingWith.get(this.context.dataSource)?.delete(this);
     this.webhooks.stop();
     await this.inbound.stop();
     await this.writeback.stop();
     this.metrics.close();
   }
+
+  /**
+   * A script that destroys its DataSource and forgets `sync.close()` must still exit: the DataSource's
+   * `destroy()` first closes every sync attached to it (worker, poll, renewals, the worker's own
+   * connection), warning when changes are still unsent — they stay in the outbox for the next attach.
+   */
+  private static closeWithDataSource(sync: SharePointSync): void {
+    const dataSource = sync.context.dataSource;
+    let syncs = closingWith.get(dataSource);
+    if (!syncs) {
+      const attached = new Set<SharePointSync>();
+      syncs = attached;
+      closingWith.set(dataSource, attached);
+      const destroy = dataSource.destroy;
+      dataSource.destroy = async function (this: DataSource): Promise<void> {
+        await Promise.allSettled([...attached].map((s) => s.closeBeforeDestroy()));
+        return destroy.call(this);
+      };
+    }
+    syncs.add(sync);
+  }
+
+  private async closeBeforeDestroy(): Promise<void> {
+    if (this.closed) return;
+    try {
+      const { pending, deadLetters } = await readStoredFigures(this.context);
+      if (pending + deadLetters > 0) {
+        const message =
+          `typeorm-sharepoint: the DataSource is destroyed with ${pending + deadLetters} change(s) not in ` +
+          `SharePoint yet (${pending} pending, ${deadLetters} dead-lettered). They stay in the outbox and ` +
+          'the next attach sends them; `await sync.flush()` before destroying the DataSource sends them now.';
+        this.context.logger.warn(message, { pending, deadLetters });
+        // Without a logger of the application's, the warning must still be seen.
+        if (!this.options.logger) process.emitWarning(message, { code: 'TYPEORM_SHAREPOINT_UNSENT' });
+      }
+    } catch {
+      // Counting is best effort: closing is what matters.
+    }
+    await this.close();
+  }
 }
+
+/** The syncs attached to each DataSource, closed when it is destroyed. */
+const closingWith = new WeakMap<DataSource, Set<SharePointSync>>();
