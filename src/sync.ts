@@ -372,7 +372,13 @@ export class SharePointSync {
       SharePointSync.closeWithDataSource(sync);
       inbound.start();
       if (options.writeback?.enabled !== false && options.writeback?.runWorker !== false) writeback.start();
-      if (options.cache?.lazy === false) await cache.loadAll();
+      if (options.cache?.lazy === false) {
+        // A failed first load fails the attach: nothing it started may keep running behind the caller.
+        await cache.loadAll().catch(async (error: unknown) => {
+          await sync.close().catch(() => undefined);
+          throw error;
+        });
+      }
       logger.info('typeorm-sharepoint: attached', {
         site: `${options.site.hostname}:${options.site.path}`,
         lists: lists.length,
