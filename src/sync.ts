@@ -37,6 +37,7 @@ import {
   type Priority,
   readListSchemas,
 } from './schema/index.js';
+import { bindSite, recordBoundLists } from './store/binding.js';
 import { assertSchemaName, rows } from './store/db.js';
 import { migrate } from './store/migrations.js';
 import { cacheStates, statusFigures } from './store/sql.js';
@@ -337,6 +338,13 @@ export class SharePointSync {
         ...options.bootstrap,
       };
       const plan = await planProvisioning(graph, site.id, lists);
+      // A schema caches one site: refused here, before anything is sent, if it cached another (issue 21.4).
+      await bindSite(dataSource, schema, {
+        siteId: site.id,
+        site: `${options.site.hostname}:${options.site.path}`,
+        ...(options.workspace ? { workspace: options.workspace } : {}),
+        listIds: new Map(plan.lists.flatMap((l) => (l.listId ? [[l.schema.entityName, l.listId]] : []))),
+      });
       if (bootstrap.onAttach) {
         const result = await applyProvisioning(graph, plan, bootstrap);
         for (const [entity, listId] of result.listIds) context.listIds.set(entity, listId);
@@ -344,6 +352,7 @@ export class SharePointSync {
         for (const list of plan.lists)
           if (list.listId) context.listIds.set(list.schema.entityName, list.listId);
       }
+      await recordBoundLists(dataSource, schema, context.listIds);
 
       const writeback = new Writeback(context, {
         enabled: true,
@@ -417,6 +426,7 @@ export class SharePointSync {
     };
     const result = await applyProvisioning(this.context.graph, await this.plan(), settings);
     for (const [entity, listId] of result.listIds) this.context.listIds.set(entity, listId);
+    await recordBoundLists(this.context.dataSource, this.context.schema, result.listIds);
     return result;
   }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
-import type { SharePointSync } from 'typeorm-sharepoint';
+import type { SharePointSync, SharePointSyncOptions } from 'typeorm-sharepoint';
 
 /** A usage or configuration problem: the CLI prints it and exits with code 2. */
 export class UsageError extends Error {
@@ -19,7 +19,8 @@ function isDataSource(value: unknown): value is DataSource {
 
 /** What the CLI needs of a `SharePointWorkspaces` (duck-typed: the app may load its own copy of the library). */
 export interface WorkspacesLike {
-  get(id: string): Promise<SharePointSync>;
+  /** `overrides`: attach options over the workspace's definition (the CLI never bootstraps or polls on attach). */
+  get(id: string, options?: { overrides?: Partial<SharePointSyncOptions> }): Promise<SharePointSync>;
   stopWorker?(): Promise<void>;
   close(options?: { flush?: boolean }): Promise<void>;
 }

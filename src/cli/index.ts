@@ -205,7 +205,11 @@ export function buildProgram(
     const output = out();
     const progress = output.progress();
     try {
-      const sync = await workspaces.get(global.workspace!);
+      // As without --workspace: bootstrap only when asked (`bootstrap`), no polling (which may write TwentyIds
+      // back): whatever the definition says, `status`, `verify`, `dead-letters` and `conflicts list` never write.
+      const sync = await workspaces.get(global.workspace!, {
+        overrides: { bootstrap: { onAttach: false }, inbound: { pollIntervalSeconds: 0 } },
+      });
       const unsubscribe = sync.on(progress.onEvent);
       try {
         return await work(sync, output);

@@ -104,6 +104,21 @@ export function migrationsFor(schema: string): { version: number; description: s
          )`,
       ],
     },
+    {
+      version: 4,
+      description: 'site_binding: the site (and list ids) whose records this schema caches',
+      sql: [
+        // One row: a schema caches one site. Attaching it to another would send its rows there (issue 21.4).
+        `CREATE TABLE IF NOT EXISTS ${s}.site_binding (
+           singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+           site_id text NOT NULL,
+           site text NOT NULL,
+           workspace text,
+           list_ids jsonb NOT NULL DEFAULT '{}'::jsonb,
+           bound_at timestamptz NOT NULL DEFAULT clock_timestamp()
+         )`,
+      ],
+    },
   ];
 }
 

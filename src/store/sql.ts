@@ -320,3 +320,21 @@ export const unsentCounts = (s: string) => `
     UNION ALL
     SELECT entity, 0, 1 FROM "${s}".dead_letters WHERE entity = ANY($1::text[])
   ) u GROUP BY entity ORDER BY entity`;
+
+// ───────────────────────────── site_binding (which site a schema caches) ─────────────────────────────
+
+export const selectSiteBinding = (s: string) =>
+  `SELECT site_id, site, workspace, list_ids FROM "${s}".site_binding`;
+
+/** Binds an unbound schema: $1 site id, $2 host:/path, $3 workspace (or NULL), $4 list ids (jsonb). */
+export const insertSiteBinding = (s: string) => `
+  INSERT INTO "${s}".site_binding (site_id, site, workspace, list_ids) VALUES ($1, $2, $3, $4::jsonb)
+  ON CONFLICT (singleton) DO NOTHING`;
+
+/** Adds list ids ($1 jsonb entity → list id) and the workspace ($2, when unset) to the binding. */
+export const updateSiteBinding = (s: string) => `
+  UPDATE "${s}".site_binding SET list_ids = list_ids || $1::jsonb, workspace = COALESCE(workspace, $2)`;
+
+/** List ids the cache already holds rows of (schemas bound before site_binding existed). */
+export const cachedListIds = (s: string) =>
+  `SELECT entity, list_id FROM "${s}".cache_state WHERE list_id IS NOT NULL`;

@@ -11,11 +11,17 @@ export {
 export {
   SharePointWorkspaces,
   type SharePointWorkspacesOptions,
+  type StrandedWorkspace,
   UnknownWorkspaceError,
   type Workspace,
   WorkspaceAttachError,
   type WorkspaceAttachOptions,
+  WorkspaceCapacityError,
+  WorkspaceConflictError,
   type WorkspaceDataSourceFactory,
   type WorkspaceDefinition,
   WorkspaceDisabledError,
+  type WorkspaceLease,
+  WorkspaceNotDrainedError,
+  type WorkspaceStatus,
 } from './workspaces.js';

@@ -397,7 +397,16 @@ export class SharePointWorkspaces {
         deadLetters: 0,
         openConflicts: 0,
         lists: [],
-        totals: {} as SyncStatus['totals'],
+        totals: {
+          sent: 0,
+          errors: 0,
+          conflicts: 0,
+          deadLettered: 0,
+          batches: 0,
+          requests: 0,
+          resourceUnits: 0,
+          throttled: 0,
+        },
         writeback: { enabled: false },
       }),
     );

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   AggregationTemporality,
   InMemoryMetricExporter,
@@ -8,7 +9,11 @@ import { DataSource } from 'typeorm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/context.js';
 import type { TokenCredential } from '../../src/graph/index.js';
+import { createEmulator } from '../../src/testing/index.js';
 import { defaultWorkspaceSchema } from '../../src/workspaces/index.js';
+import { runCli } from '../cli/run.js';
+import { ensureBuilt } from '../support/build.js';
+import { createTestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 import { Company, createWorkspacesHarness, entities, type WorkspacesHarness } from './harness.js';
 
@@ -98,6 +103,62 @@ it('3: a second workspace on the same site is refused (naming both and the site)
   await sharing.get('first');
   await sharing.get('second');
   expect(sharing.attached()).toEqual(['first', 'second']);
+}, 60_000);
+
+it('4: a schema remembers its site: attaching it to another is refused; drain, drop, reload moves it', async () => {
+  const OLD = 'contoso.sharepoint.com:/sites/mover-old';
+  const OTHER = 'contoso.sharepoint.com:/sites/other-tenant';
+  const NEW = 'contoso.sharepoint.com:/sites/mover-new';
+  h = await createWorkspacesHarness({ mover: OLD, other: OTHER, spare: NEW });
+  const other = await h.workspaces.workspace('other');
+  await other.dataSource
+    .getRepository(Company)
+    .save(Array.from({ length: 3 }, (_, i) => ({ name: `other-${i}` })));
+  await other.sync.flush();
+  await h.workspaces.detach('other');
+  const otherItems = h.companiesIn('other');
+  expect(otherItems).toHaveLength(3);
+
+  // mover: 5 changes in its site, 5 more still in its outbox.
+  const quiet = h.create({ worker: { enabled: false } });
+  const mover = await quiet.workspace('mover');
+  const repo = mover.dataSource.getRepository(Company);
+  await repo.save(Array.from({ length: 5 }, (_, i) => ({ name: `mover-${i}` })));
+  await mover.sync.flush();
+  await repo.save(Array.from({ length: 5 }, (_, i) => ({ name: `mover-${i + 5}` })));
+  await quiet.close({ flush: false });
+
+  // The resolver now names another tenant's site for mover.
+  h.definitions.get('mover')!.settings = { site: OTHER, syncMode: 'immediate' };
+  h.emulator.log.reset();
+  const workspaces = h.create();
+  const error = await workspaces.get('mover').then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect((error as Error)?.name).toBe('WorkspaceAttachError');
+  expect(((error as Error).cause as Error).name).toBe('SiteBindingError');
+  expect((error as Error).message).toContain(
+    'schema "workspace_mover" caches site contoso.sharepoint.com:/sites/mover-old',
+  );
+  expect((error as Error).message).toContain('/sites/other-tenant');
+  expect((error as Error).message).toContain('drain it while it still names the old site');
+  expect(h.companiesIn('other')).toEqual(otherItems);
+  expect(h.requestsFor('other').filter((e) => e.method !== 'GET')).toEqual([]);
+
+  // The documented move: drain on the old site, drop the cache, attach with the new site.
+  h.definitions.get('mover')!.settings = { site: OLD, syncMode: 'immediate' };
+  await workspaces.get('mover');
+  await workspaces.detach('mover', { drain: true });
+  expect(h.companiesIn('mover')).toHaveLength(10);
+  await h.admin.query('DROP SCHEMA workspace_mover CASCADE');
+  h.definitions.get('mover')!.settings = { site: NEW, syncMode: 'immediate' };
+  const moved = await workspaces.workspace('mover');
+  await moved.sync.ensureLoaded(Company);
+  expect(await companiesInSchema(h, 'workspace_mover')).toEqual([]);
+  await moved.dataSource.getRepository(Company).save({ name: 'mover-on-new' });
+  await waitFor(() => h!.companiesIn('spare').includes('mover-on-new'), { message: 'the new site' });
+  expect(h.companiesIn('other')).toEqual(otherItems);
 }, 60_000);
 
 describe('5: a workspace removed from the resolver with pending changes', () => {
@@ -305,6 +366,29 @@ it('7: turns of tenants waiting for their budget give their slots back: other te
     expect(h.companiesIn(id)).toEqual([`${id}-a`]);
   }
 }, 60_000);
+
+it('8: read-only CLI commands with --workspace never write to SharePoint', async () => {
+  const bin = await ensureBuilt();
+  const db = await createTestDatabase();
+  const SITE = 'contoso.sharepoint.com:/sites/Twenty-ro';
+  const emulator = createEmulator({ sites: [SITE] });
+  const { url } = await emulator.listen();
+  try {
+    const env = { WS_DATABASE_URL: db.url, WS_GRAPH_URL: `${url}/v1.0` };
+    const fixture = path.resolve(import.meta.dirname, 'fixtures/isolation-workspaces.ts');
+    for (const command of [['status'], ['verify'], ['dead-letters', 'list'], ['conflicts', 'list']]) {
+      const result = await runCli(bin, ['--datasource', fixture, '--workspace', 'ro', ...command], env);
+      expect(result.stderr, command.join(' ')).not.toContain('no workspace');
+      const writes = emulator.log.entries.filter((e) => e.method !== 'GET' && !e.path.endsWith('/$batch'));
+      expect(writes, command.join(' ')).toEqual([]);
+      expect(emulator.site(SITE).lists(), command.join(' ')).toEqual([]);
+    }
+    expect(emulator.log.entries.length).toBeGreaterThan(0);
+  } finally {
+    await emulator.close();
+    await db.drop();
+  }
+}, 300_000);
 
 describe('9: tenant keys and credentials', () => {
   it('host names differing in case are one tenant with one budget', async () => {

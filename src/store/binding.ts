@@ -1,0 +1,103 @@
+import { type Db, execute, rows } from './db.js';
+import * as sql from './sql.js';
+
+/** A schema holds the cache of one site; attaching it to another site (or workspace) is refused. */
+export class SiteBindingError extends Error {
+  override name = 'SiteBindingError';
+  constructor(
+    readonly schema: string,
+    /** What differs: `site`, `list` (same site, the entity's list is another one) or `workspace`. */
+    readonly mismatch: 'site' | 'list' | 'workspace',
+    readonly cached: string,
+    readonly wanted: string,
+    readonly workspace?: string,
+  ) {
+    const who = workspace ? `workspace "${workspace}"` : 'this attach';
+    const what =
+      mismatch === 'site'
+        ? `caches site ${cached}, but ${who} names site ${wanted}`
+        : mismatch === 'list'
+          ? `caches ${cached}, but the site now has ${wanted}`
+          : `belongs to workspace "${cached}", not "${wanted}"`;
+    super(
+      `typeorm-sharepoint: schema "${schema}" ${what}. Attaching would send its cached rows and changes to the ` +
+        'wrong place, so it is refused. To move a workspace to another site: drain it while it still names the ' +
+        'old site (`detach(id, { drain: true })` or `typeorm-sharepoint --workspace <id> drain`), drop its schema ' +
+        '(the cache), then attach it with the new site: it reloads from there. See docs/workspaces.md, ' +
+        '"Moving a workspace to another site".',
+    );
+  }
+}
+
+export interface SiteBindingInput {
+  siteId: string;
+  /** `host:/path`, for messages. */
+  site: string;
+  workspace?: string;
+  /** Entity → list id of the lists that exist on the site now. */
+  listIds: Map<string, string>;
+}
+
+/**
+ * Checks that the schema caches this site (and, per entity, these lists) and binds an unbound schema to it.
+ * Runs before anything is sent to the site. A schema made before the binding existed is checked against the
+ * list ids its cache already recorded, then bound.
+ */
+export async function bindSite(db: Db, schema: string, input: SiteBindingInput): Promise<void> {
+  const [bound] = await rows<{
+    site_id: string;
+    site: string;
+    workspace: string | null;
+    list_ids: Record<string, string>;
+  }>(db, sql.selectSiteBinding(schema));
+  const known: Record<string, string> = bound
+    ? bound.list_ids
+    : Object.fromEntries(
+        (await rows<{ entity: string; list_id: string }>(db, sql.cachedListIds(schema))).map((r) => [
+          r.entity,
+          r.list_id,
+        ]),
+      );
+  if (bound && bound.site_id !== input.siteId) {
+    throw new SiteBindingError(
+      schema,
+      'site',
+      `${bound.site} (id ${bound.site_id})`,
+      `${input.site} (id ${input.siteId})`,
+      input.workspace,
+    );
+  }
+  if (bound?.workspace && input.workspace && bound.workspace !== input.workspace) {
+    throw new SiteBindingError(schema, 'workspace', bound.workspace, input.workspace, input.workspace);
+  }
+  for (const [entity, listId] of input.listIds) {
+    const cached = known[entity];
+    if (cached && cached !== listId) {
+      throw new SiteBindingError(
+        schema,
+        'list',
+        `${entity} from list ${cached}`,
+        `list ${listId} for it at ${input.site}`,
+        input.workspace,
+      );
+    }
+  }
+  const listIds = JSON.stringify(Object.fromEntries(input.listIds));
+  if (!bound) {
+    await execute(db, sql.insertSiteBinding(schema), [
+      input.siteId,
+      input.site,
+      input.workspace ?? null,
+      listIds,
+    ]);
+    // Another process may have bound it first, maybe to another site: check against what is stored now.
+    return bindSite(db, schema, input);
+  }
+  await execute(db, sql.updateSiteBinding(schema), [listIds, input.workspace ?? null]);
+}
+
+/** Remembers the ids of lists created after attach (bootstrap). */
+export async function recordBoundLists(db: Db, schema: string, listIds: Map<string, string>): Promise<void> {
+  if (listIds.size === 0) return;
+  await execute(db, sql.updateSiteBinding(schema), [JSON.stringify(Object.fromEntries(listIds)), null]);
+}
