@@ -56,7 +56,8 @@ export async function transaction<T>(
     await runner.commitTransaction();
     return result;
   } catch (error) {
-    if (runner.isTransactionActive) await runner.rollbackTransaction();
+    // A lost connection cannot roll back (PostgreSQL already did): report the original error, not that one.
+    if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
     throw error;
   } finally {
     await runner.release();
@@ -77,6 +78,55 @@ export function isLockConflict(error: unknown): boolean {
   const code =
     (error as { driverError?: { code?: string } }).driverError?.code ?? (error as { code?: string }).code;
   return code !== undefined && LOCK_CONFLICTS.has(code);
+}
+
+/** PostgreSQL codes of a lost session: server shutdown/restart, terminated backend, connection failures. */
+const CONNECTION_LOSS_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
+const CONNECTION_LOSS_MESSAGES =
+  /Connection terminated|not queryable|Query runner already released|ECONNREFUSED|ECONNRESET|EPIPE|terminating connection|timeout exceeded when trying to connect/i;
+
+/** The error means the connection (or the server) went away, not that the statement was wrong: run it again. */
+export function isConnectionLoss(error: unknown): boolean {
+  const e = error as {
+    name?: string;
+    driverError?: { code?: string; message?: string };
+    code?: string;
+    message?: string;
+  };
+  // TypeORM releases a runner when its connection emits an error: the next statement on it says so.
+  if (e?.name === 'QueryRunnerAlreadyReleasedError') return true;
+  const code = e?.driverError?.code ?? e?.code;
+  if (code !== undefined && CONNECTION_LOSS_CODES.has(code)) return true;
+  return CONNECTION_LOSS_MESSAGES.test(`${e?.message ?? ''} ${e?.driverError?.message ?? ''}`);
+}
+
+/**
+ * Runs `work` again while it fails because the connection was lost (a PostgreSQL restart, a killed backend),
+ * for up to `timeoutMs`. Only for work that is safe to repeat (idempotent, or a transaction that rolled back).
+ */
+export async function retryOnConnectionLoss<T>(
+  work: () => Promise<T>,
+  { timeoutMs = 60_000, onRetry }: { timeoutMs?: number; onRetry?: (error: unknown) => void } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isConnectionLoss(error) || Date.now() > deadline) throw error;
+      onRetry?.(error);
+      await yieldBackoff(attempt);
+    }
+  }
 }
 
 /** How long library transactions wait for an application's row lock before stepping back. */

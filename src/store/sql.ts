@@ -15,9 +15,12 @@ export const WORKER_LOCK_CLASS = 0x5350_5742; // 'SPWB'
  * life, so "no such lock in pg_locks" means its process or connection died: its claims are free at once.
  * (Two-int advisory locks show classid = key1, objid = key2, objsubid = 2.)
  */
-export const releaseOrphanClaims = (s: string) => `
+export const releaseOrphanClaims = (s: string, ownWorkerId?: number) => `
   UPDATE "${s}".outbox o SET claimed_by = NULL, claimed_at = NULL, claimed_version = NULL
-   WHERE o.claimed_by IS NOT NULL
+   WHERE o.claimed_by IS NOT NULL${
+     // A worker never takes its own claims for orphans, even while its lock is being re-acquired.
+     ownWorkerId === undefined ? '' : ` AND o.claimed_by <> ${Math.trunc(ownWorkerId)}`
+   }
      AND NOT EXISTS (
        SELECT 1 FROM pg_locks l
         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
@@ -65,6 +68,11 @@ export const deleteSentOutbox = (s: string) => `
 export const releaseClaims = (s: string) => `
   UPDATE "${s}".outbox SET claimed_by = NULL, claimed_at = NULL, claimed_version = NULL
    WHERE id = ANY($2::bigint[]) AND claimed_by = $1`;
+
+/** Releases worker $1's claims except ids $2 (those of its running cycles): claims whose answer was lost. */
+export const releaseOwnClaimsExcept = (s: string) => `
+  UPDATE "${s}".outbox SET claimed_by = NULL, claimed_at = NULL, claimed_version = NULL
+   WHERE claimed_by = $1 AND NOT (id = ANY($2::bigint[]))`;
 
 /**
  * A failed attempt: $2 ids, $3 backoff ms per id, $4 error per id. Attempts only count for the version

@@ -3,7 +3,7 @@ import type { QueryRunner } from 'typeorm';
 import { listFor, type SyncContext, type SyncEvent } from '../context.js';
 import type { BatchResult, GraphRequest } from '../graph/index.js';
 import { type ConflictPolicy, fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
-import { execute, rows, yieldingTransaction } from '../store/db.js';
+import { execute, retryOnConnectionLoss, rows, yieldingTransaction } from '../store/db.js';
 import { contentHash, quoteTablePath, upsertRows } from '../store/rows.js';
 import * as sql from '../store/sql.js';
 import { keyColumns, suppressCapture } from './capture.js';
@@ -169,6 +169,59 @@ function failedResult(error: unknown): BatchResult {
 }
 
 /**
+ * The claims a worker's running cycles hold. A claim whose answer was lost (the connection died after the
+ * claim committed), or that a failed cycle could not release, belongs to this worker but to no cycle: nobody
+ * else frees it, since the worker's lock is alive. `sweep` frees exactly those, at a moment when no claim is in
+ * flight (new claims wait for it), so it can never free a claim a cycle is about to send.
+ */
+export class OwnClaims {
+  private readonly held = new Set<string>();
+  private claiming = 0;
+  private sweeping: Promise<void> | undefined;
+  private suspect = false;
+
+  async claim<T extends { id: string }>(run: () => Promise<T[]>): Promise<T[]> {
+    while (this.sweeping) await this.sweeping;
+    this.claiming++;
+    try {
+      const claimed = await run();
+      for (const c of claimed) this.held.add(String(c.id));
+      return claimed;
+    } catch (error) {
+      this.suspect = true;
+      throw error;
+    } finally {
+      this.claiming--;
+    }
+  }
+
+  finish(ids: string[]): void {
+    for (const id of ids) this.held.delete(String(id));
+  }
+
+  /** Some claim of this worker may be held by no cycle. */
+  markSuspect(): void {
+    this.suspect = true;
+  }
+
+  async sweep(release: (keep: string[]) => Promise<unknown>): Promise<void> {
+    if (!this.suspect || this.sweeping || this.claiming > 0) return;
+    this.suspect = false;
+    this.sweeping = release([...this.held]).then(
+      () => undefined,
+      () => {
+        this.suspect = true;
+      },
+    );
+    try {
+      await this.sweeping;
+    } finally {
+      this.sweeping = undefined;
+    }
+  }
+}
+
+/**
  * One pass of a worker: claim due rows, read their current state, send, and record the outcome.
  * Returns how many rows were claimed (0: nothing due).
  */
@@ -177,17 +230,42 @@ export async function runCycle(
   settings: CycleSettings,
   workerId: number,
   options: { ignoreWindows: boolean },
+  claims: OwnClaims = new OwnClaims(),
 ): Promise<{ claimed: number; sent: number; deadLettered: number }> {
   const s = ctx.schema;
-  await yieldingTransaction(ctx.dataSource, (runner) => execute(runner, sql.releaseOrphanClaims(s)));
-  const claimed = await rows<ClaimedRow>(ctx.dataSource, sql.claimDue(s), [
-    workerId,
-    settings.batchWindowSeconds,
-    settings.dailyHourUtc,
-    options.ignoreWindows,
-    settings.batchSize,
-  ]);
+  await claims.sweep((keep) => execute(ctx.dataSource, sql.releaseOwnClaimsExcept(s), [workerId, keep]));
+  await yieldingTransaction(ctx.dataSource, (runner) =>
+    execute(runner, sql.releaseOrphanClaims(s, workerId)),
+  );
+  const claimed = await claims.claim(() =>
+    rows<ClaimedRow>(ctx.dataSource, sql.claimDue(s), [
+      workerId,
+      settings.batchWindowSeconds,
+      settings.dailyHourUtc,
+      options.ignoreWindows,
+      settings.batchSize,
+    ]),
+  );
   if (claimed.length === 0) return { claimed: 0, sent: 0, deadLettered: 0 };
+  const ids = claimed.map((c) => c.id);
+  try {
+    return await sendClaimed(ctx, settings, workerId, claimed);
+  } catch (error) {
+    // Nothing was recorded: free the claims so the records go out again (or let the next sweep do it).
+    await execute(ctx.dataSource, sql.releaseClaims(s), [workerId, ids]).catch(() => claims.markSuspect());
+    throw error;
+  } finally {
+    claims.finish(ids);
+  }
+}
+
+async function sendClaimed(
+  ctx: SyncContext,
+  settings: CycleSettings,
+  workerId: number,
+  claimed: ClaimedRow[],
+): Promise<{ claimed: number; sent: number; deadLettered: number }> {
+  const s = ctx.schema;
 
   // Current state of every claimed record: its row now, and what SharePoint holds as far as we know.
   const states = new Map<string, SyncStateRow>();
@@ -323,144 +401,160 @@ export async function runCycle(
   const now = Date.now();
   // Events wait for the commit: the closing transaction may run again after yielding to an application lock.
   let events: SyncEvent[] = [];
-  await yieldingTransaction(ctx.dataSource, async (runner) => {
-    events = [];
-    sentByKind.clear();
-    sent = 0;
-    deadLettered = 0;
-    const synced: { c: ClaimedRow; o: Extract<Outcome, { kind: 'synced' }> }[] = [];
-    const removed: ClaimedRow[] = [];
-    const done: ClaimedRow[] = [];
-    const retries: { c: ClaimedRow; error: string; delay: number }[] = [];
-    const dead: { c: ClaimedRow; error: string }[] = [];
-    for (const [i, o] of outcomes.entries()) {
-      const c = claimed[i]!;
-      if (o.kind === 'synced' || o.kind === 'removed') {
-        if (o.kind === 'synced') synced.push({ c, o });
-        else removed.push(c);
-        done.push(c);
-        if (o.sent) {
-          const key = `${c.entity}\u0000${o.sent}`;
-          const entry = sentByKind.get(key) ?? { entity: c.entity, op: o.sent, latencyMs: [] };
-          entry.latencyMs.push(now - new Date(c.changed_at).getTime());
-          sentByKind.set(key, entry);
+  // What was sent must be recorded: a lost connection (PostgreSQL restart, killed backend) is waited out and
+  // the transaction run again, rather than the records sent a second time. Every statement in it is safe to
+  // repeat (the deletes and releases are guarded by this worker's claim).
+  await retryOnConnectionLoss(
+    () =>
+      yieldingTransaction(ctx.dataSource, async (runner) => {
+        events = [];
+        sentByKind.clear();
+        sent = 0;
+        deadLettered = 0;
+        const synced: { c: ClaimedRow; o: Extract<Outcome, { kind: 'synced' }> }[] = [];
+        const removed: ClaimedRow[] = [];
+        const done: ClaimedRow[] = [];
+        const retries: { c: ClaimedRow; error: string; delay: number }[] = [];
+        const dead: { c: ClaimedRow; error: string }[] = [];
+        for (const [i, o] of outcomes.entries()) {
+          const c = claimed[i]!;
+          if (o.kind === 'synced' || o.kind === 'removed') {
+            if (o.kind === 'synced') synced.push({ c, o });
+            else removed.push(c);
+            done.push(c);
+            if (o.sent) {
+              const key = `${c.entity}\u0000${o.sent}`;
+              const entry = sentByKind.get(key) ?? { entity: c.entity, op: o.sent, latencyMs: [] };
+              entry.latencyMs.push(now - new Date(c.changed_at).getTime());
+              sentByKind.set(key, entry);
+            }
+          } else if (o.kind === 'retry') {
+            if (c.attempts + 1 > settings.retryAttempts)
+              dead.push({ c, error: `${o.error} (after ${c.attempts + 1} attempts)` });
+            else
+              retries.push({ c, error: o.error, delay: o.retryAfterMs ?? backoffMs(settings, c.attempts) });
+          } else if (o.kind === 'dead') {
+            dead.push({ c, error: o.error });
+          } else {
+            const resolution = resolutions.get(i) ?? 'sharepoint';
+            const list = listFor(ctx, c.entity);
+            const listId = ctx.listIds.get(list.entityName)!;
+            if (resolution === 'sharepoint') {
+              await suppressCapture(runner);
+              await applyRemoteRow(runner, list, o.remote.fields);
+              synced.push({
+                c,
+                o: { kind: 'synced', itemId: o.itemId, etag: o.remote.etag, fields: o.remote.fields },
+              });
+              done.push(c);
+            } else if (resolution === 'twenty') {
+              // Adopt SharePoint's eTag and values as "known", then send ours again at once.
+              await execute(runner, sql.upsertSyncState(ctx.schema), [
+                [c.entity],
+                [c.twenty_id],
+                [listId],
+                [o.itemId],
+                [o.remote.etag],
+                [JSON.stringify(o.remote.fields)],
+                [contentHash(o.remote.fields)],
+              ]);
+              retries.push({ c, error: 'conflict resolved for the local version; re-sending', delay: 0 });
+            } else {
+              // manualReview: neither side is overwritten; the row waits, held, for a person.
+              await execute(runner, sql.holdOutbox(ctx.schema), [c.entity, c.twenty_id]);
+            }
+            const modified = o.remote.fields.Modified;
+            await execute(runner, sql.insertConflict(ctx.schema), [
+              c.entity,
+              c.twenty_id,
+              list.conflictResolution,
+              `${o.op === 'delete' ? 'deleted locally' : 'updated locally'} while the item changed in SharePoint (412)`,
+              o.local ? JSON.stringify(o.local) : null,
+              JSON.stringify(o.remote.fields),
+              resolution === 'keep' ? null : resolution,
+              o.remote.etag,
+              typeof modified === 'string' ? modified : null,
+              new Date(c.changed_at).toISOString(),
+            ]);
+            events.push({
+              type: 'conflict',
+              entity: c.entity,
+              twentyId: c.twenty_id,
+              policy: list.conflictResolution,
+              resolution,
+            });
+          }
         }
-      } else if (o.kind === 'retry') {
-        if (c.attempts + 1 > settings.retryAttempts)
-          dead.push({ c, error: `${o.error} (after ${c.attempts + 1} attempts)` });
-        else retries.push({ c, error: o.error, delay: o.retryAfterMs ?? backoffMs(settings, c.attempts) });
-      } else if (o.kind === 'dead') {
-        dead.push({ c, error: o.error });
-      } else {
-        const resolution = resolutions.get(i) ?? 'sharepoint';
-        const list = listFor(ctx, c.entity);
-        const listId = ctx.listIds.get(list.entityName)!;
-        if (resolution === 'sharepoint') {
-          await suppressCapture(runner);
-          await applyRemoteRow(runner, list, o.remote.fields);
-          synced.push({
-            c,
-            o: { kind: 'synced', itemId: o.itemId, etag: o.remote.etag, fields: o.remote.fields },
-          });
-          done.push(c);
-        } else if (resolution === 'twenty') {
-          // Adopt SharePoint's eTag and values as "known", then send ours again at once.
-          await execute(runner, sql.upsertSyncState(ctx.schema), [
-            [c.entity],
-            [c.twenty_id],
-            [listId],
-            [o.itemId],
-            [o.remote.etag],
-            [JSON.stringify(o.remote.fields)],
-            [contentHash(o.remote.fields)],
+        if (synced.length > 0) {
+          await execute(runner, sql.upsertSyncState(s), [
+            synced.map((x) => x.c.entity),
+            synced.map((x) => x.c.twenty_id),
+            synced.map((x) => ctx.listIds.get(listFor(ctx, x.c.entity).entityName)!),
+            synced.map((x) => x.o.itemId),
+            synced.map((x) => x.o.etag),
+            synced.map((x) => JSON.stringify(x.o.fields)),
+            synced.map((x) => contentHash(x.o.fields)),
           ]);
-          retries.push({ c, error: 'conflict resolved for the local version; re-sending', delay: 0 });
-        } else {
-          // manualReview: neither side is overwritten; the row waits, held, for a person.
-          await execute(runner, sql.holdOutbox(ctx.schema), [c.entity, c.twenty_id]);
         }
-        const modified = o.remote.fields.Modified;
-        await execute(runner, sql.insertConflict(ctx.schema), [
-          c.entity,
-          c.twenty_id,
-          list.conflictResolution,
-          `${o.op === 'delete' ? 'deleted locally' : 'updated locally'} while the item changed in SharePoint (412)`,
-          o.local ? JSON.stringify(o.local) : null,
-          JSON.stringify(o.remote.fields),
-          resolution === 'keep' ? null : resolution,
-          o.remote.etag,
-          typeof modified === 'string' ? modified : null,
-          new Date(c.changed_at).toISOString(),
-        ]);
-        events.push({
-          type: 'conflict',
-          entity: c.entity,
-          twentyId: c.twenty_id,
-          policy: list.conflictResolution,
-          resolution,
-        });
-      }
-    }
-    if (synced.length > 0) {
-      await execute(runner, sql.upsertSyncState(s), [
-        synced.map((x) => x.c.entity),
-        synced.map((x) => x.c.twenty_id),
-        synced.map((x) => ctx.listIds.get(listFor(ctx, x.c.entity).entityName)!),
-        synced.map((x) => x.o.itemId),
-        synced.map((x) => x.o.etag),
-        synced.map((x) => JSON.stringify(x.o.fields)),
-        synced.map((x) => contentHash(x.o.fields)),
-      ]);
-    }
-    if (removed.length > 0) {
-      await execute(runner, sql.deleteSyncState(s), [
-        removed.map((c) => c.entity),
-        removed.map((c) => c.twenty_id),
-      ]);
-    }
-    if (done.length > 0) {
-      const gone = await rows<{ id: string }>(runner, sql.deleteSentOutbox(s), [
-        workerId,
-        done.map((c) => c.id),
-      ]);
-      sent = gone.length;
-    }
-    if (retries.length > 0) {
-      await execute(runner, sql.scheduleRetries(s), [
-        workerId,
-        retries.map((r) => r.c.id),
-        retries.map((r) => r.delay),
-        retries.map((r) => r.error),
-      ]);
-    }
-    if (dead.length > 0) {
-      const moved = await rows<{ entity: string; twenty_id: string; error: string }>(
-        runner,
-        sql.deadLetterOutbox(s),
-        [workerId, dead.map((d) => d.c.id), dead.map((d) => d.error)],
-      );
-      deadLettered = moved.length;
-      for (const m of moved) {
-        events.push({
-          type: 'writeback.deadLetter',
-          entity: m.entity,
-          twentyId: m.twenty_id,
-          error: m.error,
-        });
-      }
-    }
-    // Whatever is still claimed by us had a newer version written meanwhile: release it for the next pass.
-    await execute(runner, sql.releaseClaims(s), [workerId, claimed.map((c) => c.id)]);
-    for (const r of retries) {
-      events.push({
-        type: 'writeback.retry',
-        entity: r.c.entity,
-        twentyId: r.c.twenty_id,
-        error: r.error,
-        attempt: r.c.attempts + 1,
-      });
-    }
-  });
+        if (removed.length > 0) {
+          await execute(runner, sql.deleteSyncState(s), [
+            removed.map((c) => c.entity),
+            removed.map((c) => c.twenty_id),
+          ]);
+        }
+        if (done.length > 0) {
+          const gone = await rows<{ id: string }>(runner, sql.deleteSentOutbox(s), [
+            workerId,
+            done.map((c) => c.id),
+          ]);
+          sent = gone.length;
+        }
+        if (retries.length > 0) {
+          await execute(runner, sql.scheduleRetries(s), [
+            workerId,
+            retries.map((r) => r.c.id),
+            retries.map((r) => r.delay),
+            retries.map((r) => r.error),
+          ]);
+        }
+        if (dead.length > 0) {
+          const moved = await rows<{ entity: string; twenty_id: string; error: string }>(
+            runner,
+            sql.deadLetterOutbox(s),
+            [workerId, dead.map((d) => d.c.id), dead.map((d) => d.error)],
+          );
+          deadLettered = moved.length;
+          for (const m of moved) {
+            events.push({
+              type: 'writeback.deadLetter',
+              entity: m.entity,
+              twentyId: m.twenty_id,
+              error: m.error,
+            });
+          }
+        }
+        // Whatever is still claimed by us had a newer version written meanwhile: release it for the next pass.
+        await execute(runner, sql.releaseClaims(s), [workerId, claimed.map((c) => c.id)]);
+        for (const r of retries) {
+          events.push({
+            type: 'writeback.retry',
+            entity: r.c.entity,
+            twentyId: r.c.twenty_id,
+            error: r.error,
+            attempt: r.c.attempts + 1,
+          });
+        }
+      }),
+    {
+      onRetry: (error) =>
+        ctx.logger.warn(
+          'typeorm-sharepoint: recording a sent write-back batch met a lost connection; retrying',
+          {
+            error: String(error),
+          },
+        ),
+    },
+  );
   for (const event of events) {
     if (event.type === 'writeback.deadLetter') {
       ctx.logger.warn('write-back dead-lettered a record', {

@@ -1,10 +1,16 @@
-import type { QueryRunner } from 'typeorm';
 import { listFor, type SyncContext } from '../context.js';
 import type { Priority } from '../schema/index.js';
-import { execute, rows } from '../store/db.js';
+import { execute, isConnectionLoss, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
-import { installCaptureTriggers, notifyChannel, priorityNumber } from './capture.js';
-import { type ConflictResolution, type CycleSettings, runCycle, type WritebackConflict } from './cycle.js';
+import { installCaptureTriggers, priorityNumber } from './capture.js';
+import {
+  type ConflictResolution,
+  type CycleSettings,
+  OwnClaims,
+  runCycle,
+  type WritebackConflict,
+} from './cycle.js';
+import { WorkerSession } from './session.js';
 import { installValidation } from './validation.js';
 
 export { capturedTables, junctionTwentyId, SUPPRESS_SETTING, suppressCapture } from './capture.js';
@@ -60,56 +66,13 @@ export class WritebackFlushError extends Error {
 const PRIORITIES: Priority[] = ['P0', 'P1', 'P2', 'P3'];
 
 /**
- * A worker's identity: a random id held as a session advisory lock on a dedicated connection for the
- * worker's lifetime (decision 3). Other workers release claims whose id has no such lock, so a killed
- * process's claims are taken over at once. The same connection LISTENs for P0 notifications.
- */
-class WorkerIdentity {
-  private constructor(
-    readonly id: number,
-    private readonly runner: QueryRunner,
-    private readonly client: {
-      on(e: string, f: (...a: unknown[]) => void): void;
-      removeListener(e: string, f: (...a: unknown[]) => void): void;
-    },
-    private readonly onNotify: () => void,
-  ) {}
-
-  static async acquire(ctx: SyncContext, wake: () => void): Promise<WorkerIdentity> {
-    const runner = ctx.dataSource.createQueryRunner();
-    const client = (await runner.connect()) as WorkerIdentity['client'];
-    for (;;) {
-      const id = 1 + Math.floor(Math.random() * 0x7fff_fffe);
-      const [row] = await rows<{ ok: boolean }>(runner, 'SELECT pg_try_advisory_lock($1, $2) AS ok', [
-        sql.WORKER_LOCK_CLASS,
-        id,
-      ]);
-      if (!row?.ok) continue;
-      const identity = new WorkerIdentity(id, runner, client, wake);
-      client.on('notification', identity.onNotify);
-      await execute(runner, `LISTEN "${notifyChannel(ctx.schema)}"`);
-      return identity;
-    }
-  }
-
-  async release(ctx: SyncContext): Promise<void> {
-    this.client.removeListener('notification', this.onNotify);
-    try {
-      await execute(this.runner, `UNLISTEN "${notifyChannel(ctx.schema)}"`);
-      await execute(this.runner, 'SELECT pg_advisory_unlock($1, $2)', [sql.WORKER_LOCK_CLASS, this.id]);
-    } finally {
-      await this.runner.release();
-    }
-  }
-}
-
-/**
  * The write-back side of the outbox: capture (install), the worker (start/stop), and the operations the
  * application calls through `SharePointSync` (flush, markDirty, dead letters, pending).
  */
 export class Writeback {
   private readonly settings: CycleSettings;
-  private identity: Promise<WorkerIdentity> | undefined;
+  private session: WorkerSession | undefined;
+  private readonly claims = new OwnClaims();
   private running = false;
   private loops: Promise<void>[] = [];
   private wakers = new Set<() => void>();
@@ -154,30 +117,43 @@ export class Writeback {
     for (const wake of this.wakers) wake();
     await Promise.allSettled(this.loops);
     this.loops = [];
-    const identity = this.identity;
-    this.identity = undefined;
-    if (identity) await (await identity).release(this.ctx).catch(() => undefined);
+    const session = this.session;
+    this.session = undefined;
+    await session?.close().catch(() => undefined);
   }
 
-  private workerIdentity(): Promise<WorkerIdentity> {
-    this.identity ??= WorkerIdentity.acquire(this.ctx, () => {
+  /** The worker id, once its lock and LISTEN are held (taken again first if the connection was lost). */
+  private workerId(): Promise<number> {
+    this.session ??= new WorkerSession(this.ctx, () => {
       for (const wake of this.wakers) wake();
       for (const listener of this.wakeListeners) listener();
     });
-    return this.identity;
+    return this.session.ensure();
+  }
+
+  /** A statement failed: if the connection was lost, find out at once whether the session's went too. */
+  private noticeFailure(error: unknown): void {
+    if (isConnectionLoss(error)) void this.session?.check();
   }
 
   private async loop(): Promise<void> {
     const poll = this.options.pollIntervalMs ?? 1000;
+    let failures = 0;
     while (this.running) {
       let claimed = 0;
       try {
-        const identity = await this.workerIdentity();
-        claimed = (await runCycle(this.ctx, this.settings, identity.id, { ignoreWindows: false })).claimed;
+        const id = await this.workerId();
+        claimed = (await runCycle(this.ctx, this.settings, id, { ignoreWindows: false }, this.claims))
+          .claimed;
+        failures = 0;
       } catch (error) {
-        this.ctx.logger.error('write-back cycle failed', { error: String(error) });
+        failures++;
+        if (this.running) this.ctx.logger.error('write-back cycle failed', { error: String(error) });
+        this.noticeFailure(error);
       }
-      if (claimed === 0 && this.running) await this.sleep(poll);
+      // After a failure, look again soon (not only at the next poll or NOTIFY).
+      if (claimed === 0 && this.running)
+        await this.sleep(failures ? Math.min(poll, 100 * 2 ** failures) : poll);
     }
   }
 
@@ -190,13 +166,20 @@ export class Writeback {
     options: { limit?: number; ignoreWindows?: boolean } = {},
   ): Promise<{ claimed: number; sent: number }> {
     if (!this.options.enabled) return { claimed: 0, sent: 0 };
-    const identity = await this.workerIdentity();
+    const workerId = await this.workerId();
     const batchSize = Math.min(
       this.settings.batchSize,
       Math.max(1, options.limit ?? this.settings.batchSize),
     );
-    const result = await runCycle(this.ctx, { ...this.settings, batchSize }, identity.id, {
-      ignoreWindows: options.ignoreWindows ?? false,
+    const result = await runCycle(
+      this.ctx,
+      { ...this.settings, batchSize },
+      workerId,
+      { ignoreWindows: options.ignoreWindows ?? false },
+      this.claims,
+    ).catch((error: unknown) => {
+      this.noticeFailure(error);
+      throw error;
     });
     return { claimed: result.claimed, sent: result.sent };
   }
@@ -204,7 +187,7 @@ export class Writeback {
   /** Calls `listener` when a P0 change is committed (PostgreSQL NOTIFY) or dead letters are re-queued. */
   onWake(listener: () => void): () => void {
     this.wakeListeners.add(listener);
-    void this.workerIdentity().catch(() => undefined);
+    void this.workerId().catch(() => undefined);
     return () => this.wakeListeners.delete(listener);
   }
 
@@ -232,12 +215,12 @@ export class Writeback {
     }
     const [mark] = await rows<{ id: string }>(this.ctx.dataSource, sql.lastDeadLetterId(this.ctx.schema));
     const deadline = Date.now() + (options.timeoutMs ?? 5 * 60_000);
-    const identity = await this.workerIdentity();
     let sent = 0;
     for (;;) {
+      const workerId = await this.workerId();
       const cycles = await Promise.all(
         Array.from({ length: Math.max(1, this.options.concurrency ?? 4) }, () =>
-          runCycle(this.ctx, this.settings, identity.id, { ignoreWindows: true }),
+          runCycle(this.ctx, this.settings, workerId, { ignoreWindows: true }, this.claims),
         ),
       );
       sent += cycles.reduce((n, c) => n + c.sent, 0);
