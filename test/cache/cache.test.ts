@@ -71,7 +71,8 @@ afterAll(async () => {
 
 // The steps share one 10,000-item load (too slow to repeat per test): the first load, the TTL refresh, then
 // rebuilds, each from the state the previous step left. They keep their order under --sequence.shuffle.
-describe('cache', { shuffle: false }, () => {
+// Rebuilding 12,000 rows twice takes minutes on a loaded machine.
+describe('cache', { shuffle: false, timeout: 300_000 }, () => {
   it('20 concurrent first callers share one load', async () => {
     h.emulator.log.reset();
     const results = await Promise.all(Array.from({ length: 20 }, () => h.cache.ensureLoaded(Account)));
