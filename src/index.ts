@@ -68,6 +68,7 @@ export {
 export {
   type ConflictPolicy,
   type FieldSchema,
+  type ListConfig,
   type ListSchema,
   type Priority,
   SchemaError,

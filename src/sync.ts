@@ -32,8 +32,8 @@ import { type LoaderOptions, RelationLoaders } from './relations/index.js';
 import {
   assertRelationTargets,
   type ConflictPolicy,
+  type ListConfig,
   type ListSchema,
-  listOptionsOf,
   type Priority,
   readListSchemas,
 } from './schema/index.js';
@@ -57,6 +57,12 @@ export interface SharePointSyncOptions {
   defaultPriority?: Priority;
   /** Entity names to sync; other `@SharePointList` entities of the DataSource are ignored. Default: all. */
   entities?: string[];
+  /**
+   * Lists configured without decorators, by entity name (an `EntitySchema`'s `name` or a class name): the
+   * `@SharePointList` options plus `columns: { [propertyPath]: SharePointColumnOptions | false }`. Merged
+   * with decorators; the same option set differently in both is a `SchemaError`. See docs/schema.md.
+   */
+  lists?: Record<string, ListConfig>;
   /** Conflict policy of lists whose `@SharePointList` names none. Default `sharePointPriority`. */
   conflictResolution?: ConflictPolicy;
   /** Workspace id (multi-tenant apps, `SharePointWorkspaces`): carried by `status()` and every metric point. */
@@ -136,6 +142,21 @@ const optionsSchema = z.object({
   conflictResolution: z
     .enum(['sharePointPriority', 'twentyPriority', 'lastWriteWins', 'manualReview'])
     .optional(),
+  lists: z
+    .record(
+      z.string().min(1),
+      z
+        .object({
+          title: z.string().trim().min(1).optional(),
+          priority: z.enum(['P0', 'P1', 'P2', 'P3']).optional(),
+          conflictResolution: z
+            .enum(['sharePointPriority', 'twentyPriority', 'lastWriteWins', 'manualReview'])
+            .optional(),
+          columns: z.record(z.string(), z.union([z.literal(false), z.object({}).loose()])).optional(),
+        })
+        .loose(),
+    )
+    .optional(),
   cache: z
     .object({
       lazy: z.boolean().optional(),
@@ -154,7 +175,7 @@ const optionsSchema = z.object({
     .optional(),
 });
 
-/** `entities` keeps the named lists (and the junctions between them); `conflictResolution` fills in undecorated ones. */
+/** `entities` keeps the named lists (and the junctions between them). */
 function selectLists(all: ListSchema[], options: SharePointSyncOptions): ListSchema[] {
   let lists = all;
   if (options.entities) {
@@ -163,7 +184,7 @@ function selectLists(all: ListSchema[], options: SharePointSyncOptions): ListSch
       if (!all.some((l) => l.kind === 'entity' && l.entityName === name)) {
         throw new ConfigError(
           'options.entities',
-          `names of @SharePointList entities of the DataSource (${all
+          `names of synced entities of the DataSource (@SharePointList or attach's lists: ${all
             .filter((l) => l.kind === 'entity')
             .map((l) => l.entityName)
             .join(', ')})`,
@@ -176,20 +197,6 @@ function selectLists(all: ListSchema[], options: SharePointSyncOptions): ListSch
         ? wanted.has(l.junction.ownerEntityName) && wanted.has(l.junction.inverseEntityName)
         : wanted.has(l.entityName),
     );
-  }
-  const policy = options.conflictResolution;
-  if (policy) {
-    for (const list of lists) {
-      if (list.kind === 'entity' && listOptionsOf(list.target)?.conflictResolution === undefined) {
-        list.conflictResolution = policy;
-      }
-    }
-    for (const list of lists) {
-      if (list.kind === 'junction' && list.junction) {
-        const owner = lists.find((l) => l.entityName === list.junction!.ownerEntityName);
-        if (owner) list.conflictResolution = owner.conflictResolution;
-      }
-    }
   }
   return lists;
 }
@@ -257,7 +264,11 @@ export class SharePointSync {
     const schema = assertSchemaName(options.schema ?? 'sharepoint_sync');
     const logger = options.logger ?? silentLogger;
     const lists = selectLists(
-      readListSchemas(dataSource, { defaultPriority: options.defaultPriority ?? 'P1' }),
+      readListSchemas(dataSource, {
+        defaultPriority: options.defaultPriority ?? 'P1',
+        ...(options.lists ? { lists: options.lists } : {}),
+        ...(options.conflictResolution ? { conflictResolution: options.conflictResolution } : {}),
+      }),
       options,
     );
     assertRelationTargets(lists);

@@ -5,7 +5,7 @@ import type { ListSchema } from '../schema/index.js';
 import { execute, rows as selectRows, transaction } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { forgetColumnTypes, quoteTablePath } from '../store/rows.js';
-import { deleteCacheState, LOAD_LOCK_CLASS, selectCacheState } from '../store/sql.js';
+import { deleteCacheState, LOAD_LOCK_CLASS, selectCacheState, unsentCounts } from '../store/sql.js';
 import { suppressCapture } from '../writeback/index.js';
 import { dependenciesOf } from './convert.js';
 import { DeltaTokenExpiredError, type LoadResult, type LoadSettings, loadList } from './loader.js';
@@ -32,18 +32,44 @@ export interface CacheOptions {
   chunkSize?: number;
 }
 
-/** `rebuild()` without `force` while write-backs are waiting: dropping the rows would lose them. */
+/**
+ * `rebuild()` without `force` while changes exist only in PostgreSQL — queued in the outbox or dead-lettered:
+ * dropping the rows would lose them.
+ */
 export class RebuildRefusedError extends Error {
   override name = 'RebuildRefusedError';
-  constructor(readonly pending: Record<string, number>) {
-    const total = Object.values(pending).reduce((a, b) => a + b, 0);
+  /** Unsent changes per entity: outbox rows plus dead letters. */
+  readonly pending: Record<string, number>;
+  constructor(
+    /** Outbox rows per entity (queued, retrying or held for review). */
+    readonly queued: Record<string, number>,
+    /** Dead letters per entity: changes that failed for good and were never sent. */
+    readonly deadLetters: Record<string, number> = {},
+  ) {
+    const entities = [...new Set([...Object.keys(queued), ...Object.keys(deadLetters)])].sort();
+    const pending = Object.fromEntries(entities.map((e) => [e, (queued[e] ?? 0) + (deadLetters[e] ?? 0)]));
+    const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+    const detail = entities
+      .map((e) => {
+        const parts = [];
+        if (queued[e]) parts.push(`${queued[e]} queued`);
+        if (deadLetters[e]) parts.push(`${deadLetters[e]} dead-lettered`);
+        return `${e}: ${parts.join(', ')}`;
+      })
+      .join('; ');
+    const steps = [
+      // API names only: the CLI rewrites them into its commands (src/cli, forTheShell).
+      sum(queued) > 0 ? 'run flush() to send the queued ones' : '',
+      sum(deadLetters) > 0
+        ? 'fix the cause of the dead letters, re-queue them with retryDeadLetters() and flush()'
+        : '',
+    ].filter(Boolean);
     super(
-      `typeorm-sharepoint: rebuild refused: ${total} change(s) not yet sent to SharePoint (${Object.entries(
-        pending,
-      )
-        .map(([e, n]) => `${e}: ${n}`)
-        .join(', ')}). Run flush() first, or rebuild({ force: true }) to discard them.`,
+      `typeorm-sharepoint: rebuild refused: ${sum(pending)} change(s) not yet sent to SharePoint (${detail}); ` +
+        `PostgreSQL holds their only copy. First ${steps.join('; ')}. ` +
+        'Or rebuild({ force: true }) to discard them.',
     );
+    this.pending = pending;
   }
 }
 
@@ -120,8 +146,8 @@ export class Cache {
   }
 
   /**
-   * Drops the cached rows of every synced entity and loads them again from SharePoint. Refuses while the
-   * outbox holds unsent changes (they would be lost) unless `force`, which discards them.
+   * Drops the cached rows of every synced entity and loads them again from SharePoint. Refuses while any
+   * change is unsent — in the outbox or dead-lettered (they would be lost) — unless `force`, which discards them.
    */
   async rebuild(options: { force?: boolean } = {}): Promise<LoadResult[]> {
     // The whole schema may have been dropped: recreate the library's tables first (idempotent).
@@ -129,23 +155,31 @@ export class Cache {
     forgetColumnTypes(this.ctx.dataSource);
     const s = this.ctx.schema;
     const names = this.ctx.lists.map((l) => l.entityName);
-    const pendingRows = await selectRows<{ entity: string; n: number }>(
+    // Dead letters count too: a dead-lettered change was never sent, its row is its only copy.
+    const unsent = await selectRows<{ entity: string; outbox: number; dead: number }>(
       this.ctx.dataSource,
-      `SELECT entity, count(*)::int AS n FROM "${s}".outbox WHERE entity = ANY($1::text[]) GROUP BY entity`,
+      unsentCounts(s),
       [names],
     );
-    if (pendingRows.length > 0 && !options.force) {
-      throw new RebuildRefusedError(Object.fromEntries(pendingRows.map((r) => [r.entity, r.n])));
+    if (unsent.length > 0 && !options.force) {
+      throw new RebuildRefusedError(
+        Object.fromEntries(unsent.filter((r) => r.outbox > 0).map((r) => [r.entity, r.outbox])),
+        Object.fromEntries(unsent.filter((r) => r.dead > 0).map((r) => [r.entity, r.dead])),
+      );
     }
     await Promise.allSettled([...this.inflight.values()]);
     await transaction(this.ctx.dataSource, async (runner) => {
       await suppressCapture(runner);
-      if (pendingRows.length > 0) {
+      if (unsent.length > 0) {
         const discarded = await execute(runner, `DELETE FROM "${s}".outbox WHERE entity = ANY($1::text[])`, [
+          names,
+        ]);
+        const dead = await execute(runner, `DELETE FROM "${s}".dead_letters WHERE entity = ANY($1::text[])`, [
           names,
         ]);
         this.ctx.logger.warn('typeorm-sharepoint: rebuild --force discarded unsent changes', {
           count: discarded.affected,
+          deadLetters: dead.affected,
         });
       }
       await this.dropRows(runner);

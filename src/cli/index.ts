@@ -68,7 +68,7 @@ const API_TO_COMMAND: [RegExp, string][] = [
     'Run `typeorm-sharepoint drain` first, or `typeorm-sharepoint rebuild --force` to discard them.',
   ],
   [/call sync\.retryDeadLetters\(\)/g, 'run `typeorm-sharepoint dead-letters retry`'],
-  [/sync\.retryDeadLetters\(\)/g, '`typeorm-sharepoint dead-letters retry`'],
+  [/(?:sync\.)?retryDeadLetters\(\)/g, '`typeorm-sharepoint dead-letters retry`'],
   [/sync\.deadLetters\(\)/g, '`typeorm-sharepoint dead-letters list`'],
   [/rebuild\(\{ force: true \}\)/g, '`typeorm-sharepoint rebuild --force`'],
   [/\bflush\(\)/g, '`typeorm-sharepoint drain`'],

@@ -32,7 +32,9 @@ export function resourceUnitCost(method: string, path: string): number {
   if (method.toUpperCase() !== 'GET') return 2;
 
   if (last === 'delta' || last.startsWith('delta(')) {
-    return DELTA_TOKEN_PARAMS.some((name) => params.has(name)) ? 1 : 2;
+    // `delta(token='…')`, the function form Graph's deltaLinks may use, carries its token in the segment.
+    const tokenInSegment = /^delta\(\s*token\s*=/.test(last);
+    return tokenInSegment || DELTA_TOKEN_PARAMS.some((name) => params.has(name)) ? 1 : 2;
   }
   if (params.has('$filter') || params.has('$search')) return 2;
   return COLLECTIONS.has(last) ? 2 : 1;

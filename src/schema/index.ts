@@ -16,6 +16,7 @@ export type {
   FieldKind,
   FieldSchema,
   JunctionSchema,
+  ListConfig,
   ListSchema,
   Priority,
   RelationKind,

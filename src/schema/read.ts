@@ -5,11 +5,106 @@ import { columnOptionsOf, isIgnored, listOptionsOf } from './decorators.js';
 import { SchemaError } from './errors.js';
 import { buildField, type FieldSpec } from './fields.js';
 import { explicitNameProblem, humanize, internalName, pascal, pluralize } from './names.js';
-import type { FieldKind, FieldSchema, ListSchema, Priority, RelationSchema } from './types.js';
+import type {
+  ConflictPolicy,
+  FieldKind,
+  FieldSchema,
+  ListConfig,
+  ListSchema,
+  Priority,
+  RelationSchema,
+  SharePointColumnOptions,
+  SharePointListOptions,
+} from './types.js';
 
 export interface ReadOptions {
   /** Priority of lists whose `@SharePointList` names none. Default `P1`. */
   defaultPriority?: Priority;
+  /**
+   * Lists configured without decorators (attach's `lists`): entity name (an `EntitySchema`'s `name` or a
+   * class name) → list options and per-property column options (`false` leaves a property out).
+   */
+  lists?: Record<string, ListConfig>;
+  /** Conflict policy of lists that name none (attach's `conflictResolution`). Default `sharePointPriority`. */
+  conflictResolution?: ConflictPolicy;
+}
+
+/**
+ * Where a list's and a column's options come from: the decorators and attach's `lists`, one set of rules
+ * for classes and `EntitySchema`s alike. Both may say something; saying two different things is an error.
+ */
+class Refinements {
+  constructor(private readonly config: Record<string, ListConfig>) {}
+
+  /** The list options of an entity, or undefined when it is not synced. */
+  list(metadata: EntityMetadata): SharePointListOptions | undefined {
+    const decorated = listOptionsOf(metadata.target);
+    const configured = this.config[metadata.name];
+    if (!decorated && !configured) return undefined;
+    const { columns: _columns, ...fromConfig } = configured ?? {};
+    return merge(metadata.name, undefined, decorated ?? {}, fromConfig, '@SharePointList');
+  }
+
+  column(
+    entity: string,
+    target: Function | string,
+    propertyName: string,
+    path: string,
+  ): SharePointColumnOptions {
+    const configured = this.config[entity]?.columns?.[path];
+    return merge(
+      entity,
+      path,
+      columnOptionsOf(target, propertyName),
+      configured === false ? {} : (configured ?? {}),
+      '@SharePointColumn',
+    );
+  }
+
+  ignored(entity: string, target: Function | string, propertyName: string, path: string): boolean {
+    return isIgnored(target, propertyName) || this.config[entity]?.columns?.[path] === false;
+  }
+
+  /** Every property `lists[entity].columns` names must exist: a typo would silently sync the column. */
+  checkColumns(metadata: EntityMetadata): void {
+    const columns = this.config[metadata.name]?.columns;
+    if (!columns) return;
+    const known = new Set([
+      ...metadata.columns.map((c) => c.propertyPath),
+      ...metadata.embeddeds.flatMap((e) => [e.propertyPath, ...e.columnsFromTree.map((c) => c.propertyPath)]),
+      ...metadata.relations.map((r) => r.propertyPath),
+    ]);
+    for (const path of Object.keys(columns)) {
+      if (!known.has(path))
+        throw new SchemaError(
+          metadata.name,
+          path,
+          'unknownProperty',
+          `attach's lists.${metadata.name}.columns names "${path}", which is not a property of ${metadata.name} (properties: ${[...known].join(', ')})`,
+        );
+    }
+  }
+}
+
+/** Options set in two places agree, or the attach fails naming both. */
+function merge<T extends object>(
+  entity: string,
+  property: string | undefined,
+  decorated: T,
+  configured: T,
+  decorator: string,
+): T {
+  for (const [key, value] of Object.entries(configured)) {
+    const other = (decorated as Record<string, unknown>)[key];
+    if (value !== undefined && other !== undefined && other !== value)
+      throw new SchemaError(
+        entity,
+        property,
+        'conflictingOptions',
+        `${key} is ${JSON.stringify(other)} in ${decorator} but ${JSON.stringify(value)} in attach's lists: set it in one place`,
+      );
+  }
+  return { ...decorated, ...configured };
 }
 
 const STRING_TYPES = new Set([
@@ -31,10 +126,19 @@ const DATETIME_TYPES = new Set([
   'timestamptz',
 ]);
 
+/**
+ * Columns PostgreSQL derives itself (generated columns, full-text `tsvector` such as Twenty's
+ * `searchVector`): never synced and never refused. SharePoint does not need them, and a rebuild regenerates
+ * them from the synced columns.
+ */
+function derivedByPostgres(dataSource: DataSource, column: ColumnMetadata): boolean {
+  return column.generatedType !== undefined || normalizedType(dataSource, column) === 'tsvector';
+}
+
 /** PostgreSQL types that have no SharePoint column: refused at attach, naming entity and column. */
 function unmappable(type: string): boolean {
   return (
-    /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsvector|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube)/.test(
+    /^(bytea|point|line|lseg|box|path|polygon|circle|cidr|inet|macaddr|tsquery|interval|bit|varbit|xml|int4range|int8range|numrange|tsrange|tstzrange|daterange|geometry|geography|hstore|ltree|cube)/.test(
       type,
     ) || /^time( with(out)? time zone)?$/.test(type)
   );
@@ -55,10 +159,26 @@ function normalizedType(dataSource: DataSource, column: ColumnMetadata): string 
  * Throws `SchemaError` naming entity, column and rule for anything SharePoint cannot hold.
  */
 export function readListSchemas(dataSource: DataSource, options: ReadOptions = {}): ListSchema[] {
+  const config = options.lists ?? {};
+  for (const name of Object.keys(config)) {
+    if (!dataSource.entityMetadatas.some((m) => m.name === name))
+      throw new SchemaError(
+        name,
+        undefined,
+        'unknownEntity',
+        `attach's lists names ${name}, which this DataSource does not have (entities: ${dataSource.entityMetadatas
+          .map((m) => m.name)
+          .join(', ')})`,
+      );
+  }
+  const refine = new Refinements(config);
   const lists: ListSchema[] = [];
-  const synced = dataSource.entityMetadatas.filter((m) => listOptionsOf(m.target) !== undefined);
-  for (const metadata of synced) lists.push(readEntity(dataSource, metadata, options));
-  for (const metadata of synced) lists.push(...readJunctions(metadata, lists));
+  const synced = dataSource.entityMetadatas.filter((m) => refine.list(m) !== undefined);
+  for (const metadata of synced) {
+    refine.checkColumns(metadata);
+    lists.push(readEntity(dataSource, metadata, options, refine));
+  }
+  for (const metadata of synced) lists.push(...readJunctions(metadata, lists, refine));
   const titles = new Map<string, string>();
   for (const list of lists) {
     const key = list.title.toLowerCase();
@@ -99,9 +219,14 @@ export function assertRelationTargets(lists: readonly ListSchema[]): void {
   }
 }
 
-function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: ReadOptions): ListSchema {
+function readEntity(
+  dataSource: DataSource,
+  metadata: EntityMetadata,
+  options: ReadOptions,
+  refine: Refinements,
+): ListSchema {
   const entity = metadata.name;
-  const listOptions = listOptionsOf(metadata.target)!;
+  const listOptions = refine.list(metadata)!;
   if (metadata.primaryColumns.length !== 1) {
     throw new SchemaError(
       entity,
@@ -149,22 +274,24 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
 
   for (const column of metadata.columns) {
     if (column.isPrimary || column.relationMetadata || column.isVirtual || column.isDiscriminator) continue;
-    if (ignoredColumn(metadata, column)) continue;
-    claim(fieldOfColumn(dataSource, entity, column));
+    if (ignoredColumn(metadata, column, refine) || derivedByPostgres(dataSource, column)) continue;
+    claim(fieldOfColumn(dataSource, entity, column, refine));
   }
 
   const relations: RelationSchema[] = [];
   for (const relation of metadata.relations) {
-    if (isIgnored(relation.target, relation.propertyName)) continue;
+    if (refine.ignored(entity, relation.target, relation.propertyName, relation.propertyPath)) continue;
     const targetMeta = relation.inverseEntityMetadata;
     const base = {
       property: relation.propertyPath,
       target: targetMeta.target,
       targetEntityName: targetMeta.name,
-      ...(columnOptionsOf(relation.target, relation.propertyName).localTarget ? { localTarget: true } : {}),
+      ...(refine.column(entity, relation.target, relation.propertyName, relation.propertyPath).localTarget
+        ? { localTarget: true }
+        : {}),
     };
     if ((relation.isManyToOne || relation.isOneToOneOwner) && relation.joinColumns.length === 1) {
-      const field = relationField(dataSource, entity, relation);
+      const field = relationField(dataSource, entity, relation, refine);
       claim(field);
       relations.push({ ...base, kind: relation.isManyToOne ? 'many-to-one' : 'one-to-one', field });
     } else if ((relation.isManyToOne || relation.isOneToOneOwner) && relation.joinColumns.length > 1) {
@@ -216,7 +343,7 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
     tablePath: metadata.tablePath,
     primaryKey: pk.databaseName,
     priority: listOptions.priority ?? options.defaultPriority ?? 'P1',
-    conflictResolution: listOptions.conflictResolution ?? 'sharePointPriority',
+    conflictResolution: listOptions.conflictResolution ?? options.conflictResolution ?? 'sharePointPriority',
     idField,
     fields,
     relations,
@@ -227,12 +354,15 @@ function readEntity(dataSource: DataSource, metadata: EntityMetadata, options: R
   };
 }
 
-/** A column is ignored by `@SharePointIgnore()` on itself or on any embedded object that holds it. */
-function ignoredColumn(metadata: EntityMetadata, column: ColumnMetadata): boolean {
-  if (isIgnored(column.target, column.propertyName)) return true;
+/**
+ * A column is ignored by `@SharePointIgnore()` (or `false` in attach's `lists`) on itself or on any embedded
+ * object that holds it.
+ */
+function ignoredColumn(metadata: EntityMetadata, column: ColumnMetadata, refine: Refinements): boolean {
+  if (refine.ignored(metadata.name, column.target, column.propertyName, column.propertyPath)) return true;
   for (let e = column.embeddedMetadata; e; e = e.parentEmbeddedMetadata) {
     const owner = e.parentEmbeddedMetadata ? e.parentEmbeddedMetadata.type : metadata.target;
-    if (isIgnored(owner, e.propertyName)) return true;
+    if (refine.ignored(metadata.name, owner, e.propertyName, e.propertyPath)) return true;
   }
   return false;
 }
@@ -245,9 +375,14 @@ function nameFor(entity: string, property: string, explicit: string | undefined,
   return explicit;
 }
 
-function fieldOfColumn(dataSource: DataSource, entity: string, column: ColumnMetadata): FieldSchema {
+function fieldOfColumn(
+  dataSource: DataSource,
+  entity: string,
+  column: ColumnMetadata,
+  refinements: Refinements,
+): FieldSchema {
   const property = column.propertyPath;
-  const refine = columnOptionsOf(column.target, column.propertyName);
+  const refine = refinements.column(entity, column.target, column.propertyName, column.propertyPath);
   const type = normalizedType(dataSource, column);
   const fail = (detail: string) => {
     throw new SchemaError(entity, property, 'unmappableType', detail);
@@ -336,9 +471,14 @@ function fieldOfColumn(dataSource: DataSource, entity: string, column: ColumnMet
   return buildField(spec);
 }
 
-function relationField(dataSource: DataSource, entity: string, relation: RelationMetadata): FieldSchema {
+function relationField(
+  dataSource: DataSource,
+  entity: string,
+  relation: RelationMetadata,
+  refinements: Refinements,
+): FieldSchema {
   const join = relation.joinColumns[0]!;
-  const refine = columnOptionsOf(relation.target, relation.propertyName);
+  const refine = refinements.column(entity, relation.target, relation.propertyName, relation.propertyPath);
   const targetPk = join.referencedColumn ?? relation.inverseEntityMetadata.primaryColumns[0];
   const targetType = targetPk ? normalizedType(dataSource, targetPk) : 'uuid';
   return buildField({
@@ -357,12 +497,13 @@ function relationField(dataSource: DataSource, entity: string, relation: Relatio
 }
 
 /** One junction list per owning many-to-many relation of a synced entity: two indexed id columns. */
-function readJunctions(metadata: EntityMetadata, lists: ListSchema[]): ListSchema[] {
+function readJunctions(metadata: EntityMetadata, lists: ListSchema[], refine: Refinements): ListSchema[] {
   const owner = lists.find((l) => l.target === metadata.target && l.kind === 'entity')!;
   const out: ListSchema[] = [];
   for (const relation of metadata.manyToManyRelations) {
     if (!relation.isOwning || !relation.junctionEntityMetadata) continue;
-    if (isIgnored(relation.target, relation.propertyName)) continue;
+    if (refine.ignored(metadata.name, relation.target, relation.propertyName, relation.propertyPath))
+      continue;
     const junction = relation.junctionEntityMetadata;
     const ownerColumn = junction.ownerColumns[0];
     const inverseColumn = junction.inverseColumns[0];

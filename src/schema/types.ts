@@ -17,6 +17,14 @@ export interface SharePointListOptions {
   titleColumn?: string;
 }
 
+/**
+ * A list configured without decorators (attach's `lists`, e.g. for Twenty's runtime `EntitySchema`s): the
+ * `@SharePointList` options plus per-property column options; `false` leaves a property out of SharePoint.
+ */
+export interface ListConfig extends SharePointListOptions {
+  columns?: Record<string, SharePointColumnOptions | false>;
+}
+
 export interface SharePointColumnOptions {
   /** Internal column name (letters, digits, `_`; ≤ 32). Default: the property path in PascalCase. Never changes once created. */
   name?: string;

@@ -1,5 +1,5 @@
-import { resourceUnitCost } from '../graph/cost.js';
 import type { ResourceBudget } from './budget.js';
+import { emulatorCost } from './cost.js';
 import { badRequest, faultError, GraphError, graphErrorBody, notFound } from './errors.js';
 import type { FaultRegistry } from './faults.js';
 import { evaluateFilter, FilterSyntaxError, filterFields, parseFilter } from './filter.js';
@@ -258,14 +258,7 @@ export class Dispatcher {
 
   /** Charges the request's resource units, then routes it; a spent budget answers 429 with Retry-After. */
   private async charged(parsed: Parsed, entry: RequestLogEntry): Promise<Answer> {
-    // `delta(token='…')` is delta with a token (1 RU), as `delta?token=…` is.
-    const fnToken = functionToken(parsed.path.split('/').at(-1));
-    const costPath =
-      fnToken === undefined ? parsed.path : `${parsed.path.replace(/\/[^/]*$/, '/delta')}?token=x`;
-    const units = resourceUnitCost(
-      parsed.method,
-      parsed.rawQuery ? `${costPath}${fnToken === undefined ? '?' : '&'}${parsed.rawQuery}` : costPath,
-    );
+    const units = emulatorCost({ method: parsed.method, path: parsed.path, query: parsed.query });
     entry.resourceUnits = units;
     const charge = this.budget.charge(units);
     if (charge.throttled) {

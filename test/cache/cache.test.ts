@@ -150,7 +150,7 @@ describe('cache', { shuffle: false }, () => {
         const [r] = await cache.ensureLoaded(Account);
         return r!.mode === 'delta' ? r : undefined;
       },
-      { timeoutMs: 10_000, intervalMs: 100, message: 'a delta refresh after the TTL' },
+      { timeoutMs: 30_000, intervalMs: 100, message: 'a delta refresh after the TTL' },
     );
     expect(result.loaded).toBe(1);
     expect(result.deleted).toBe(1);

@@ -42,7 +42,7 @@ it('a load steps back from an application transaction instead of deadlocking it'
             `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
           )
         )[0].n > 0,
-      { timeoutMs: 5000, intervalMs: 5, message: 'the load to wait for the application lock' },
+      { timeoutMs: 30_000, intervalMs: 5, message: 'the load to wait for the application lock' },
     );
     // The application now wants A: a lock cycle. The load's 100 ms lock timeout fires long before
     // PostgreSQL's 1 s deadlock check, so the load is the side that steps back.

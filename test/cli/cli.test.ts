@@ -42,8 +42,10 @@ const items = (title: string) => emulator.site(SITE).list(title)?.items() ?? [];
 
 // One walkthrough, as an operator runs it: each step starts from the state the previous one left (lists
 // bootstrapped, rows queued, drained, …), so its steps keep their order even under --sequence.shuffle.
+// Each CLI run is a new Node process loading TypeScript: seconds apiece on a loaded machine, hence the deadline.
 describe('typeorm-sharepoint CLI (built binary, loopback emulator, real PostgreSQL)', {
   shuffle: false,
+  timeout: 180_000,
 }, () => {
   it('bootstrap --dry-run prints the plan and creates nothing', async () => {
     const r = await cli('bootstrap', '--dry-run');
@@ -166,7 +168,7 @@ describe('typeorm-sharepoint CLI (built binary, loopback emulator, real PostgreS
   });
 });
 
-describe('typeorm-sharepoint CLI: commands on their own', () => {
+describe('typeorm-sharepoint CLI: commands on their own', { timeout: 180_000 }, () => {
   it('emulator serves every --site on the port it prints, and stops on SIGTERM', async () => {
     let url: string | undefined;
     let stop: (() => void) | undefined;
@@ -190,7 +192,7 @@ describe('typeorm-sharepoint CLI: commands on their own', () => {
         });
       },
     );
-    await waitFor(() => url, { timeoutMs: 20_000, message: 'the emulator to print its URL' });
+    await waitFor(() => url, { timeoutMs: 60_000, message: 'the emulator to print its URL' });
     const status = async (path: string) => (await fetch(`${url}/sites/a.sharepoint.com:${path}`)).status;
     expect([await status('/sites/one'), await status('/sites/two'), await status('/sites/three')]).toEqual([
       200, 200, 404,

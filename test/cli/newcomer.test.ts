@@ -48,7 +48,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('the CLI as a newcomer meets it (built binary, loopback emulator, real PostgreSQL)', () => {
+// One walkthrough: each step starts from the state the previous one left, so the order holds under shuffle.
+describe('the CLI as a newcomer meets it (built binary, loopback emulator, real PostgreSQL)', {
+  shuffle: false,
+}, () => {
   it('a wrong site creates nothing anywhere: not even the library schema in PostgreSQL', async () => {
     const r = await runCli(bin, ['--datasource', FIXTURE, 'status'], {
       ...env,

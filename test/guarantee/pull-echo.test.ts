@@ -1,9 +1,12 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Column, DataSource, DeleteDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SharePointList, SharePointSync } from '../../src/index.js';
 import type { ConflictPolicy } from '../../src/schema/index.js';
 import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { waitFor } from '../support/wait.js';
 
 // Issue 14, defect 1: a pull that meets a pending local change whose previous version we wrote ourselves
 // (an echo) must neither record a conflict nor drop the change; only a real SharePoint change is a conflict.
@@ -23,6 +26,7 @@ function entity(name: string, policy: ConflictPolicy) {
 
 const Shared = entity('Shared', 'sharePointPriority');
 const Local = entity('Local', 'twentyPriority');
+const Hooked = entity('Hooked', 'sharePointPriority');
 
 interface Row {
   id: string;
@@ -255,5 +259,84 @@ describe('a real SharePoint change meeting an unsent local change is still exact
     await sync.flush();
     expect((await sync.pending()).total).toBe(0);
     expect((await sync.verify([Shared])).ok).toBe(true);
+  });
+});
+
+describe('a webhook notification caused by our own write-back', () => {
+  // Its own database, emulator and instance: notifications must not reach the other tests' lists.
+  let hookDb: TestDatabase;
+  let hookEmulator: Emulator;
+  let hookSource: DataSource;
+  let hookSync: SharePointSync;
+  let receiver: http.Server;
+  let gateOpen = true;
+  const held: [http.IncomingMessage, http.ServerResponse][] = [];
+  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+
+  beforeAll(async () => {
+    hookDb = await createTestDatabase();
+    hookEmulator = createEmulator({ sites: [SITE], seed: 41, notificationDelayMs: 5 });
+    const { url } = await hookEmulator.listen();
+    hookSource = new DataSource({ type: 'postgres', url: hookDb.url, entities: [Hooked], synchronize: true });
+    await hookSource.initialize();
+    // The application's HTTP server; notifications wait at a gate so the test decides when the pull runs.
+    receiver = http.createServer((req, res) => {
+      if (!handler) res.writeHead(503).end();
+      else if (gateOpen || new URL(req.url ?? '/', 'http://x').searchParams.has('validationToken'))
+        handler(req, res);
+      else held.push([req, res]);
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    hookSync = await SharePointSync.attach(hookSource, {
+      site: { hostname: 'contoso.sharepoint.com', path: '/sites/echo' },
+      graph: { baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 } },
+      writeback: { runWorker: false },
+      inbound: { pollIntervalSeconds: 0 },
+      webhooks: { baseUrl: base, clientState: 'echo-secret' },
+    });
+    handler = hookSync.webhooks.handler();
+    await hookSync.loadAll();
+    await hookSync.webhooks.ensureSubscriptions();
+  });
+
+  afterAll(async () => {
+    await hookSync?.close();
+    await hookSource?.destroy();
+    receiver?.close();
+    await hookEmulator?.close();
+    await hookDb?.drop();
+  });
+
+  it('the second edit made before the notification’s pull still reaches SharePoint; no conflict', async () => {
+    const repo = hookSource.getRepository(Hooked);
+    const pulls: number[] = [];
+    const off = hookSync.on((e) => {
+      if (e.type === 'inbound.applied' && e.entity === 'EchoHooked') pulls.push(e.upserted);
+    });
+    gateOpen = false;
+    const a = await repo.save({ name: 'hooked', size: 1 });
+    await hookSync.flush();
+    // Our own create notifies the list; meanwhile the application edits the record again.
+    await waitFor(() => held.length > 0, { message: 'the notification of our own create' });
+    await repo.update(a.id, { size: 2 });
+    gateOpen = true;
+    for (const [req, res] of held.splice(0)) handler!(req, res);
+    await waitFor(() => pulls.length > 0, { message: 'the webhook-driven pull' });
+    // Joins a pull still running (if a second notification came), so nothing changes under the asserts.
+    await hookSync.pull(Hooked);
+    off();
+    expect(pulls.length).toBeGreaterThanOrEqual(1);
+    expect(pulls.every((upserted) => upserted === 0)).toBe(true);
+    expect(await hookSync.conflicts.list()).toEqual([]);
+    expect((await repo.findOneByOrFail({ id: a.id })).size).toBe(2);
+    await hookSync.flush();
+    const item = hookEmulator
+      .site(SITE)
+      .list('Echo Hooked')!
+      .items()
+      .find((i) => i.fields.TwentyId === a.id);
+    expect(item?.fields.Size).toBe(2);
+    expect((await hookSync.verify()).ok).toBe(true);
   });
 });

@@ -90,7 +90,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describe('validation counts and refuses as SharePoint does (real PostgreSQL, loopback emulator)', () => {
+// The emulator step reads the list the first step bootstrapped: the order holds under shuffle.
+describe('validation counts and refuses as SharePoint does (real PostgreSQL, loopback emulator)', {
+  shuffle: false,
+}, () => {
   it('counts length in UTF-16 code units: 10 emoji do not fit 10 characters; 5 do, and reach SharePoint', async () => {
     const { dataSource, sync } = await attach([RuleNote]);
     const notes = dataSource.getRepository(RuleNote);

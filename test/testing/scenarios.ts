@@ -17,9 +17,15 @@ const TWENTY_LIST = {
 
 const q = (filter: string) => encodeURIComponent(filter);
 
+/**
+ * Each describe walks one emulator's state: later tests use the lists, items, budget and clock that earlier
+ * ones left. They keep their order under --sequence.shuffle (files and describes still shuffle).
+ */
+const ORDERED = { shuffle: false };
+
 /** Every behaviour of the emulator, proven over one transport (the msw and loopback files both run these). */
 export function emulatorScenarios(transport: Transport): void {
-  describe(`sites, lists and columns (${transport.name})`, () => {
+  describe(`sites, lists and columns (${transport.name})`, ORDERED, () => {
     const ctx = useEmulator(transport);
 
     it('answers a site by path (with or without the closing colon) and by id; 404 for a site not listed', async () => {
@@ -101,7 +107,7 @@ export function emulatorScenarios(transport: Transport): void {
     });
   });
 
-  describe(`items (${transport.name})`, () => {
+  describe(`items (${transport.name})`, ORDERED, () => {
     const ctx = useEmulator(transport, { listViewThreshold: 8 });
     let items: string;
 
@@ -224,7 +230,7 @@ export function emulatorScenarios(transport: Transport): void {
     });
   });
 
-  describe(`paging (${transport.name})`, () => {
+  describe(`paging (${transport.name})`, ORDERED, () => {
     const ctx = useEmulator(transport, { defaultPageSize: 3, maxPageSize: 4 });
 
     it('pages with an absolute @odata.nextLink on the request origin; $top is capped at the largest page', async () => {
@@ -255,7 +261,7 @@ export function emulatorScenarios(transport: Transport): void {
     });
   });
 
-  describe(`delta (${transport.name})`, () => {
+  describe(`delta (${transport.name})`, ORDERED, () => {
     const ctx = useEmulator(transport, { deltaRepeatProbability: 0 });
 
     it('a full pass over pages ending in a deltaLink, then only changes, deletions with the deleted facet', async () => {
@@ -357,7 +363,7 @@ export function emulatorScenarios(transport: Transport): void {
     });
   });
 
-  describe(`$batch (${transport.name})`, () => {
+  describe(`$batch (${transport.name})`, ORDERED, () => {
     const ctx = useEmulator(transport, { seed: 3 });
     let items: string;
 
@@ -511,7 +517,7 @@ export function emulatorScenarios(transport: Transport): void {
     });
   });
 
-  describe(`throttling (${transport.name})`, () => {
+  describe(`throttling (${transport.name})`, ORDERED, () => {
     let clock = Date.parse('2026-01-01T00:00:00Z');
     const ctx = useEmulator(transport, { resourceUnitsPerMinute: 20, now: () => clock });
 
@@ -557,7 +563,7 @@ export function emulatorScenarios(transport: Transport): void {
     });
   });
 
-  describe(`faults (${transport.name})`, () => {
+  describe(`faults (${transport.name})`, ORDERED, () => {
     const ctx = useEmulator(transport, { seed: 9 });
     let items: string;
     const list = () => ctx.emulator.site(SITE).list('Faulty')!;
@@ -666,7 +672,7 @@ export function emulatorScenarios(transport: Transport): void {
     });
   });
 
-  describe(`options, log and backdoor (${transport.name})`, () => {
+  describe(`options, log and backdoor (${transport.name})`, ORDERED, () => {
     const ctx = useEmulator(transport, { latencyMs: 120 });
 
     it('latencyMs delays every outer call', async () => {
@@ -702,7 +708,7 @@ export function emulatorScenarios(transport: Transport): void {
     });
   });
 
-  describe(`subscriptions (${transport.name})`, () => {
+  describe(`subscriptions (${transport.name})`, ORDERED, () => {
     const ctx = useEmulator(transport, { notificationDelayMs: 20 });
 
     it('validates the endpoint, notifies after an item change, renews, refuses > 42,300 minutes, deletes', async () => {
