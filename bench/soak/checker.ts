@@ -62,6 +62,14 @@ export interface CheckInput {
   pending: number;
   verifyOk: boolean;
   verifySummary: string;
+  /** verify's differing fields per record (by TwentyId). */
+  differing: {
+    entity: string;
+    twentyId: string;
+    fields: { field: string; postgres: unknown; sharePoint: unknown }[];
+  }[];
+  /** Internal names of relation-id columns per entity (e.g. CompanyId). */
+  relationFields: Record<string, string[]>;
 }
 
 export interface Finding {
@@ -523,6 +531,27 @@ export function check(input: CheckInput): CheckReport {
           detail: `SharePoint "${sp.name}"${sp.deleted ? ' (soft-deleted)' : ''}, PostgreSQL ${pg ? `"${pg.name}"${pg.deleted ? ' (soft-deleted)' : ''}` : 'no row'}`,
         },
         'unexplained',
+      );
+    }
+  }
+  // verify's differences on relation ids: the cache emptied an id whose target record is gone on both sides.
+  const everywhere = new Set([...input.sharePoint, ...input.postgres].map((r) => r.twentyId));
+  for (const d of input.differing) {
+    const relations = input.relationFields[d.entity] ?? [];
+    for (const f of d.fields) {
+      if (!relations.includes(f.field)) continue;
+      const dangling =
+        f.postgres === null && typeof f.sharePoint === 'string' && !everywhere.has(f.sharePoint);
+      find(
+        {
+          kind: 'diverged',
+          entity: d.entity,
+          origin: originOf.get(`${d.entity}/${d.twentyId}`) ?? d.twentyId,
+          detail: `${f.field}: PostgreSQL ${JSON.stringify(f.postgres)}, SharePoint ${JSON.stringify(f.sharePoint)}`,
+        },
+        dangling
+          ? 'relation to a deleted record emptied in the cache by a pull (cache/loader.ts resolveReferences), kept in SharePoint'
+          : 'unexplained',
       );
     }
   }

@@ -96,13 +96,14 @@ export class SimulatedPerson {
       });
       const body = (await response.json()) as { id?: string; eTag?: string; lastModifiedDateTime?: string };
       if (!response.ok) {
+        this.failures++;
         this.log({
           ...base,
           k: 'fail',
           origin: wid,
           op: 'create',
           t: Date.now(),
-          error: String(response.status),
+          error: `${response.status} ${JSON.stringify(body).slice(0, 200)}`,
         });
         return;
       }
@@ -149,8 +150,9 @@ export class SimulatedPerson {
           name: wid,
           t: Date.now(),
           affected: 0,
-          error: String(response.status),
+          error: `${response.status} ${JSON.stringify(body).slice(0, 200)}`,
         });
+        if (response.status !== 404) this.failures++;
         if (response.status === 404) known.splice(known.indexOf(target), 1);
         return;
       }
