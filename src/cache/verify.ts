@@ -73,7 +73,8 @@ export async function verifyList(
   const listId = ctx.listIds.get(list.entityName);
   if (!listId)
     throw new Error(`typeorm-sharepoint: no SharePoint list id for ${list.entityName}; run bootstrap first.`);
-  const remote = new Map<string, { itemId: string; hash: string }>();
+  const remote = new Map<string, { itemId: string; hash: string; relations?: Record<string, string> }>();
+  const relationFields = list.fields.filter((f) => f.kind === 'relation' && f.relationTarget);
   let itemsWithoutTwentyId = 0;
   let sharePointCount = 0;
   const itemsPath = `/sites/${ctx.site.id}/lists/${listId}/items`;
@@ -88,7 +89,16 @@ export async function verifyList(
         itemsWithoutTwentyId += 1;
         continue;
       }
-      remote.set(id, { itemId: item.id, hash: hashCanonical(canonical) });
+      const relations: Record<string, string> = {};
+      for (const f of relationFields) {
+        const value = canonical[f.name];
+        if (typeof value === 'string' && value !== '') relations[f.name] = value;
+      }
+      remote.set(id, {
+        itemId: item.id,
+        hash: hashCanonical(canonical),
+        ...(Object.keys(relations).length ? { relations } : {}),
+      });
     }
   }
 
@@ -118,6 +128,15 @@ export async function verifyList(
     drift: false,
   };
   const differingIds: { twentyId: string; itemId: string; local: Record<string, unknown> }[] = [];
+  // Records that differ only if a relation SharePoint holds points at a record that exists nowhere: such a
+  // relation is empty (a rebuild loads it as NULL, decision 6), so it is settled after the scan.
+  const dangling: {
+    twentyId: string;
+    itemId: string;
+    local: Record<string, unknown>;
+    hash: string;
+    relations: Record<string, string>;
+  }[] = [];
   const table = quoteTablePath(list.tablePath);
   const idExpr = rowIdSql(list, 'e');
   // A cursor reads the table in one scan, a chunk at a time (memory stays at one chunk).
@@ -145,6 +164,19 @@ export async function verifyList(
         remote.delete(id);
         const canonical = canonicalFromRow(list, row);
         if (hashCanonical(canonical) !== other.hash) {
+          const emptied = Object.fromEntries(
+            Object.entries(other.relations ?? {}).filter(([name]) => (canonical[name] ?? null) === null),
+          );
+          if (Object.keys(emptied).length > 0) {
+            dangling.push({
+              twentyId: id,
+              itemId: other.itemId,
+              local: canonical,
+              hash: other.hash,
+              relations: emptied,
+            });
+            continue;
+          }
           result.differingCount += 1;
           if (differingIds.length < maxListed)
             differingIds.push({ twentyId: id, itemId: other.itemId, local: canonical });
@@ -155,6 +187,24 @@ export async function verifyList(
   } catch (error) {
     if (runner.isTransactionActive) await runner.rollbackTransaction();
     throw error;
+  }
+  if (dangling.length > 0) {
+    const absent = await absentTargets(
+      ctx,
+      runner,
+      list,
+      dangling.map((d) => d.relations),
+    );
+    for (const d of dangling) {
+      // Put SharePoint's dangling ids into the local record: if that makes the two equal, nothing differs.
+      const withIds = { ...d.local };
+      for (const [name, value] of Object.entries(d.relations))
+        if (absent.get(name)?.has(value)) withIds[name] = value;
+      if (hashCanonical(withIds) === d.hash) continue;
+      result.differingCount += 1;
+      if (differingIds.length < maxListed)
+        differingIds.push({ twentyId: d.twentyId, itemId: d.itemId, local: d.local });
+    }
   }
   for (const id of remote.keys()) {
     if (pending.has(id)) continue;
@@ -191,6 +241,34 @@ export async function verifyList(
     result.differingCount > 0 ||
     result.itemsWithoutTwentyId > 0;
   return result;
+}
+
+/**
+ * Per relation field: the ids SharePoint holds that match no row of the target's table — records deleted
+ * (the relation is empty in the cache, which cannot hold an id with nothing behind it).
+ */
+async function absentTargets(
+  ctx: SyncContext,
+  runner: QueryRunner,
+  list: ListSchema,
+  relations: Record<string, string>[],
+): Promise<Map<string, Set<string>>> {
+  const absent = new Map<string, Set<string>>();
+  for (const field of list.fields) {
+    if (field.kind !== 'relation' || !field.relationTarget) continue;
+    const ids = [...new Set(relations.map((r) => r[field.name]).filter((v): v is string => Boolean(v)))];
+    if (ids.length === 0) continue;
+    const target = ctx.dataSource.getMetadata(field.relationTarget);
+    const pk = target.primaryColumns[0]!;
+    const found = await selectRows<{ id: string }>(
+      runner,
+      `SELECT "${pk.databaseName}"::text AS id FROM ${quoteTablePath(target.tablePath)} WHERE "${pk.databaseName}"::text = ANY($1::text[])`,
+      [ids],
+    );
+    const present = new Set(found.map((f) => f.id));
+    absent.set(field.name, new Set(ids.filter((id) => !present.has(id))));
+  }
+  return absent;
 }
 
 /** A readable report for the CLI (`typeorm-sharepoint verify`). */

@@ -6,7 +6,7 @@ export class SiteBindingError extends Error {
   override name = 'SiteBindingError';
   constructor(
     readonly schema: string,
-    /** What differs: `site`, `list` (same site, the entity's list is another one) or `workspace`. */
+    /** What differs: `site` or `workspace`. */
     readonly mismatch: 'site' | 'list' | 'workspace',
     readonly cached: string,
     readonly wanted: string,
@@ -70,18 +70,11 @@ export async function bindSite(db: Db, schema: string, input: SiteBindingInput):
   if (bound?.workspace && input.workspace && bound.workspace !== input.workspace) {
     throw new SiteBindingError(schema, 'workspace', bound.workspace, input.workspace, input.workspace);
   }
-  for (const [entity, listId] of input.listIds) {
-    const cached = known[entity];
-    if (cached && cached !== listId) {
-      throw new SiteBindingError(
-        schema,
-        'list',
-        `${entity} from list ${cached}`,
-        `list ${listId} for it at ${input.site}`,
-        input.workspace,
-      );
-    }
-  }
+  // Same site, another list under the entity's title: the list was deleted and created again (or the
+  // emulator started again). That is not another tenant's data, so it is no reason to refuse: SharePoint is
+  // the source of truth, the binding takes the new list id below, the cache (whose cache_state names the old
+  // list) loads the new one in full and sweeps what it does not hold, and the write-back never uses an item
+  // id of the old list for the new one (docs/cache.md, "A replaced list").
   const listIds = JSON.stringify(Object.fromEntries(input.listIds));
   if (!bound) {
     await execute(db, sql.insertSiteBinding(schema), [

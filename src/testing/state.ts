@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { badRequest, GraphError, notFound } from './errors.js';
 import type { SeededRandom } from './random.js';
 
@@ -219,7 +219,7 @@ export class EmulatorState {
       const { hostname, path } = parseSiteRef(ref);
       if (this.findSiteByPath(hostname, path)) continue;
       this.sites.push({
-        id: `${hostname},${freshGuid(random)},${freshGuid(random)}`,
+        id: `${hostname},${siteGuid(random, `site:${hostname}:${path}`)},${siteGuid(random, `web:${hostname}:${path}`)}`,
         hostname,
         path,
         name: path.split('/').filter(Boolean).pop() ?? hostname,
@@ -814,7 +814,18 @@ function facetWithDefaults(
 }
 
 /**
- * SharePoint gives every site and list a new GUID: a list deleted and created again, or an emulator started
+ * A site keeps its id for as long as it exists: the same `hostname:path` is the same site in every emulator
+ * instance (an emulator started again is that site with its lists gone), whatever the seed. The seeded
+ * stream still advances as it did, so seeded shuffles and faults replay the same.
+ */
+function siteGuid(random: SeededRandom, key: string): string {
+  random.guid();
+  const hex = createHash('sha256').update(key).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`.toUpperCase();
+}
+
+/**
+ * SharePoint gives every list a new GUID: a list deleted and created again, or an emulator started
  * again, is not the list a cache loaded before, and must not look like it (docs/emulator.md). The seeded
  * stream still advances as it did, so seeded shuffles and faults replay the same.
  */

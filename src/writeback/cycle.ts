@@ -77,6 +77,7 @@ interface ClaimedRow {
 interface SyncStateRow {
   entity: string;
   twenty_id: string;
+  list_id: string;
   item_id: string | null;
   etag: string | null;
   fields: Fields | null;
@@ -311,7 +312,11 @@ async function sendClaimed(
         return { kind: 'dead', error: `mapping ${c.entity} ${c.twenty_id}: ${(error as Error).message}` };
       }
     }
-    const st = states.get(key);
+    // A mapping into another list (the list was deleted and created again) names items of that old list: an
+    // item with the same id in the new list is another record. Such a mapping counts as missing, so the
+    // record is looked up by its TwentyId in the current list (decision 3), and created there if absent.
+    const known = states.get(key);
+    const st = known && known.list_id === listId ? known : undefined;
     return {
       list,
       siteId: ctx.site.id,
