@@ -240,7 +240,7 @@ export function check(input: CheckInput): CheckReport {
 
   // ── false conflicts ──
   const falseConflictIds = new Set<number>();
-  const seenRemote = new Map<string, string | null>();
+  const seenRemote = new Map<string, string>();
   for (const c of input.conflicts) {
     const origin = conflictOrigin(c) ?? '?';
     const ws = writesOf.get(key(c.entity, origin)) ?? [];
@@ -262,11 +262,12 @@ export function check(input: CheckInput): CheckReport {
       // in-flight send met one edit); with another local version, a change made after SharePoint's version was
       // already known was dropped against it.
       const k = `${c.entity}/${c.twentyId}/${c.remoteEtag}`;
+      const local = c.localNull ? '(deleted)' : (c.localName ?? '(no name)');
       const before = seenRemote.get(k);
-      if (before !== undefined && before !== c.localName)
-        why = `SharePoint version ${c.remoteEtag} was already a conflict against local "${before}"; now it drops local "${c.localName}"`;
+      if (before !== undefined && before !== local)
+        why = `SharePoint version ${c.remoteEtag} was already a conflict against local "${before}"; now it drops local "${local}"`;
       else if (before !== undefined) report.duplicateConflictRecords++;
-      seenRemote.set(k, c.localName ?? null);
+      seenRemote.set(k, local);
     }
     if (why) {
       falseConflictIds.add(c.id);
