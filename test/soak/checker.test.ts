@@ -175,8 +175,9 @@ describe('soak checker', () => {
     expect(own.findings[0]!.cause).toContain('defect 1');
     const twice = run(events, rec('p.1'), {
       conflicts: [
-        conflict({ id: 1, remoteName: 'p.1', localName: 'w0.1.2' }),
+        conflict({ id: 1, remoteName: 'p.1', localName: 'w0.1.2', detectedAt: 55 }),
         conflict({
+          detectedAt: 56,
           id: 2,
           remoteName: 'p.1',
           localName: 'w0.1.2',
@@ -186,13 +187,23 @@ describe('soak checker', () => {
     });
     expect(counts(twice)).toEqual(clean);
     expect(twice.duplicateConflictRecords).toBe(1);
+    // w0.1.2 (written at 40) dropped against a SharePoint version already a conflict at 35: false.
     const dropsNewer = run(events, rec('p.1'), {
       conflicts: [
-        conflict({ id: 1, remoteName: 'p.1', localName: 'w0.1.1' }),
-        conflict({ id: 2, remoteName: 'p.1', localName: 'w0.1.2' }),
+        conflict({ id: 1, remoteName: 'p.1', localName: 'w0.1.1', detectedAt: 35 }),
+        conflict({ id: 2, remoteName: 'p.1', localName: 'w0.1.2', detectedAt: 60 }),
       ],
     });
     expect(dropsNewer.falseConflicts).toBe(1);
+    // A second, stale send of an older local version meeting the same edit: a duplicate record, not false.
+    const staleSend = run(events, rec('p.1'), {
+      conflicts: [
+        conflict({ id: 1, remoteName: 'p.1', localName: 'w0.1.2', detectedAt: 55 }),
+        conflict({ id: 2, remoteName: 'p.1', localName: 'w0.1.1', detectedAt: 60 }),
+      ],
+    });
+    expect(counts(staleSend)).toEqual(clean);
+    expect(staleSend.duplicateConflictRecords).toBe(1);
   });
 
   it('reports one item twice, and one item with two TwentyIds in the cache', () => {
