@@ -240,7 +240,7 @@ export function check(input: CheckInput): CheckReport {
 
   // ── false conflicts ──
   const falseConflictIds = new Set<number>();
-  const seenRemote = new Map<string, string | null>();
+  const seenRemote = new Map<string, { local: string; detectedAt: number }>();
   for (const c of input.conflicts) {
     const origin = conflictOrigin(c) ?? '?';
     const ws = writesOf.get(key(c.entity, origin)) ?? [];
@@ -258,15 +258,21 @@ export function check(input: CheckInput): CheckReport {
     } else if (!isPersonTag(c.remoteName)) {
       why = `SharePoint version "${c.remoteName}" is the library's own write, not a person's edit`;
     } else if (c.remoteEtag) {
-      // The same SharePoint version twice is benign when it names the same local version (a pull and an
-      // in-flight send met one edit); with another local version, a change made after SharePoint's version was
-      // already known was dropped against it.
+      // The same SharePoint version twice is benign when the second local version was written before the first
+      // conflict was detected (a pull and an in-flight send, or two sends, met one edit); a local change made after
+      // SharePoint's version was already known and then dropped against it is a false conflict.
       const k = `${c.entity}/${c.twentyId}/${c.remoteEtag}`;
-      const before = seenRemote.get(k);
-      if (before !== undefined && before !== c.localName)
-        why = `SharePoint version ${c.remoteEtag} was already a conflict against local "${before}"; now it drops local "${c.localName}"`;
-      else if (before !== undefined) report.duplicateConflictRecords++;
-      seenRemote.set(k, c.localName ?? null);
+      const local = c.localNull ? '(deleted)' : (c.localName ?? '(no name)');
+      const first = seenRemote.get(k);
+      const write = ws.find(
+        (x) =>
+          x.side === 'local' &&
+          (c.localNull ? x.op === 'delete' : x.name !== undefined && x.name === c.localName),
+      );
+      if (first && local !== first.local && write && write.start > first.detectedAt)
+        why = `SharePoint version ${c.remoteEtag} was already a conflict (against local "${first.local}") when local "${local}" was written; it was dropped against it`;
+      else if (first) report.duplicateConflictRecords++;
+      if (!first) seenRemote.set(k, { local, detectedAt: c.detectedAt });
     }
     if (why) {
       falseConflictIds.add(c.id);
@@ -355,7 +361,9 @@ export function check(input: CheckInput): CheckReport {
           },
           ws.some((w) => w.op === 'delete' && w.side === 'local' && loadedAfter(entity, w.id, w.start))
             ? 'defect 3 (a loader fetched a pending delete back into the cache)'
-            : 'unexplained',
+            : ws.some((w) => w.op === 'delete' && w.side === 'person') && dead.length > 0
+              ? 'SharePoint delete never applied to the cache after a local update was dead-lettered (PATCH 404)'
+              : 'unexplained',
         );
         continue;
       }
