@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
 import type { ListSchema } from '../schema/index.js';
 import { type Db, execute, rows as selectRows } from './db.js';
+import { syncStateNewerWins } from './sql.js';
 
 /**
  * Shared bulk writes into the application's entity tables and into `sync_state`. The cache loader,
@@ -352,11 +353,10 @@ export async function upsertSyncStates(
     }));
     await execute(
       runner,
-      `INSERT INTO "${schema}".sync_state (entity, twenty_id, list_id, item_id, etag, fields, content_hash, synced_at)
+      `INSERT INTO "${schema}".sync_state AS st (entity, twenty_id, list_id, item_id, etag, fields, content_hash, synced_at)
        SELECT $1, r.twenty_id, $2, r.item_id, r.etag, r.fields, r.content_hash, clock_timestamp()
          FROM jsonb_to_recordset($3::jsonb) AS r(twenty_id text, item_id text, etag text, fields jsonb, content_hash text)
-       ON CONFLICT (entity, twenty_id) DO UPDATE SET list_id = EXCLUDED.list_id, item_id = EXCLUDED.item_id,
-         etag = EXCLUDED.etag, fields = EXCLUDED.fields, content_hash = EXCLUDED.content_hash, synced_at = EXCLUDED.synced_at`,
+       ON CONFLICT (entity, twenty_id) DO UPDATE SET ${syncStateNewerWins('st')}`,
       [entity, listId, JSON.stringify(chunk)],
     );
   }

@@ -168,14 +168,31 @@ export const recordPending = (s: string) => `
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[])
   ON CONFLICT (entity, twenty_id) DO UPDATE SET pending = EXCLUDED.pending`;
 
+/** The version in a SharePoint item eTag (`"{guid},7"` → 7); -1 when it has none. */
+const etagVersion = (etag: string) => `COALESCE(substring(${etag} from ',(\\d+)"?$')::bigint, -1)`;
+
+/**
+ * The `SET` of an upsert into sync_state that never goes back in time: when the stored row already holds a
+ * later version of the same item (a pull applied a person's edit while our send's answer was on its way),
+ * its eTag, fields and hash stay. Writing the older eTag back would make the next local edit meet a 412
+ * that looks like a conflict, and the policy could drop that edit.
+ */
+export function syncStateNewerWins(table: string): string {
+  const keep = `(${table}.item_id = EXCLUDED.item_id AND ${table}.list_id = EXCLUDED.list_id
+                 AND ${etagVersion(`${table}.etag`)} > ${etagVersion('EXCLUDED.etag')})`;
+  return `list_id = EXCLUDED.list_id, item_id = EXCLUDED.item_id,
+          etag = CASE WHEN ${keep} THEN ${table}.etag ELSE EXCLUDED.etag END,
+          fields = CASE WHEN ${keep} THEN ${table}.fields ELSE EXCLUDED.fields END,
+          content_hash = CASE WHEN ${keep} THEN ${table}.content_hash ELSE EXCLUDED.content_hash END,
+          synced_at = EXCLUDED.synced_at`;
+}
+
 /** After a successful send: item id, eTag, the fields SharePoint now holds, and their hash. */
 export const upsertSyncState = (s: string) => `
-  INSERT INTO "${s}".sync_state (entity, twenty_id, list_id, item_id, etag, fields, content_hash, pending, synced_at)
+  INSERT INTO "${s}".sync_state AS st (entity, twenty_id, list_id, item_id, etag, fields, content_hash, pending, synced_at)
   SELECT e, t, l, i, et, f, h, NULL, clock_timestamp()
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[]) AS r(e, t, l, i, et, f, h)
-  ON CONFLICT (entity, twenty_id) DO UPDATE
-     SET list_id = EXCLUDED.list_id, item_id = EXCLUDED.item_id, etag = EXCLUDED.etag, fields = EXCLUDED.fields,
-         content_hash = EXCLUDED.content_hash, pending = NULL, synced_at = EXCLUDED.synced_at`;
+  ON CONFLICT (entity, twenty_id) DO UPDATE SET ${syncStateNewerWins('st')}, pending = NULL`;
 
 export const deleteSyncState = (s: string) => `
   DELETE FROM "${s}".sync_state WHERE (entity, twenty_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;

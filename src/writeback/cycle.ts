@@ -4,7 +4,7 @@ import { listFor, type SyncContext, type SyncEvent } from '../context.js';
 import type { BatchResult, GraphRequest } from '../graph/index.js';
 import { type ConflictPolicy, fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
 import { execute, retryOnConnectionLoss, rows, yieldingTransaction } from '../store/db.js';
-import { contentHash, quoteTablePath, upsertRows } from '../store/rows.js';
+import { contentHash, deleteRows, quoteTablePath, upsertRows } from '../store/rows.js';
 import * as sql from '../store/sql.js';
 import { keyColumns, suppressCapture } from './capture.js';
 import {
@@ -24,8 +24,10 @@ export interface WritebackConflict {
   itemId: string;
   /** The record's fields as PostgreSQL holds them (undefined: deleted locally). */
   local: Fields | undefined;
-  /** SharePoint's current fields and eTag. */
+  /** SharePoint's current fields and eTag (empty, with `remoteDeleted`, when a person deleted the item). */
   remote: { etag: string | null; fields: Fields };
+  /** The item no longer exists in SharePoint. `sharepoint` deletes the local row; `twenty` creates it again. */
+  remoteDeleted?: boolean;
 }
 
 export type ConflictResolution = 'sharepoint' | 'twenty' | 'keep';
@@ -390,6 +392,7 @@ async function sendClaimed(
       itemId: o.itemId,
       local: o.local,
       remote: o.remote,
+      ...(o.remoteDeleted ? { remoteDeleted: true } : {}),
     };
     const list = listFor(ctx, c.entity);
     resolutions.set(
@@ -444,7 +447,27 @@ async function sendClaimed(
             const resolution = resolutions.get(i) ?? 'sharepoint';
             const list = listFor(ctx, c.entity);
             const listId = ctx.listIds.get(list.entityName)!;
-            if (resolution === 'sharepoint') {
+            if (resolution === 'sharepoint' && o.remoteDeleted) {
+              // SharePoint's delete wins: the row goes, as a pull would have removed it (capture off).
+              await suppressCapture(runner);
+              await runner.query('SAVEPOINT tsp_remote_delete');
+              try {
+                await deleteRows(runner, list, [c.twenty_id]);
+                await runner.query('RELEASE SAVEPOINT tsp_remote_delete');
+                removed.push(c);
+                done.push(c);
+              } catch (error) {
+                // Other rows still point at it (a foreign key): it cannot go, so it is sent again as a create.
+                await runner.query('ROLLBACK TO SAVEPOINT tsp_remote_delete');
+                if ((error as { code?: string }).code !== '23503') throw error;
+                await execute(runner, sql.deleteSyncState(ctx.schema), [[c.entity], [c.twenty_id]]);
+                retries.push({
+                  c,
+                  error: 'deleted in SharePoint but still referenced locally; creating it again',
+                  delay: 0,
+                });
+              }
+            } else if (resolution === 'sharepoint') {
               await suppressCapture(runner);
               await applyRemoteRow(runner, list, o.remote.fields);
               synced.push({
@@ -452,6 +475,14 @@ async function sendClaimed(
                 o: { kind: 'synced', itemId: o.itemId, etag: o.remote.etag, fields: o.remote.fields },
               });
               done.push(c);
+            } else if (resolution === 'twenty' && o.remoteDeleted) {
+              // Ours wins over the delete: forget the gone item, so the next send creates the record again.
+              await execute(runner, sql.deleteSyncState(ctx.schema), [[c.entity], [c.twenty_id]]);
+              retries.push({
+                c,
+                error: 'deleted in SharePoint; creating it again (local version wins)',
+                delay: 0,
+              });
             } else if (resolution === 'twenty') {
               // Adopt SharePoint's eTag and values as "known", then send ours again at once.
               await execute(runner, sql.upsertSyncState(ctx.schema), [
@@ -473,9 +504,11 @@ async function sendClaimed(
               c.entity,
               c.twenty_id,
               list.conflictResolution,
-              `${o.op === 'delete' ? 'deleted locally' : 'updated locally'} while the item changed in SharePoint (412)`,
+              o.remoteDeleted
+                ? 'updated locally while the item was deleted in SharePoint'
+                : `${o.op === 'delete' ? 'deleted locally' : 'updated locally'} while the item changed in SharePoint (412)`,
               o.local ? JSON.stringify(o.local) : null,
-              JSON.stringify(o.remote.fields),
+              o.remoteDeleted ? null : JSON.stringify(o.remote.fields),
               resolution === 'keep' ? null : resolution,
               o.remote.etag,
               typeof modified === 'string' ? modified : null,

@@ -38,6 +38,8 @@ export type Outcome =
       itemId: string;
       remote: { etag: string | null; fields: Fields };
       local: Fields | undefined;
+      /** The item no longer exists in SharePoint (a person deleted it): `remote.fields` is empty. */
+      remoteDeleted?: boolean;
     };
 
 /** A record's send, written as a coroutine: it yields Graph requests and receives their results. */
@@ -240,11 +242,21 @@ export function* sendRecord(input: RecordInput): RecordProgram {
       ...(etag ? { headers: { 'If-Match': etag } } : {}),
     };
     if (result.ok) return { kind: 'synced', itemId, etag: etagOf(result.body), fields, sent: 'update' };
+    // Deleted in SharePoint while our update waited: a conflict like any other (the policy decides: the
+    // delete wins, or ours is created again), never a dead letter that leaves the row in the cache for good.
+    const deletedThere = {
+      kind: 'conflict' as const,
+      op: 'update' as const,
+      itemId,
+      remote: { etag: null, fields: {} },
+      local: fields,
+      remoteDeleted: true,
+    };
+    if (result.status === 404) return deletedThere;
     if (result.status !== 412) return errorOutcome(result, `updating item ${itemId}`);
     const remote = yield* readItem(itemId);
     if (isOutcome(remote)) return remote;
-    if (!remote)
-      return { kind: 'dead', error: `updating item ${itemId}: the item no longer exists in SharePoint` };
+    if (!remote) return deletedThere;
     const remoteFields = ownFields(remote.fields ?? {}, fields);
     if (!isOurEcho(remoteFields)) {
       return {
