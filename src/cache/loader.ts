@@ -365,15 +365,26 @@ export async function loadList(
       return;
     }
     const ids = missing.map(() => randomUUID());
+    // Conditional on the version we read: when two processes pull the same new item at once, only the first
+    // id is written; the other answer is 412 and that process takes the id from the next delta instead of
+    // giving the item a second one (two rows, one of them never in SharePoint).
     const requests: GraphRequest[] = missing.map((m, i) => ({
       method: 'PATCH',
       path: `${itemsPath}/${m.item.id}/fields`,
       body: { [list.idField.name]: ids[i] },
+      ...(m.item.eTag ? { headers: { 'If-Match': m.item.eTag } } : {}),
     }));
     const answers = await ctx.graph.batch<Record<string, unknown>>(requests);
     result.requests += Math.ceil(requests.length / 20);
     answers.forEach((answer, i) => {
       const m = missing[i]!;
+      if (!answer.ok && answer.status === 412) {
+        ctx.logger.debug('typeorm-sharepoint: another writer gave this item its TwentyId first', {
+          entity,
+          itemId: m.item.id,
+        });
+        return;
+      }
       if (!answer.ok) {
         skip(m.item.id, `could not write the new TwentyId back to SharePoint: ${answer.error.message}`);
         return;
