@@ -224,6 +224,16 @@ export function* sendRecord(input: RecordInput): RecordProgram {
       body: diff,
       ...(found.eTag ? { headers: { 'If-Match': found.eTag } } : {}),
     };
+    if (!patched.ok && patched.status === 412) {
+      // The PATCH was applied but its answer lost, and the gateway's resend met our own new eTag: when the
+      // item holds what we sent it is done; otherwise someone changed it meanwhile, and the next attempt
+      // adopts it afresh.
+      const again = yield* readItem(found.id);
+      if (isOutcome(again)) return again;
+      if (again && holds(ownFields(again.fields ?? {}, fields), fields))
+        return { kind: 'synced', itemId: found.id, etag: again.eTag ?? null, fields, sent: 'create' };
+      return { kind: 'retry', error: `updating adopted item ${found.id}: it changed meanwhile (412)` };
+    }
     if (!patched.ok) return errorOutcome(patched, `updating adopted item ${found.id}`);
     return { kind: 'synced', itemId: found.id, etag: etagOf(patched.body), fields, sent: 'create' };
   }
