@@ -48,7 +48,10 @@ describe('attach that fails', () => {
     await waitFor(
       async () => {
         const [row] = await dataSource.query(
-          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1`,
+          // pg_locks is the whole server's: count only this test's database.
+          `SELECT count(*)::int AS n FROM pg_locks
+            WHERE locktype = 'advisory' AND classid = $1
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
           [WORKER_LOCK_CLASS],
         );
         return row.n === 0;
