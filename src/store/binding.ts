@@ -6,7 +6,10 @@ export class SiteBindingError extends Error {
   override name = 'SiteBindingError';
   constructor(
     readonly schema: string,
-    /** What differs: `site` or `workspace`. */
+    /**
+     * What differs: `site`, `workspace`, or `list` (a schema cached before sites were remembered, whose list ids
+     * do not match the site's: it may be another site's cache).
+     */
     readonly mismatch: 'site' | 'list' | 'workspace',
     readonly cached: string,
     readonly wanted: string,
@@ -39,9 +42,9 @@ export interface SiteBindingInput {
 }
 
 /**
- * Checks that the schema caches this site (and, per entity, these lists) and binds an unbound schema to it.
- * Runs before anything is sent to the site. A schema made before the binding existed is checked against the
- * list ids its cache already recorded, then bound.
+ * Checks that the schema caches this site and binds an unbound schema to it. Runs before anything is sent to
+ * the site. A schema made before the binding existed is checked against the list ids its cache already
+ * recorded, then bound; a bound schema takes a recreated list of its own site in its stride.
  */
 export async function bindSite(db: Db, schema: string, input: SiteBindingInput): Promise<void> {
   const [bound] = await rows<{
@@ -70,7 +73,22 @@ export async function bindSite(db: Db, schema: string, input: SiteBindingInput):
   if (bound?.workspace && input.workspace && bound.workspace !== input.workspace) {
     throw new SiteBindingError(schema, 'workspace', bound.workspace, input.workspace, input.workspace);
   }
-  // Same site, another list under the entity's title: the list was deleted and created again (or the
+  if (!bound) {
+    // A schema cached before sites were remembered: its list ids are all that tells which site it holds, and a
+    // different list may mean a different site. It is refused, as before, rather than guessed.
+    for (const [entity, listId] of input.listIds) {
+      const cached = known[entity];
+      if (cached && cached !== listId)
+        throw new SiteBindingError(
+          schema,
+          'list',
+          `${entity} from list ${cached}`,
+          `list ${listId} for it at ${input.site}`,
+          input.workspace,
+        );
+    }
+  }
+  // Bound to this very site, another list under the entity's title: the list was deleted and created again (or the
   // emulator started again). That is not another tenant's data, so it is no reason to refuse: SharePoint is
   // the source of truth, the binding takes the new list id below, the cache (whose cache_state names the old
   // list) loads the new one in full and sweeps what it does not hold, and the write-back never uses an item
