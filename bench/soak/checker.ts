@@ -424,7 +424,13 @@ export function check(input: CheckInput): CheckReport {
     const lastDelete = deletes.find(
       (d) => d.acked && ws.every((x) => x === d || x.end < d.start || x.op === 'delete'),
     );
-    if (lastDelete) {
+    // SharePoint's version may win over a pending local delete the way it may win over a pending update:
+    // through a recorded conflict (policy sharePointPriority) naming the person's version and the deleted local.
+    const deleteOverruled =
+      lastDelete?.side === 'local' &&
+      cs.some((c) => c.localDeleted && isPersonTag(c.remoteName) && !falseConflictIds.has(c.id));
+    if (deleteOverruled) report.explained.sharePointWon++;
+    else if (lastDelete) {
       const cause =
         lastDelete.side === 'local' && loadedAfter(entity, lastDelete.id, lastDelete.start)
           ? 'defect 3 (a loader fetched the pending delete back from SharePoint)'

@@ -162,6 +162,28 @@ describe('soak checker', () => {
     expect(counts(dropped)).toEqual(clean);
   });
 
+  it('accepts a local delete overruled by an earlier person edit only through a recorded conflict (sharePointPriority)', () => {
+    // Seen in a 60-s run: a person renamed the item, 120 ms later the application deleted it; the delete's
+    // If-Match met the person's version (412) and the policy kept SharePoint's.
+    const events = [
+      ...create,
+      ...w('person', 'p.1', 'update', 20, 22),
+      ...w('local', 'w1.1.2', 'delete', 30, 32, { id: ID }),
+    ];
+    expect(run(events, rec('p.1')).resurrected).toBe(1);
+    const overruled = run(events, rec('p.1'), {
+      conflicts: [
+        conflict({
+          remoteName: 'p.1',
+          localDeleted: true,
+          localNull: true,
+          reason: 'deleted locally while the item changed in SharePoint (412)',
+        }),
+      ],
+    });
+    expect(counts(overruled)).toEqual(clean);
+  });
+
   it('calls a conflict on our own write-back false, and one on a person edit real; a repeat with the same local version is a duplicate record', () => {
     const events = [
       ...create,
