@@ -71,7 +71,14 @@ describe('three workspaces in one process, one PostgreSQL, three sites', () => {
     );
     expect(state).toEqual({ acme: 2, globex: 2 });
 
-    const statuses = await h.workspaces.status();
+    // An item reaches its site a moment before the worker records it and drops its outbox row: wait for that.
+    const statuses = await waitFor(
+      async () => {
+        const all = await h.workspaces.status();
+        return all.every((s) => s.pending === 0) ? all : undefined;
+      },
+      { message: 'every workspace drained' },
+    );
     expect(statuses.map((s) => s.workspace).sort()).toEqual(['acme', 'globex', 'initech']);
     expect(statuses.every((s) => s.pending === 0)).toBe(true);
   });
