@@ -333,7 +333,12 @@ describe('settings are validated, naming the workspace and the setting', () => {
       settings: { site: SITES.acme, objects: ['Company'], syncMode: 'scheduled', schedule: 3 },
     });
     const only = await h.workspaces.workspace('only');
-    expect(only.sync.lists.map((l) => [l.entityName, l.priority])).toEqual([['Company', 'P3']]);
-    expect(only.settings.defaultPriority).toBe('P3');
+    try {
+      expect(only.sync.lists.map((l) => [l.entityName, l.priority])).toEqual([['Company', 'P3']]);
+      expect(only.settings.defaultPriority).toBe('P3');
+    } finally {
+      // It shares acme's site: left attached, it would make the other tests here meet the shared-site refusal.
+      await h.workspaces.detach('only');
+    }
   });
 });
