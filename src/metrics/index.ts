@@ -43,8 +43,9 @@ const PACKAGE_NAME = 'typeorm-sharepoint';
  * OpenTelemetry meters named `sharepoint_sync_*`. One instance per `SharePointSync`, so several
  * instances in one process (workspaces) never share labels or totals by accident.
  */
-export class SyncMetrics {
-  private readonly totals: ProcessTotals = {
+/** Totals of a process that has sent nothing yet (also what a detached workspace reports). */
+export function emptyTotals(): ProcessTotals {
+  return {
     sent: 0,
     errors: 0,
     conflicts: 0,
@@ -54,6 +55,10 @@ export class SyncMetrics {
     resourceUnits: 0,
     throttled: 0,
   };
+}
+
+export class SyncMetrics {
+  private readonly totals: ProcessTotals = emptyTotals();
   private readonly attributes: Attributes;
   private readonly errors;
   private readonly conflicts;

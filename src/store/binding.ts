@@ -53,14 +53,6 @@ export async function bindSite(db: Db, schema: string, input: SiteBindingInput):
     workspace: string | null;
     list_ids: Record<string, string>;
   }>(db, sql.selectSiteBinding(schema));
-  const known: Record<string, string> = bound
-    ? bound.list_ids
-    : Object.fromEntries(
-        (await rows<{ entity: string; list_id: string }>(db, sql.cachedListIds(schema))).map((r) => [
-          r.entity,
-          r.list_id,
-        ]),
-      );
   if (bound && bound.site_id !== input.siteId) {
     throw new SiteBindingError(
       schema,
@@ -76,6 +68,12 @@ export async function bindSite(db: Db, schema: string, input: SiteBindingInput):
   if (!bound) {
     // A schema cached before sites were remembered: its list ids are all that tells which site it holds, and a
     // different list may mean a different site. It is refused, as before, rather than guessed.
+    const known = Object.fromEntries(
+      (await rows<{ entity: string; list_id: string }>(db, sql.cachedListIds(schema))).map((r) => [
+        r.entity,
+        r.list_id,
+      ]),
+    );
     for (const [entity, listId] of input.listIds) {
       const cached = known[entity];
       if (cached && cached !== listId)

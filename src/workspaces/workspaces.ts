@@ -2,6 +2,7 @@ import { type Meter, metrics } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
 import { type Logger, silentLogger } from '../context.js';
 import type { TokenCredential } from '../graph/index.js';
+import { emptyTotals } from '../metrics/index.js';
 import { assertSchemaName } from '../store/db.js';
 import { SharePointSync, type SharePointSyncOptions, type SyncStatus } from '../sync.js';
 import type { Writeback } from '../writeback/index.js';
@@ -397,16 +398,7 @@ export class SharePointWorkspaces {
         deadLetters: 0,
         openConflicts: 0,
         lists: [],
-        totals: {
-          sent: 0,
-          errors: 0,
-          conflicts: 0,
-          deadLettered: 0,
-          batches: 0,
-          requests: 0,
-          resourceUnits: 0,
-          throttled: 0,
-        },
+        totals: emptyTotals(),
         writeback: { enabled: false },
       }),
     );
