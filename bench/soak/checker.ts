@@ -428,7 +428,7 @@ export function check(input: CheckInput): CheckReport {
     // through a recorded conflict (policy sharePointPriority) naming the person's version and the deleted local.
     const deleteOverruled =
       lastDelete?.side === 'local' &&
-      cs.some((c) => c.localDeleted && isPersonTag(c.remoteName) && !falseConflictIds.has(c.id));
+      cs.some((c) => c.localNull && isPersonTag(c.remoteName) && !falseConflictIds.has(c.id));
     if (deleteOverruled) report.explained.sharePointWon++;
     else if (lastDelete) {
       const cause =

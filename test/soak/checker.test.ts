@@ -175,7 +175,6 @@ describe('soak checker', () => {
       conflicts: [
         conflict({
           remoteName: 'p.1',
-          localDeleted: true,
           localNull: true,
           reason: 'deleted locally while the item changed in SharePoint (412)',
         }),
