@@ -1,22 +1,8 @@
 import { z } from 'zod';
+import { ConfigError, UsageError } from './errors/index.js';
 import { CREDENTIAL_SECRETS, type TokenCredential } from './graph/index.js';
 
-/** A configuration value that cannot be used; names the variable (or option) and what is allowed. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-  constructor(
-    /** The environment variable or option path, e.g. `SHAREPOINT_CACHE_TTL_SECONDS`. */
-    readonly variable: string,
-    /** What is allowed, in words. */
-    readonly allowed: string,
-    /** The value that was given (omitted for secrets). */
-    readonly received?: string,
-  ) {
-    super(
-      `typeorm-sharepoint: ${variable} ${received === undefined ? 'is missing or invalid' : `is ${JSON.stringify(received)}`}; allowed: ${allowed}.`,
-    );
-  }
-}
+export { ConfigError };
 
 /** Exactly the spellings docs/configuration.md lists (any case); zod's default set is larger. */
 export const BOOLEAN_SPELLINGS = { true: ['true', '1', 'yes', 'on'], false: ['false', '0', 'no', 'off'] };
@@ -242,7 +228,7 @@ function lazyClientSecretCredential(
         (identity) =>
           new identity.ClientSecretCredential(tenantId, clientId, clientSecret) as unknown as TokenCredential,
         () => {
-          throw new Error(
+          throw new UsageError(
             'typeorm-sharepoint: SHAREPOINT_CLIENT_SECRET is set but @azure/identity is not installed; run `npm install @azure/identity`.',
           );
         },

@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { UsageError } from './errors/index.js';
 import type { GraphClient } from './graph/index.js';
 import type { ListSchema } from './schema/index.js';
 
@@ -53,7 +54,7 @@ export function listFor(ctx: Pick<SyncContext, 'lists'>, entity: string | Functi
   );
   if (!found) {
     const name = typeof entity === 'string' ? entity : entity.name;
-    throw new Error(
+    throw new UsageError(
       `typeorm-sharepoint: ${name} is not a SharePoint-synced entity (decorate it with @SharePointList and register it in the DataSource).`,
     );
   }

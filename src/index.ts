@@ -5,19 +5,29 @@
 
 // Cache
 export {
+  DeltaTokenExpiredError,
   formatVerifyReport,
   type LoadResult,
   RebuildRefusedError,
   type VerifyReport,
 } from './cache/index.js';
 export {
-  ConfigError,
   configFromEnv,
   ENVIRONMENT_VARIABLES,
   type EnvironmentConfig,
   type EnvironmentVariable,
 } from './config.js';
 export type { Logger, SyncEvent, SyncEventListener } from './context.js';
+// Errors: every error the library throws extends SharePointSyncError and has a stable `code` (docs/errors.md)
+export {
+  CaptureInstallError,
+  ClosedError,
+  ConfigError,
+  InternalError,
+  ListNotProvisionedError,
+  SharePointSyncError,
+  UsageError,
+} from './errors/index.js';
 // Gateway (advanced use: talk to the same site with the same retry, pacing and auth)
 export {
   GraphClient,
@@ -50,6 +60,8 @@ export {
 } from './migrate/index.js';
 // Bootstrap
 export {
+  BootstrapError,
+  DriftError,
   formatPlan,
   formatProvisioningResult,
   PermissionError,
@@ -67,6 +79,7 @@ export {
 // Entities
 export {
   type ConflictPolicy,
+  ConversionError,
   type FieldSchema,
   type ListConfig,
   type ListSchema,
@@ -79,6 +92,8 @@ export {
   type SharePointListOptions,
   ValidationError,
 } from './schema/index.js';
+// Site binding (a schema caches one site)
+export { SiteBindingError } from './store/binding.js';
 export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sync.js';
 // Many workspaces (multi-tenant)
 export {
@@ -93,12 +108,22 @@ export {
   type Workspace,
   WorkspaceAttachError,
   type WorkspaceAttachOptions,
+  WorkspaceCapacityError,
+  WorkspaceConflictError,
   type WorkspaceDataSourceFactory,
   type WorkspaceDefinition,
   WorkspaceDisabledError,
+  WorkspaceNotDrainedError,
   type WorkspaceSettings,
   WorkspaceSettingsError,
   type WorkspaceSettingsInput,
 } from './workspaces/index.js';
 // Write-back
-export { type DeadLetter, WritebackFlushError } from './writeback/index.js';
+export {
+  type ConflictResolution,
+  type DeadLetter,
+  FlushTimeoutError,
+  type WritebackConflict,
+  WritebackFlushError,
+  type WritebackOptions,
+} from './writeback/index.js';

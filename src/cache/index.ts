@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { QueryRunner } from 'typeorm';
 import { listFor, type SyncContext } from '../context.js';
+import { SharePointSyncError } from '../errors/index.js';
 import type { ListSchema } from '../schema/index.js';
 import { execute, rows as selectRows, transaction } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
@@ -36,8 +37,9 @@ export interface CacheOptions {
  * `rebuild()` without `force` while changes exist only in PostgreSQL — queued in the outbox or dead-lettered:
  * dropping the rows would lose them.
  */
-export class RebuildRefusedError extends Error {
+export class RebuildRefusedError extends SharePointSyncError {
   override name = 'RebuildRefusedError';
+  readonly code = 'REBUILD_REFUSED';
   /** Unsent changes per entity: outbox rows plus dead letters. */
   readonly pending: Record<string, number>;
   constructor(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
+import { ListNotProvisionedError, SharePointSyncError } from '../errors/index.js';
 import type { GraphRequest } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 import {
@@ -82,8 +83,9 @@ export interface PendingLocalChange {
   fields?: Record<string, unknown>;
 }
 
-export class DeltaTokenExpiredError extends Error {
+export class DeltaTokenExpiredError extends SharePointSyncError {
   override name = 'DeltaTokenExpiredError';
+  readonly code = 'DELTA_TOKEN_EXPIRED';
 }
 
 /** The SQL expression giving a row's TwentyId as text (junction rows: md5 of the pair, as write-back computes it). */
@@ -117,9 +119,7 @@ export async function loadList(
   const entity = list.entityName;
   const listId = ctx.listIds.get(entity);
   if (!listId) {
-    throw new Error(
-      `typeorm-sharepoint: no SharePoint list id for ${entity}; run bootstrap (sync.bootstrap()) first.`,
-    );
+    throw new ListNotProvisionedError(entity);
   }
   const result: LoadResult & { deltaLink?: string } = {
     entity,

@@ -1,5 +1,6 @@
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
+import { ListNotProvisionedError } from '../errors/index.js';
 import type { ListSchema } from '../schema/index.js';
 import { rows as selectRows } from '../store/db.js';
 import { quoteTablePath, stableFieldsJson } from '../store/rows.js';
@@ -71,8 +72,7 @@ export async function verifyList(
 ): Promise<ListVerification> {
   const maxListed = options.maxListed ?? 100;
   const listId = ctx.listIds.get(list.entityName);
-  if (!listId)
-    throw new Error(`typeorm-sharepoint: no SharePoint list id for ${list.entityName}; run bootstrap first.`);
+  if (!listId) throw new ListNotProvisionedError(list.entityName);
   const remote = new Map<string, { itemId: string; hash: string; relations?: Record<string, string> }>();
   const relationFields = list.fields.filter((f) => f.kind === 'relation' && f.relationTarget);
   let itemsWithoutTwentyId = 0;

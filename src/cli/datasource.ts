@@ -1,12 +1,10 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { DataSource } from 'typeorm';
-import type { SharePointSync, SharePointSyncOptions } from 'typeorm-sharepoint';
+import { type SharePointSync, type SharePointSyncOptions, UsageError } from 'typeorm-sharepoint';
 
 /** A usage or configuration problem: the CLI prints it and exits with code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError };
 
 function isDataSource(value: unknown): value is DataSource {
   return (

@@ -1,4 +1,5 @@
 import { createTimeout } from 'retry';
+import { ConfigError } from '../errors/index.js';
 import { type TokenCredential, TokenProvider } from './auth.js';
 import { resourceUnitCost } from './cost.js';
 import {
@@ -177,7 +178,7 @@ export class GraphClient {
   constructor(private readonly options: GraphClientOptions = {}) {
     const base = new URL(options.baseUrl ?? DEFAULT_BASE_URL);
     if (base.protocol !== 'https:' && base.protocol !== 'http:') {
-      throw new TypeError(`GraphClient: baseUrl must be an http(s) URL, got ${base.protocol}`);
+      throw new ConfigError('graph.baseUrl', 'an http(s) URL', base.href);
     }
     this.baseUrl = `${base.origin}${base.pathname.replace(/\/+$/, '')}`;
     this.origin = base.origin;

@@ -1,3 +1,4 @@
+import { SharePointSyncError } from '../errors/index.js';
 import { defaultScrubber, type SecretScrubber } from './redact.js';
 
 export interface GraphErrorInit {
@@ -18,9 +19,10 @@ export interface GraphErrorInit {
  * Every failure the gateway reports. `status` is 0 when no HTTP answer arrived (network error,
  * timeout, credential failure, refused URL). The message never contains a token or a secret.
  */
-export class GraphError extends Error {
+export class GraphError extends SharePointSyncError {
   override name = 'GraphError';
   status: number;
+  /** Graph's error code (`itemNotFound`, `tooManyRequests`, …), or the gateway's own when no answer arrived (docs/errors.md). */
   code: string;
   requestId?: string;
   method: string;

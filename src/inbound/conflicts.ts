@@ -1,6 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import type { PendingLocalChange } from '../cache/loader.js';
 import { listFor, type SyncContext } from '../context.js';
+import { SharePointSyncError } from '../errors/index.js';
 import { type ConflictPolicy, fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
 import { execute, rows, transaction } from '../store/db.js';
 import { deleteRows, quoteIdentifier, quoteTablePath, upsertRows } from '../store/rows.js';
@@ -27,8 +28,9 @@ export interface Conflict {
 /** How a person settles a conflict: keep SharePoint's version, keep the local one, or give merged field values. */
 export type ConflictChoice = 'sharePoint' | 'local' | { fields: Record<string, unknown> };
 
-export class ConflictNotFoundError extends Error {
+export class ConflictNotFoundError extends SharePointSyncError {
   override name = 'ConflictNotFoundError';
+  readonly code = 'CONFLICT_NOT_FOUND';
   constructor(readonly id: number) {
     super(`typeorm-sharepoint: no open conflict with id ${id}`);
   }

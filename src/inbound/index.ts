@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cache, LoadResult } from '../cache/index.js';
 import { listFor, type SyncContext } from '../context.js';
+import { ConfigError } from '../errors/index.js';
 import { GraphError } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 import { execute, rows } from '../store/db.js';
@@ -214,13 +215,16 @@ export class Webhooks {
   ) {
     this.clientState = options.clientState ?? randomBytes(24).toString('base64url');
     if (this.clientState.length > 128)
-      throw new Error('typeorm-sharepoint: webhooks.clientState must be at most 128 characters');
+      throw new ConfigError(
+        'webhooks.clientState',
+        `at most 128 characters (Graph's limit), got ${this.clientState.length}`,
+      );
     for (const [name, value, min] of [
       ['maxBodyBytes', options.maxBodyBytes, 1],
       ['minPullIntervalMs', options.minPullIntervalMs, 0],
     ] as const) {
       if (value !== undefined && !(Number.isFinite(value) && value >= min))
-        throw new Error(`typeorm-sharepoint: webhooks.${name} must be a number ≥ ${min}, got ${value}`);
+        throw new ConfigError(`webhooks.${name}`, `a number ≥ ${min}`, String(value));
     }
     // The secret that proves a notification comes from Graph never appears in an error or a log line.
     ctx.graph.redact(this.clientState);
@@ -290,8 +294,9 @@ export class Webhooks {
    */
   async ensureSubscriptions(): Promise<SubscriptionInfo[]> {
     if (!this.options.baseUrl) {
-      throw new Error(
-        'typeorm-sharepoint: webhooks need a public base URL (webhooks.baseUrl / SHAREPOINT_WEBHOOK_BASE_URL)',
+      throw new ConfigError(
+        'webhooks.baseUrl',
+        'a public http(s) base URL Graph can call (webhooks.baseUrl / SHAREPOINT_WEBHOOK_BASE_URL); subscriptions need it',
       );
     }
     const notificationUrl = `${this.options.baseUrl.replace(/\/+$/, '')}${this.path}`;

@@ -91,14 +91,14 @@ export class WebhookReceiver {
    * an empty list included, which proves nothing about its origin — is refused like a forged one (403).
    */
   deliver(body: string): { answer: WebhookAnswer; resources: string[] } {
-    let notifications: unknown[];
+    let parsed: { value?: unknown } | undefined;
     try {
-      const parsed = JSON.parse(body) as { value?: unknown };
-      if (!Array.isArray(parsed?.value)) throw new Error('no value array');
-      notifications = parsed.value;
+      parsed = JSON.parse(body) as { value?: unknown };
     } catch {
       return { answer: answer(400), resources: [] };
     }
+    if (!Array.isArray(parsed?.value)) return { answer: answer(400), resources: [] };
+    const notifications: unknown[] = parsed.value;
     const authentic =
       notifications.length > 0 &&
       notifications.every((n) => {

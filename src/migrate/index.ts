@@ -1,6 +1,7 @@
 import type { Cache, VerifyReport } from '../cache/index.js';
 import { rowIdSql } from '../cache/loader.js';
 import type { SyncContext } from '../context.js';
+import { UsageError } from '../errors/index.js';
 import type { ProvisioningPlan } from '../provision/index.js';
 import { execute, rows } from '../store/db.js';
 import { quoteTablePath } from '../store/rows.js';
@@ -86,7 +87,7 @@ export async function migrateExistingRows(
   if (wanted) {
     for (const name of wanted) {
       if (!lists.some((l) => l.entityName === name)) {
-        throw new Error(`typeorm-sharepoint: migrate: ${name} is not a SharePoint-synced entity.`);
+        throw new UsageError(`typeorm-sharepoint: migrate: ${name} is not a SharePoint-synced entity.`);
       }
     }
   }

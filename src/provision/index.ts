@@ -1,9 +1,11 @@
+import { SharePointSyncError } from '../errors/index.js';
 import { type GraphClient, GraphError } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 
 /** Graph v1.0 cannot create site collections: a missing site is something an admin must do. */
-export class SiteNotFoundError extends Error {
+export class SiteNotFoundError extends SharePointSyncError {
   override name = 'SiteNotFoundError';
+  readonly code = 'SITE_NOT_FOUND';
   constructor(
     readonly hostname: string,
     readonly path: string,
@@ -17,8 +19,9 @@ export class SiteNotFoundError extends Error {
 }
 
 /** Graph answered 403: the app registration lacks a permission. */
-export class PermissionError extends Error {
+export class PermissionError extends SharePointSyncError {
   override name = 'PermissionError';
+  readonly code = 'PERMISSION_DENIED';
   constructor(
     readonly action: string,
     readonly permission: string,
@@ -32,14 +35,24 @@ export class PermissionError extends Error {
 }
 
 /** Bootstrap found drift and was told to treat it as an error (`failOnDrift`). */
-export class DriftError extends Error {
+export class DriftError extends SharePointSyncError {
   override name = 'DriftError';
+  readonly code = 'DRIFT';
   constructor(readonly drift: DriftEntry[]) {
     super(
       `typeorm-sharepoint: SharePoint differs from the entities (failOnDrift):\n${drift
         .map((d) => `  - ${describeDrift(d)}`)
         .join('\n')}`,
     );
+  }
+}
+
+/** Bootstrap met failures it cannot explain as a missing permission; each line names the list or column. */
+export class BootstrapError extends SharePointSyncError {
+  override name = 'BootstrapError';
+  readonly code = 'BOOTSTRAP_FAILED';
+  constructor(readonly failures: string[]) {
+    super(`typeorm-sharepoint: bootstrap could not finish:\n  ${failures.join('\n  ')}`);
   }
 }
 
@@ -57,9 +70,8 @@ const MANAGE_PERMISSION = 'Sites.Manage.All (or Sites.Selected with manage/fullc
 /** `GET /sites/{hostname}:{path}` — the site's id, or a clear error. */
 export async function resolveSite(
   graph: GraphClient,
-  site: { hostname: string; path: string } | string,
+  ref: { hostname: string; path: string },
 ): Promise<SiteInfo> {
-  const ref = typeof site === 'string' ? parseSiteRef(site) : site;
   const path = ref.path.startsWith('/') ? ref.path : `/${ref.path}`;
   try {
     const found = await graph.get<{ id: string; webUrl?: string; displayName?: string }>(
@@ -79,13 +91,6 @@ export async function resolveSite(
     }
     throw error;
   }
-}
-
-function parseSiteRef(ref: string): { hostname: string; path: string } {
-  const at = ref.indexOf(':');
-  if (at <= 0)
-    throw new Error(`typeorm-sharepoint: site "${ref}" must look like contoso.sharepoint.com:/sites/crm`);
-  return { hostname: ref.slice(0, at), path: ref.slice(at + 1) };
 }
 
 /** A column as Graph returns it (columnDefinition). */
@@ -435,7 +440,7 @@ export async function applyProvisioning(
       throw new PermissionError('changing columns', MANAGE_PERMISSION);
     }
     if (failures.length > 0) {
-      throw new Error(`typeorm-sharepoint: bootstrap could not finish:\n  ${failures.join('\n  ')}`);
+      throw new BootstrapError(failures);
     }
   }
   return result;

@@ -8,6 +8,7 @@ import {
   selectClause,
 } from '../cache/convert.js';
 import { listFor, type SyncContext } from '../context.js';
+import { SharePointSyncError, UsageError } from '../errors/index.js';
 import { odataString } from '../graph/index.js';
 import type { FieldSchema, ListSchema } from '../schema/index.js';
 import { type Db, rows as selectRows, transaction } from '../store/db.js';
@@ -31,8 +32,9 @@ export interface LoaderOptions {
 }
 
 /** Thrown (per key, DataLoader's contract) for an id that cannot be a TwentyId of that list. */
-export class InvalidTwentyIdError extends Error {
+export class InvalidTwentyIdError extends SharePointSyncError {
   override name = 'InvalidTwentyIdError';
+  readonly code = 'TWENTY_ID_INVALID';
   constructor(
     readonly entity: string,
     readonly id: unknown,
@@ -83,7 +85,7 @@ export class RelationLoaders {
     const owner = this.ownerList(entity);
     const relation = owner.relations.find((r) => r.property === property);
     if (!relation)
-      throw new Error(
+      throw new UsageError(
         `typeorm-sharepoint: ${owner.entityName}.${property} is not a relation SharePoint stores`,
       );
     if (relation.kind === 'many-to-many') {
@@ -94,7 +96,7 @@ export class RelationLoaders {
           l.junction.ownerProperty === property,
       );
       if (!junction?.junction)
-        throw new Error(
+        throw new UsageError(
           `typeorm-sharepoint: ${owner.entityName}.${property}: only the owning side of a many-to-many resolves`,
         );
       const ids = await this.manyLoader(junction).load(String(entity[owner.idField.property]));
@@ -102,7 +104,7 @@ export class RelationLoaders {
       return found.filter((r): r is T => r !== null && !(r instanceof Error));
     }
     if (!relation.field)
-      throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} holds no id; use inverse()`);
+      throw new UsageError(`typeorm-sharepoint: ${owner.entityName}.${property} holds no id; use inverse()`);
     const id = this.foreignKey(entity, relation.field);
     if (id === null || id === undefined) return null;
     return this.byId<T>(relation.targetEntityName!).load(String(id));
@@ -116,12 +118,14 @@ export class RelationLoaders {
     const owner = this.ownerList(entity);
     const relation = owner.relations.find((r) => r.property === property);
     if (relation?.kind !== 'one-to-many' || !relation.inverseProperty) {
-      throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} is not a one-to-many relation`);
+      throw new UsageError(
+        `typeorm-sharepoint: ${owner.entityName}.${property} is not a one-to-many relation`,
+      );
     }
     const target = listFor(this.ctx, relation.targetEntityName!);
     const back = target.relations.find((r) => r.property === relation.inverseProperty && r.field);
     if (!back?.field)
-      throw new Error(
+      throw new UsageError(
         `typeorm-sharepoint: ${target.entityName}.${relation.inverseProperty} holds no id column`,
       );
     const key = `${target.entityName}.${back.field.databaseName}`;
@@ -176,7 +180,7 @@ export class RelationLoaders {
       (l) => l.kind === 'entity' && typeof l.target === 'function' && entity instanceof l.target,
     );
     if (!list)
-      throw new Error(
+      throw new UsageError(
         `typeorm-sharepoint: ${entity?.constructor?.name ?? typeof entity} is not a synced entity instance`,
       );
     return list;

@@ -1,3 +1,4 @@
+import { InternalError } from '../errors/index.js';
 import { junctionTwentyId } from '../writeback/capture.js';
 import { emptyValue } from './fields.js';
 import type { ListSchema } from './types.js';
@@ -23,7 +24,9 @@ export function twentyIdOfRow(list: ListSchema, row: Record<string, unknown>): s
 export function rowToFields(list: ListSchema, row: Record<string, unknown>): Record<string, unknown> {
   const twentyId = twentyIdOfRow(list, row);
   if (twentyId === undefined) {
-    throw new Error(`typeorm-sharepoint: ${list.entityName} row without a key cannot be sent to SharePoint`);
+    throw new InternalError(
+      `typeorm-sharepoint: ${list.entityName} row without a key cannot be sent to SharePoint`,
+    );
   }
   const fields: Record<string, unknown> = { [list.idField.name]: twentyId };
   for (const field of list.fields) {

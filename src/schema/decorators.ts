@@ -1,3 +1,4 @@
+import { UsageError } from '../errors/index.js';
 import type { SharePointColumnOptions, SharePointListOptions } from './types.js';
 
 /**
@@ -24,17 +25,17 @@ const POLICIES = new Set(['sharePointPriority', 'twentyPriority', 'lastWriteWins
 /** Marks an entity as synced to a SharePoint list. */
 export function SharePointList(options: SharePointListOptions = {}): ClassDecorator {
   if (options.priority !== undefined && !PRIORITIES.has(options.priority)) {
-    throw new TypeError(
+    throw new UsageError(
       `@SharePointList: priority must be one of P0, P1, P2, P3 (got ${JSON.stringify(options.priority)}).`,
     );
   }
   if (options.conflictResolution !== undefined && !POLICIES.has(options.conflictResolution)) {
-    throw new TypeError(
+    throw new UsageError(
       `@SharePointList: conflictResolution must be one of ${[...POLICIES].join(', ')} (got ${JSON.stringify(options.conflictResolution)}).`,
     );
   }
   if (options.title !== undefined && (typeof options.title !== 'string' || options.title.trim() === '')) {
-    throw new TypeError('@SharePointList: title must be a non-empty string.');
+    throw new UsageError('@SharePointList: title must be a non-empty string.');
   }
   return (target) => {
     registry().lists.set(target, { ...options });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConversionError } from './errors.js';
 import type { FieldKind, FieldSchema } from './types.js';
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -20,15 +21,17 @@ export function isoSeconds(value: unknown): string {
   const date =
     value instanceof Date ? value : new Date(typeof value === 'number' ? value : String(value).trim());
   const ms = date.getTime();
-  if (Number.isNaN(ms)) throw new Error(`${JSON.stringify(value)} is not a date`);
+  if (Number.isNaN(ms)) throw new ConversionError(`${JSON.stringify(value)} is not a date`);
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function toNumber(value: unknown): number {
   const n =
     typeof value === 'number' ? value : typeof value === 'bigint' ? Number(value) : Number(String(value));
-  if (typeof value === 'string' && value.trim() === '') throw new Error('an empty string is not a number');
-  if (!Number.isFinite(n)) throw new Error(`${JSON.stringify(String(value))} is not a finite number`);
+  if (typeof value === 'string' && value.trim() === '')
+    throw new ConversionError('an empty string is not a number');
+  if (!Number.isFinite(n))
+    throw new ConversionError(`${JSON.stringify(String(value))} is not a finite number`);
   return n;
 }
 
@@ -36,7 +39,7 @@ function toBoolean(value: unknown): boolean {
   if (typeof value === 'boolean') return value;
   if (value === 1 || value === '1' || value === 'true') return true;
   if (value === 0 || value === '0' || value === 'false') return false;
-  throw new Error(`${JSON.stringify(value)} is not a boolean`);
+  throw new ConversionError(`${JSON.stringify(value)} is not a boolean`);
 }
 
 export interface FieldSpec {
@@ -110,7 +113,8 @@ function definitionOf(spec: FieldSpec): Record<string, unknown> {
 function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSharePoint'> {
   const max = spec.maxLength;
   const checkLength = (s: string) => {
-    if (max !== undefined && s.length > max) throw new Error(`${s.length} characters, longer than ${max}`);
+    if (max !== undefined && s.length > max)
+      throw new ConversionError(`${s.length} characters, longer than ${max}`);
     return s;
   };
   switch (spec.kind) {
@@ -121,10 +125,10 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
         fromSharePoint: (raw) => {
           const s = String(raw).trim();
           if (spec.integerKey) {
-            if (!/^-?\d+$/.test(s)) throw new Error(`${JSON.stringify(s)} is not an integer id`);
+            if (!/^-?\d+$/.test(s)) throw new ConversionError(`${JSON.stringify(s)} is not an integer id`);
             return Number(s);
           }
-          if (spec.uuid && !UUID.test(s)) throw new Error(`${JSON.stringify(s)} is not a UUID`);
+          if (spec.uuid && !UUID.test(s)) throw new ConversionError(`${JSON.stringify(s)} is not a UUID`);
           return s;
         },
       };
@@ -139,7 +143,7 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
         toSharePoint: toNumber,
         fromSharePoint: (raw) => {
           const n = toNumber(raw);
-          if (!Number.isSafeInteger(n)) throw new Error(`${n} is not a whole number`);
+          if (!Number.isSafeInteger(n)) throw new ConversionError(`${n} is not a whole number`);
           return n;
         },
       };
@@ -163,7 +167,7 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
         fromSharePoint: (raw) => {
           const s = String(raw);
           if (!spec.choices?.includes(s))
-            throw new Error(`${JSON.stringify(s)} is not one of ${spec.choices?.join(', ')}`);
+            throw new ConversionError(`${JSON.stringify(s)} is not one of ${spec.choices?.join(', ')}`);
           return s;
         },
       };
@@ -175,7 +179,7 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
           try {
             return JSON.parse(String(raw));
           } catch {
-            throw new Error('not valid JSON');
+            throw new ConversionError('not valid JSON');
           }
         },
       };
@@ -188,12 +192,12 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
           try {
             parsed = JSON.parse(String(raw));
           } catch {
-            throw new Error('not a JSON array');
+            throw new ConversionError('not a JSON array');
           }
-          if (!Array.isArray(parsed)) throw new Error('not a JSON array');
+          if (!Array.isArray(parsed)) throw new ConversionError('not a JSON array');
           const items = parsed.map(String);
           if (items.some((s) => s.includes(',')))
-            throw new Error('an element contains "," (simple-array cannot hold it)');
+            throw new ConversionError('an element contains "," (simple-array cannot hold it)');
           return items.join(',');
         },
       };

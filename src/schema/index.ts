@@ -7,7 +7,7 @@ export {
   SharePointIgnore,
   SharePointList,
 } from './decorators.js';
-export { SchemaError, ValidationError } from './errors.js';
+export { ConversionError, SchemaError, ValidationError } from './errors.js';
 export { emptyValue, isoSeconds, UUID } from './fields.js';
 export { humanize, internalName, isReservedName, pascal, pluralize } from './names.js';
 export { assertRelationTargets, type ReadOptions, readListSchemas } from './read.js';

@@ -1,9 +1,11 @@
+import { SharePointSyncError } from '../errors/index.js';
 import { type Db, execute, rows } from './db.js';
 import * as sql from './sql.js';
 
 /** A schema holds the cache of one site; attaching it to another site (or workspace) is refused. */
-export class SiteBindingError extends Error {
+export class SiteBindingError extends SharePointSyncError {
   override name = 'SiteBindingError';
+  readonly code = 'SITE_BINDING_MISMATCH';
   constructor(
     readonly schema: string,
     /**

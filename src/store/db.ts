@@ -1,4 +1,5 @@
 import type { DataSource, QueryRunner } from 'typeorm';
+import { ConfigError } from '../errors/index.js';
 
 /** Anything that can run SQL: the DataSource (a pooled connection per call) or a QueryRunner inside a transaction. */
 export type Db = DataSource | QueryRunner;
@@ -163,8 +164,10 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Our schema name is interpolated into SQL, so it must be a plain lower-case identifier. */
 export function assertSchemaName(name: string): string {
   if (!IDENTIFIER.test(name)) {
-    throw new Error(
-      `typeorm-sharepoint: schema name "${name}" is not allowed: use lower-case letters, digits and underscores (max 63, not starting with a digit).`,
+    throw new ConfigError(
+      'schema',
+      'a lower-case PostgreSQL identifier: letters, digits and underscores, max 63, not starting with a digit',
+      name,
     );
   }
   return name;

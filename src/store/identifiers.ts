@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { InternalError } from '../errors/index.js';
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1): longer names are truncated, or refused (NOTIFY channels). */
 export const MAX_IDENTIFIER_BYTES = 63;
@@ -28,7 +29,7 @@ export function boundedIdentifier(base: string, suffix = ''): string {
   if (Buffer.byteLength(full) <= MAX_IDENTIFIER_BYTES) return full;
   const hash = createHash('sha256').update(base).digest('hex').slice(0, 12);
   const room = MAX_IDENTIFIER_BYTES - Buffer.byteLength(suffix) - hash.length - 1;
-  if (room < 1) throw new Error(`typeorm-sharepoint: identifier suffix "${suffix}" is too long.`);
+  if (room < 1) throw new InternalError(`typeorm-sharepoint: identifier suffix "${suffix}" is too long.`);
   return `${truncateBytes(base, room)}_${hash}${suffix}`;
 }
 

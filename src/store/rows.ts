@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
+import { InternalError } from '../errors/index.js';
 import type { ListSchema } from '../schema/index.js';
 import { type Db, execute, rows as selectRows } from './db.js';
 import { syncStateNewerWins } from './sql.js';
@@ -147,7 +148,9 @@ async function upsertChunk(
   const columns = [...new Set(chunk.flatMap((row) => Object.keys(row)))].filter((c) => types.has(c));
   for (const key of target.keyColumns) {
     if (!columns.includes(key))
-      throw new Error(`typeorm-sharepoint: upsert into ${target.tablePath} without key column ${key}`);
+      throw new InternalError(
+        `typeorm-sharepoint: upsert into ${target.tablePath} without key column ${key}`,
+      );
   }
   const payload = chunk.map((row) => {
     const out: Record<string, unknown> = {};
@@ -256,7 +259,9 @@ export async function deleteRows(
   const table = quoteTablePath(target.tablePath);
   if (target.keyColumns.length !== 1) {
     // Junction rows are addressed by the pair's TwentyId, which only the caller can map back to the pair.
-    throw new Error(`typeorm-sharepoint: deleteRows on ${target.tablePath} needs a single-column key`);
+    throw new InternalError(
+      `typeorm-sharepoint: deleteRows on ${target.tablePath} needs a single-column key`,
+    );
   }
   const key = target.keyColumns[0]!;
   const type = types.get(key) ?? 'text';

@@ -1,6 +1,6 @@
 import type { ResourceBudget } from './budget.js';
 import { emulatorCost } from './cost.js';
-import { badRequest, faultError, GraphError, graphErrorBody, notFound } from './errors.js';
+import { badRequest, faultError, GraphErrorResponse, graphErrorBody, notFound } from './errors.js';
 import type { FaultRegistry } from './faults.js';
 import { evaluateFilter, FilterSyntaxError, filterFields, parseFilter } from './filter.js';
 import type { SeededRandom } from './random.js';
@@ -261,7 +261,7 @@ export class Dispatcher {
 
   private errorAnswer(error: unknown): Answer {
     if (error instanceof FilterSyntaxError) error = badRequest(`Invalid filter clause: ${error.message}`);
-    if (error instanceof GraphError) {
+    if (error instanceof GraphErrorResponse) {
       return json(
         error.status,
         graphErrorBody(
@@ -318,7 +318,7 @@ export class Dispatcher {
         innerHeaders !== null &&
         Object.keys(innerHeaders).some((k) => k.toLowerCase() === 'content-type');
       if (innerBody !== undefined && innerBody !== null && !hasType)
-        throw new GraphError(
+        throw new GraphErrorResponse(
           400,
           'BadRequest',
           `Write request with id '${id}' does not contain a Content-Type header.`,
@@ -587,7 +587,7 @@ export class Dispatcher {
             );
           }
           if (list.items.size > this.settings.listViewThreshold) {
-            throw new GraphError(
+            throw new GraphErrorResponse(
               400,
               'invalidRequest',
               'The attempted operation is prohibited because it exceeds the list view threshold.',
@@ -665,7 +665,7 @@ export class Dispatcher {
         const restart = new URLSearchParams();
         if (p.query.get('$expand')) restart.set('$expand', p.query.get('$expand')!);
         const query = restart.toString();
-        throw new GraphError(
+        throw new GraphErrorResponse(
           410,
           'resyncChangesApplyDifferences',
           'The delta token is expired or invalid; start a full resync.',
@@ -751,8 +751,8 @@ export class Dispatcher {
   }
 }
 
-function methodNotAllowed(): GraphError {
-  return new GraphError(405, 'methodNotAllowed', 'The HTTP method is not allowed on this resource.');
+function methodNotAllowed(): GraphErrorResponse {
+  return new GraphErrorResponse(405, 'methodNotAllowed', 'The HTTP method is not allowed on this resource.');
 }
 
 function delay(ms: number): Promise<void> {

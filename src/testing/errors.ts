@@ -1,5 +1,5 @@
-/** A Graph error answer: status, `error.code`, `error.message`, optional extra headers. */
-export class GraphError extends Error {
+/** The emulator's Graph error answer (rendered as Graph's error body; not the library's `GraphError`): status, `error.code`, `error.message`, optional extra headers. */
+export class GraphErrorResponse extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -10,8 +10,8 @@ export class GraphError extends Error {
   }
 }
 
-export const badRequest = (message: string) => new GraphError(400, 'invalidRequest', message);
-export const notFound = (message: string) => new GraphError(404, 'itemNotFound', message);
+export const badRequest = (message: string) => new GraphErrorResponse(400, 'invalidRequest', message);
+export const notFound = (message: string) => new GraphErrorResponse(404, 'itemNotFound', message);
 
 /** Graph's error body: `{ error: { code, message, innerError: { date, request-id, client-request-id } } }`. */
 export function graphErrorBody(
@@ -38,11 +38,11 @@ const CODE_BY_STATUS: Record<number, [string, string]> = {
   504: ['gatewayTimeout', 'The upstream service timed out.'],
 };
 
-export function faultError(status: number, retryAfterSeconds?: number): GraphError {
+export function faultError(status: number, retryAfterSeconds?: number): GraphErrorResponse {
   const [code, message] = CODE_BY_STATUS[status] ?? ['generalException', 'Injected fault.'];
   const headers: Record<string, string> = {};
   if (retryAfterSeconds !== undefined && (status === 429 || status === 503)) {
     headers['Retry-After'] = String(retryAfterSeconds);
   }
-  return new GraphError(status, code, message, headers);
+  return new GraphErrorResponse(status, code, message, headers);
 }

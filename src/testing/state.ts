@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { badRequest, GraphError, notFound } from './errors.js';
+import { badRequest, GraphErrorResponse, notFound } from './errors.js';
 import type { SeededRandom } from './random.js';
 
 /** The in-memory SharePoint: sites → lists → columns and items, plus the change sequence that feeds delta. */
@@ -302,7 +302,7 @@ export class EmulatorState {
       );
     }
     if (site.lists.some((l) => l.displayName.toLowerCase() === displayName.toLowerCase())) {
-      throw new GraphError(
+      throw new GraphErrorResponse(
         409,
         'nameAlreadyExists',
         `A list, survey, discussion board, or document library with the specified title '${displayName}' already exists in this Web site.`,
@@ -638,7 +638,7 @@ export class EmulatorState {
       if (v === undefined || v === null) continue;
       const holder = uniqueIndex(list, column.name).get(uniqueKey(v));
       if (holder !== undefined && holder !== existing?.id && list.items.has(holder)) {
-        throw new GraphError(
+        throw new GraphErrorResponse(
           409,
           'nameAlreadyExists',
           `The list item could not be added or updated because duplicate values were found in the following field(s) in the list: [${column.name}].`,
@@ -652,7 +652,7 @@ export class EmulatorState {
 function checkIfMatch(item: ItemRecord, ifMatch: string | undefined): void {
   if (ifMatch === undefined || ifMatch.trim() === '*') return;
   if (normalizeETag(ifMatch) !== normalizeETag(itemETag(item))) {
-    throw new GraphError(
+    throw new GraphErrorResponse(
       412,
       'resourceModified',
       'The resource has changed since the caller last read it; usually an eTag mismatch.',

@@ -1,4 +1,4 @@
-import { badRequest, GraphError, notFound } from './errors.js';
+import { badRequest, GraphErrorResponse, notFound } from './errors.js';
 import type { SeededRandom } from './random.js';
 import { formatDate, type ListRecord } from './state.js';
 import type { SubscriptionSnapshot } from './types.js';
@@ -100,7 +100,7 @@ export class SubscriptionService {
     const now = this.now();
     if (at <= now) throw badRequest('Subscription expiration must be in the future.');
     if (at > now + MAX_LIST_SUBSCRIPTION_MINUTES * 60_000) {
-      throw new GraphError(
+      throw new GraphErrorResponse(
         400,
         'ExtensionError',
         `Subscription expiration can only be ${MAX_LIST_SUBSCRIPTION_MINUTES} minutes in the future.`,

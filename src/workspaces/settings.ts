@@ -48,6 +48,7 @@ export interface WorkspaceSettings {
 /** A setting that cannot be used; names the workspace and the setting. */
 export class WorkspaceSettingsError extends ConfigError {
   override name = 'WorkspaceSettingsError';
+  override readonly code: string = 'WORKSPACE_SETTINGS_INVALID';
   constructor(
     readonly workspace: string,
     /** e.g. `settings.syncMode` */

@@ -1,6 +1,7 @@
 import { type Meter, metrics } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
 import { type Logger, silentLogger } from '../context.js';
+import { ClosedError, ConfigError, SharePointSyncError, UsageError } from '../errors/index.js';
 import type { TokenCredential } from '../graph/index.js';
 import { emptyTotals } from '../metrics/index.js';
 import { assertSchemaName } from '../store/db.js';
@@ -106,23 +107,26 @@ export interface Workspace {
   tenant: string;
 }
 
-export class UnknownWorkspaceError extends Error {
+export class UnknownWorkspaceError extends SharePointSyncError {
   override name = 'UnknownWorkspaceError';
+  readonly code = 'WORKSPACE_UNKNOWN';
   constructor(readonly workspace: string) {
     super(`typeorm-sharepoint: no workspace "${workspace}" (the resolver returned nothing for it).`);
   }
 }
 
-export class WorkspaceDisabledError extends Error {
+export class WorkspaceDisabledError extends SharePointSyncError {
   override name = 'WorkspaceDisabledError';
+  readonly code = 'WORKSPACE_DISABLED';
   constructor(readonly workspace: string) {
     super(`typeorm-sharepoint: workspace "${workspace}" is disabled (settings.enabled is false).`);
   }
 }
 
 /** Attaching failed; `cause` is the original error (SiteNotFoundError, SchemaError, …). */
-export class WorkspaceAttachError extends Error {
+export class WorkspaceAttachError extends SharePointSyncError {
   override name = 'WorkspaceAttachError';
+  readonly code = 'WORKSPACE_ATTACH_FAILED';
   constructor(
     readonly workspace: string,
     override readonly cause: unknown,
@@ -134,8 +138,9 @@ export class WorkspaceAttachError extends Error {
 }
 
 /** Two workspaces would share a site or a schema: refused, naming both. */
-export class WorkspaceConflictError extends Error {
+export class WorkspaceConflictError extends SharePointSyncError {
   override name = 'WorkspaceConflictError';
+  readonly code = 'WORKSPACE_CONFLICT';
   constructor(
     readonly workspace: string,
     readonly other: string,
@@ -156,8 +161,9 @@ export class WorkspaceConflictError extends Error {
 }
 
 /** `maxAttached` workspaces are attached and all held or busy for `attachWaitTimeoutMs`. */
-export class WorkspaceCapacityError extends Error {
+export class WorkspaceCapacityError extends SharePointSyncError {
   override name = 'WorkspaceCapacityError';
+  readonly code = 'WORKSPACE_CAPACITY';
   constructor(
     readonly workspace: string,
     readonly maxAttached: number,
@@ -172,8 +178,9 @@ export class WorkspaceCapacityError extends Error {
 }
 
 /** `detach(id, { drain: true })` could not empty the outbox; the workspace stays attached. */
-export class WorkspaceNotDrainedError extends Error {
+export class WorkspaceNotDrainedError extends SharePointSyncError {
   override name = 'WorkspaceNotDrainedError';
+  readonly code = 'WORKSPACE_NOT_DRAINED';
   constructor(
     readonly workspace: string,
     readonly pending: number,
@@ -270,28 +277,36 @@ export class SharePointWorkspaces {
 
   constructor(private readonly options: SharePointWorkspacesOptions) {
     if (typeof options?.resolve !== 'function') {
-      throw new TypeError(
-        'SharePointWorkspaces: options.resolve must be a function workspaceId → definition.',
-      );
+      throw new ConfigError('SharePointWorkspaces options.resolve', 'a function workspaceId → definition');
     }
     const maxAttached = options.maxAttached ?? 20;
     if (!Number.isInteger(maxAttached) || maxAttached < 1) {
-      throw new TypeError(
-        `SharePointWorkspaces: maxAttached must be a whole number ≥ 1, got ${maxAttached}.`,
+      throw new ConfigError(
+        'SharePointWorkspaces options.maxAttached',
+        'a whole number ≥ 1',
+        String(maxAttached),
       );
     }
     if (options.idleTimeoutMs !== undefined && !(options.idleTimeoutMs > 0)) {
-      throw new TypeError(`SharePointWorkspaces: idleTimeoutMs must be > 0, got ${options.idleTimeoutMs}.`);
+      throw new ConfigError(
+        'SharePointWorkspaces options.idleTimeoutMs',
+        'a number of milliseconds > 0',
+        String(options.idleTimeoutMs),
+      );
     }
     if (options.attachWaitTimeoutMs !== undefined && !(options.attachWaitTimeoutMs > 0)) {
-      throw new TypeError(
-        `SharePointWorkspaces: attachWaitTimeoutMs must be > 0, got ${options.attachWaitTimeoutMs}.`,
+      throw new ConfigError(
+        'SharePointWorkspaces options.attachWaitTimeoutMs',
+        'a number of milliseconds > 0',
+        String(options.attachWaitTimeoutMs),
       );
     }
     const recordsPerTurn = options.worker?.recordsPerTurn ?? 20;
     if (!Number.isInteger(recordsPerTurn) || recordsPerTurn < 1 || recordsPerTurn > 20) {
-      throw new TypeError(
-        `SharePointWorkspaces: worker.recordsPerTurn must be 1..20, got ${recordsPerTurn}.`,
+      throw new ConfigError(
+        'SharePointWorkspaces options.worker.recordsPerTurn',
+        'a whole number from 1 to 20',
+        String(recordsPerTurn),
       );
     }
     this.maxAttached = maxAttached;
@@ -486,11 +501,13 @@ export class SharePointWorkspaces {
     lease = false,
   ): Promise<Entry> {
     if (typeof workspaceId !== 'string' || workspaceId === '') {
-      throw new TypeError('SharePointWorkspaces.get: a workspace id (non-empty string) is required.');
+      throw new UsageError(
+        'typeorm-sharepoint: SharePointWorkspaces: a workspace id (non-empty string) is required.',
+      );
     }
     const deadline = Date.now() + (this.options.attachWaitTimeoutMs ?? 60_000);
     for (;;) {
-      if (this.closing) throw new Error('typeorm-sharepoint: SharePointWorkspaces is closed.');
+      if (this.closing) throw new ClosedError('SharePointWorkspaces', `get("${workspaceId}")`);
       const existing = this.entries.get(workspaceId);
       if (existing) {
         if (existing.state === 'closing') {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { CaptureInstallError } from '../errors/index.js';
 import type { ListSchema } from '../schema/index.js';
 import { type Db, execute, isLockConflict, rows, transaction, yieldingTransaction } from '../store/db.js';
 import { boundedIdentifier, truncatedIdentifier } from '../store/identifiers.js';
@@ -210,7 +211,7 @@ export async function installCaptureTriggers(
       },
       { lockTimeoutMs: 200, attempts: 50 },
     ).catch((error: unknown) => {
-      throw new Error(
+      throw new CaptureInstallError(
         `typeorm-sharepoint: could not install the capture trigger on ${w.table}: ${(error as Error).message}` +
           (isLockConflict(error) ? ' (other transactions kept the table locked; attach again later)' : ''),
         { cause: error },

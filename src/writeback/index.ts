@@ -1,4 +1,5 @@
 import { listFor, type SyncContext } from '../context.js';
+import { ConfigError, SharePointSyncError, UsageError } from '../errors/index.js';
 import type { Priority } from '../schema/index.js';
 import { execute, isConnectionLoss, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
@@ -51,14 +52,30 @@ export interface DeadLetter {
 }
 
 /** `flush()` could not send everything: these records are dead-lettered (see `sync.deadLetters()`). */
-export class WritebackFlushError extends Error {
+export class WritebackFlushError extends SharePointSyncError {
   override name = 'WritebackFlushError';
+  readonly code = 'FLUSH_DEAD_LETTERED';
   constructor(readonly deadLetters: DeadLetter[]) {
     super(
       `typeorm-sharepoint: flush finished with ${deadLetters.length} dead-lettered record(s): ${deadLetters
         .slice(0, 5)
         .map((d) => `${d.entity} ${d.twentyId} (${d.error})`)
         .join('; ')}${deadLetters.length > 5 ? '; …' : ''}. Fix the cause and call sync.retryDeadLetters().`,
+    );
+  }
+}
+
+/** `flush()` ran out of time with records still in the outbox (retrying, or claimed by another worker). */
+export class FlushTimeoutError extends SharePointSyncError {
+  override name = 'FlushTimeoutError';
+  readonly code = 'FLUSH_TIMEOUT';
+  constructor(
+    readonly pending: number,
+    readonly timeoutMs: number,
+  ) {
+    super(
+      `typeorm-sharepoint: flush timed out after ${timeoutMs} ms with ${pending} record(s) still in the outbox; ` +
+        'see sync.status() (a SharePoint outage or throttling keeps them retrying), or pass a longer timeoutMs.',
     );
   }
 }
@@ -83,8 +100,10 @@ export class Writeback {
     private readonly options: WritebackOptions,
   ) {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > 20) {
-      throw new Error(
-        `typeorm-sharepoint: writeback batchSize must be 1..20 (Graph $batch limit), got ${options.batchSize}.`,
+      throw new ConfigError(
+        'writeback.batchSize',
+        'a whole number from 1 to 20 (Graph $batch limit)',
+        String(options.batchSize),
       );
     }
     this.settings = {
@@ -209,12 +228,13 @@ export class Writeback {
    */
   async flush(options: { timeoutMs?: number } = {}): Promise<{ sent: number }> {
     if (!this.options.enabled) {
-      throw new Error(
-        'typeorm-sharepoint: write-back is disabled (SHAREPOINT_WRITEBACK_ENABLED=false): flush() cannot send.',
+      throw new UsageError(
+        'typeorm-sharepoint: write-back is disabled (writeback.enabled: false, SHAREPOINT_WRITEBACK_ENABLED=false): flush() cannot send.',
       );
     }
     const [mark] = await rows<{ id: string }>(this.ctx.dataSource, sql.lastDeadLetterId(this.ctx.schema));
-    const deadline = Date.now() + (options.timeoutMs ?? 5 * 60_000);
+    const timeoutMs = options.timeoutMs ?? 5 * 60_000;
+    const deadline = Date.now() + timeoutMs;
     let sent = 0;
     for (;;) {
       const workerId = await this.workerId();
@@ -228,7 +248,7 @@ export class Writeback {
       const [size] = await rows<{ n: number }>(this.ctx.dataSource, sql.outboxSize(this.ctx.schema));
       if (!size?.n) break;
       if (Date.now() > deadline) {
-        throw new Error(`typeorm-sharepoint: flush timed out with ${size.n} record(s) still in the outbox.`);
+        throw new FlushTimeoutError(size.n, timeoutMs);
       }
       // Rows in retry backoff or claimed by another worker: look again shortly.
       const [next] = await rows<{ s: number | null }>(

@@ -1,5 +1,6 @@
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
+import { ClosedError } from '../errors/index.js';
 import { execute, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
 import { notifyChannel } from './capture.js';
@@ -50,7 +51,8 @@ export class WorkerSession {
   /** The worker id, once its lock and LISTEN are held on a live connection (re-connecting first if needed). */
   async ensure(): Promise<number> {
     while (!this.conn) {
-      if (this.closed) throw new Error('typeorm-sharepoint: the write-back worker is stopped.');
+      if (this.closed)
+        throw new ClosedError('the write-back worker', 'a write-back cycle', 'the sync is closing');
       this.connecting ??= this.connect().finally(() => {
         this.connecting = undefined;
       });
@@ -144,11 +146,10 @@ export class WorkerSession {
 
   private async connect(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      if (this.closed) throw new Error('typeorm-sharepoint: the write-back worker is stopped.');
+      if (this.closed)
+        throw new ClosedError('the write-back worker', 'a write-back cycle', 'the sync is closing');
       if (!this.ctx.dataSource.isInitialized) {
-        throw new Error(
-          'typeorm-sharepoint: the DataSource was destroyed; the write-back worker cannot run.',
-        );
+        throw new ClosedError('the DataSource', 'the write-back worker', 'the worker cannot run without it');
       }
       const runner = this.ctx.dataSource.createQueryRunner();
       let conn: Connection | undefined;
@@ -167,7 +168,7 @@ export class WorkerSession {
           this.detach(conn);
           await execute(runner, 'SELECT pg_advisory_unlock($1, $2)', [sql.WORKER_LOCK_CLASS, this.id]);
           await runner.release();
-          throw new Error('typeorm-sharepoint: the write-back worker is stopped.');
+          throw new ClosedError('the write-back worker', 'a write-back cycle', 'the sync is closing');
         }
         this.conn = conn;
         if (this.lostAt !== undefined) {
