@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ConfigError, UsageError } from './errors/index.js';
 import { CREDENTIAL_SECRETS, type TokenCredential } from './graph/index.js';
+import { OPTIONS, optionDefault, SITE_HOSTNAME, SITE_PATH } from './options/index.js';
 
 export { ConfigError };
 
@@ -21,12 +22,12 @@ const positiveInt = (max?: number) =>
  */
 export const ENVIRONMENT_VARIABLES = {
   SHAREPOINT_SITE_HOSTNAME: {
-    schema: z.string().regex(/^[a-z0-9.-]+$/i),
-    allowed: 'a host name such as contoso.sharepoint.com',
+    schema: z.string().regex(SITE_HOSTNAME),
+    allowed: OPTIONS['site.hostname'].allowed,
   },
   SHAREPOINT_SITE_PATH: {
-    schema: z.string().regex(/^\/\S*$/),
-    allowed: 'a server-relative path starting with "/", such as /sites/crm',
+    schema: z.string().regex(SITE_PATH),
+    allowed: OPTIONS['site.path'].allowed,
   },
   SHAREPOINT_TENANT_ID: {
     schema: z.string().min(1),
@@ -40,36 +41,49 @@ export const ENVIRONMENT_VARIABLES = {
     secret: true,
   },
   SHAREPOINT_GRAPH_BASE_URL: {
-    schema: z.url(),
-    allowed: 'an absolute URL such as https://graph.microsoft.com/v1.0 (or the emulator)',
+    schema: OPTIONS['graph.baseUrl'].schema,
+    allowed: OPTIONS['graph.baseUrl'].allowed,
   },
   SHAREPOINT_GRAPH_RU_PER_MINUTE: {
     schema: positiveInt(),
     allowed: "a whole number of resource units ≥ 1 (your tenant's budget per app per minute; default 1200)",
   },
-  SHAREPOINT_SYNC_SCHEMA: {
-    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/),
-    allowed: 'a lower-case PostgreSQL identifier',
+  SHAREPOINT_SYNC_SCHEMA: { schema: OPTIONS.schema.schema, allowed: OPTIONS.schema.allowed },
+  SHAREPOINT_BOOTSTRAP_ON_STARTUP: {
+    schema: bool,
+    allowed: BOOL_ALLOWED,
+    default: optionDefault('bootstrap.onAttach'),
   },
-  SHAREPOINT_BOOTSTRAP_ON_STARTUP: { schema: bool, allowed: BOOL_ALLOWED, default: true },
-  SHAREPOINT_AUTO_CREATE_LISTS: { schema: bool, allowed: BOOL_ALLOWED, default: true },
-  SHAREPOINT_AUTO_CREATE_COLUMNS: { schema: bool, allowed: BOOL_ALLOWED, default: true },
-  SHAREPOINT_LAZY_LOAD_DATA: { schema: bool, allowed: BOOL_ALLOWED, default: true },
+  SHAREPOINT_AUTO_CREATE_LISTS: {
+    schema: bool,
+    allowed: BOOL_ALLOWED,
+    default: optionDefault('bootstrap.createLists'),
+  },
+  SHAREPOINT_AUTO_CREATE_COLUMNS: {
+    schema: bool,
+    allowed: BOOL_ALLOWED,
+    default: optionDefault('bootstrap.createColumns'),
+  },
+  SHAREPOINT_LAZY_LOAD_DATA: { schema: bool, allowed: BOOL_ALLOWED, default: optionDefault('cache.lazy') },
   SHAREPOINT_CACHE_TTL_SECONDS: {
     schema: positiveInt(),
-    allowed: 'a whole number of seconds ≥ 1',
-    default: 3600,
+    allowed: OPTIONS['cache.ttlSeconds'].allowed,
+    default: optionDefault('cache.ttlSeconds'),
   },
-  SHAREPOINT_WRITEBACK_ENABLED: { schema: bool, allowed: BOOL_ALLOWED, default: true },
+  SHAREPOINT_WRITEBACK_ENABLED: {
+    schema: bool,
+    allowed: BOOL_ALLOWED,
+    default: optionDefault('writeback.enabled'),
+  },
   SHAREPOINT_WRITEBACK_BATCH_SIZE: {
     schema: positiveInt(20),
-    allowed: 'a whole number from 1 to 20 (Graph $batch limit)',
-    default: 20,
+    allowed: OPTIONS['writeback.batchSize'].allowed,
+    default: optionDefault('writeback.batchSize'),
   },
   SHAREPOINT_WRITEBACK_RETRY_ATTEMPTS: {
     schema: positiveInt(100),
     allowed: 'a whole number from 1 to 100',
-    default: 5,
+    default: optionDefault('writeback.retryAttempts'),
   },
   SHAREPOINT_SYNC_MODE: {
     schema: z.enum(['immediate', 'batched', 'scheduled']),
@@ -79,16 +93,16 @@ export const ENVIRONMENT_VARIABLES = {
   SHAREPOINT_BATCH_WINDOW_SECONDS: {
     schema: positiveInt(3600),
     allowed: 'a whole number of seconds from 1 to 3600',
-    default: 10,
+    default: optionDefault('writeback.batchWindowSeconds'),
   },
   SHAREPOINT_RETRY_DELAY_MS: {
     schema: positiveInt(600_000),
     allowed: 'a whole number of milliseconds from 1 to 600000',
-    default: 1000,
+    default: optionDefault('writeback.retryDelayMs'),
   },
   SHAREPOINT_WEBHOOK_BASE_URL: {
-    schema: z.url({ protocol: /^https?$/ }),
-    allowed: 'a public https URL that Graph can reach',
+    schema: OPTIONS['webhooks.baseUrl'].schema,
+    allowed: OPTIONS['webhooks.baseUrl'].allowed,
   },
   // No default here: unset, the option's own default applies (webhooks.expirationDays, 29 days), so the
   // environment and the options cannot disagree.

@@ -58,6 +58,8 @@ export {
   type MigrationProgress,
   type MigrationReport,
 } from './migrate/index.js';
+// Options: the one site reference format
+export { parseSiteRef } from './options/index.js';
 // Bootstrap
 export {
   BootstrapError,
@@ -94,7 +96,7 @@ export {
 } from './schema/index.js';
 // Site binding (a schema caches one site)
 export { SiteBindingError } from './store/binding.js';
-export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sync.js';
+export { type EntityRef, SharePointSync, type SharePointSyncOptions } from './sync/index.js';
 // Many workspaces (multi-tenant)
 export {
   defaultWorkspaceSchema,

@@ -21,7 +21,7 @@ function optionPaths(): string[] {
     skipLibCheck: true,
   });
   const checker = program.getTypeChecker();
-  const source = program.getSourceFile(path.join(root, 'src/sync.ts'))!;
+  const source = program.getSourceFile(path.join(root, 'src/sync/options.ts'))!;
   let options: ts.Type | undefined;
   source.forEachChild((node) => {
     if (ts.isInterfaceDeclaration(node) && node.name.text === 'SharePointSyncOptions')

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { ConfigError } from '../config.js';
+import { ConfigError } from '../errors/index.js';
+import { CONFLICT_POLICIES, isSiteRef, parseSiteRef, SITE_HOSTNAME, SITE_PATH } from '../options/index.js';
 import type { ConflictPolicy, Priority } from '../schema/index.js';
 
 export const SYNC_MODES = ['immediate', 'batched', 'scheduled'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
 
-const POLICIES = ['sharePointPriority', 'twentyPriority', 'lastWriteWins', 'manualReview'] as const;
+const POLICIES = CONFLICT_POLICIES;
 
 /** What a workspace's settings may hold, as the application stores them (JSON-friendly). */
 export interface WorkspaceSettingsInput {
@@ -61,9 +62,6 @@ export class WorkspaceSettingsError extends ConfigError {
   }
 }
 
-const SITE_REF = /^([a-z0-9.-]+):(\/\S*)$/i;
-const HOSTNAME = /^[a-z0-9.-]+$/i;
-
 /** What each setting allows, in words: the error for a bad value says the same as the docs. */
 const ALLOWED: Record<keyof WorkspaceSettingsInput, string> = {
   enabled: 'true or false',
@@ -77,8 +75,8 @@ const ALLOWED: Record<keyof WorkspaceSettingsInput, string> = {
 };
 
 const siteSchema = z.union([
-  z.string().regex(SITE_REF),
-  z.object({ hostname: z.string().regex(HOSTNAME), path: z.string().regex(/^\/\S*$/) }).strict(),
+  z.string().refine(isSiteRef),
+  z.object({ hostname: z.string().regex(SITE_HOSTNAME), path: z.string().regex(SITE_PATH) }).strict(),
 ]);
 
 const hour = z.number().int().min(0).max(23);
@@ -144,7 +142,7 @@ export function parseWorkspaceSettings(workspace: string, input: unknown): Works
   const s = result.data;
   const site =
     typeof s.site === 'string'
-      ? { hostname: SITE_REF.exec(s.site)![1]!, path: SITE_REF.exec(s.site)![2]! }
+      ? parseSiteRef(s.site, `workspace "${workspace}": settings.site`)
       : { hostname: s.site.hostname, path: s.site.path };
   const schedule =
     s.schedule === undefined

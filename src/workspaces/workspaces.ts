@@ -5,8 +5,12 @@ import { ClosedError, ConfigError, SharePointSyncError, UsageError } from '../er
 import type { TokenCredential } from '../graph/index.js';
 import { emptyTotals } from '../metrics/index.js';
 import { assertSchemaName } from '../store/db.js';
-import { SharePointSync, type SharePointSyncOptions, type SyncStatus } from '../sync.js';
-import type { Writeback } from '../writeback/index.js';
+import {
+  attachSync,
+  type SharePointSync,
+  type SharePointSyncOptions,
+  type SyncStatus,
+} from '../sync/index.js';
 import { type PoolTurn, TenantLimiter, WorkerPool } from './pool.js';
 import { defaultWorkspaceSchema, legacyWorkspaceSchema } from './schema-name.js';
 import {
@@ -772,12 +776,11 @@ export class SharePointWorkspaces {
     try {
       if (!dataSource.isInitialized) await dataSource.initialize();
       if (!definition.schema && !given) await this.warnOfLegacySchema(dataSource, id, schema, logger);
-      const sync = await SharePointSync.attach(dataSource, options);
+      const { sync, writeback } = await attachSync(dataSource, options);
       const workspace: Workspace = { id, sync, dataSource, settings, schema, tenant };
       this.parked.delete(id);
       this.strandedById.delete(id);
       if (entry.writeback) {
-        const writeback = (sync as unknown as { writeback: Writeback }).writeback;
         this.pool.add(id, tenant, writeback, this.limiterFor(tenant));
         if (this.workerWanted) this.pool.start();
       }
