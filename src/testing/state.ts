@@ -834,10 +834,18 @@ function freshGuid(random: SeededRandom): string {
   return randomUUID();
 }
 
+/**
+ * `contoso.sharepoint.com:/sites/crm` → `{ hostname, path }`. The emulator imports nothing of the library, so
+ * this is its own copy of the library's rule (src/options `parseSiteRef`): the same formats are accepted and
+ * refused (a test compares both); the path is then normalised (no trailing slash).
+ */
 export function parseSiteRef(ref: string): { hostname: string; path: string } {
-  const at = ref.indexOf(':');
-  if (at <= 0) throw new Error(`Site reference '${ref}' must look like 'contoso.sharepoint.com:/sites/crm'.`);
-  return { hostname: ref.slice(0, at), path: normalizePath(ref.slice(at + 1)) };
+  const match = /^([a-z0-9.-]+):(\/\S*)$/i.exec(ref);
+  if (!match || /^[a-z][a-z0-9+.-]*:\/\//i.test(ref))
+    throw new Error(
+      `Site reference '${ref}' must look like 'contoso.sharepoint.com:/sites/crm' (no scheme).`,
+    );
+  return { hostname: match[1]!, path: normalizePath(match[2]!) };
 }
 
 function normalizePath(path: string): string {
