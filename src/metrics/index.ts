@@ -57,17 +57,67 @@ export function emptyTotals(): ProcessTotals {
   };
 }
 
+/** The instruments, as data: OpenTelemetry name, description, unit. docs/observability.md names them too. */
+const COUNTERS = {
+  errors: {
+    name: 'sharepoint_sync_errors',
+    description: 'Write-back attempts that failed (each retry counts)',
+  },
+  conflicts: {
+    name: 'sharepoint_sync_conflicts',
+    description: 'Conflicts detected between SharePoint and local changes',
+  },
+  deadLettered: { name: 'sharepoint_sync_dead_lettered', description: 'Records moved to dead letters' },
+  throughput: { name: 'sharepoint_sync_throughput', description: 'Records written back to SharePoint' },
+  resourceUnits: {
+    name: 'sharepoint_sync_resource_units',
+    description: 'SharePoint resource units spent (FACTS.md costs; inner $batch requests each count)',
+  },
+  throttled: { name: 'sharepoint_sync_throttled', description: 'Requests answered 429/503 by Graph' },
+} as const;
+const HISTOGRAMS = {
+  latency: {
+    name: 'sharepoint_sync_latency',
+    description: 'Time from the local commit to the SharePoint acknowledgement',
+    unit: 'ms',
+  },
+  batchSize: { name: 'sharepoint_sync_batch_size', description: 'Requests per $batch sent by write-back' },
+} as const;
+const GAUGES = {
+  pending: { name: 'sharepoint_sync_pending', description: 'Changes waiting to be written back' },
+  lag: {
+    name: 'sharepoint_sync_lag_seconds',
+    description: 'Age of the oldest change not yet written back',
+    unit: 's',
+  },
+  deadLetters: { name: 'sharepoint_sync_dead_letters', description: 'Records in dead letters' },
+  openConflicts: {
+    name: 'sharepoint_sync_open_conflicts',
+    description: 'Conflicts waiting for a person (manualReview)',
+  },
+} as const;
+
+interface InstrumentSpec {
+  name: string;
+  description: string;
+  unit?: string;
+}
+
+/** One instrument per entry of `specs`, made by `create`, under the same keys. */
+function instruments<K extends string, T>(
+  specs: Record<K, InstrumentSpec>,
+  create: (name: string, options: { description: string; unit?: string }) => T,
+): Record<K, T> {
+  return Object.fromEntries(
+    Object.entries<InstrumentSpec>(specs).map(([key, { name, ...options }]) => [key, create(name, options)]),
+  ) as Record<K, T>;
+}
+
 export class SyncMetrics {
   private readonly totals: ProcessTotals = emptyTotals();
   private readonly attributes: Attributes;
-  private readonly errors;
-  private readonly conflicts;
-  private readonly latency;
-  private readonly throughput;
-  private readonly batchSize;
-  private readonly resourceUnits;
-  private readonly throttled;
-  private readonly deadLettered;
+  private readonly counters;
+  private readonly histograms;
   private readonly meter: Meter;
   private readonly observe: (result: import('@opentelemetry/api').BatchObservableResult) => Promise<void>;
   private readonly gauges;
@@ -76,46 +126,9 @@ export class SyncMetrics {
     const meter = options.meter ?? metrics.getMeter(PACKAGE_NAME);
     this.meter = meter;
     this.attributes = { ...options.attributes };
-    this.errors = meter.createCounter('sharepoint_sync_errors', {
-      description: 'Write-back attempts that failed (each retry counts)',
-    });
-    this.conflicts = meter.createCounter('sharepoint_sync_conflicts', {
-      description: 'Conflicts detected between SharePoint and local changes',
-    });
-    this.deadLettered = meter.createCounter('sharepoint_sync_dead_lettered', {
-      description: 'Records moved to dead letters',
-    });
-    this.latency = meter.createHistogram('sharepoint_sync_latency', {
-      description: 'Time from the local commit to the SharePoint acknowledgement',
-      unit: 'ms',
-    });
-    this.throughput = meter.createCounter('sharepoint_sync_throughput', {
-      description: 'Records written back to SharePoint',
-    });
-    this.batchSize = meter.createHistogram('sharepoint_sync_batch_size', {
-      description: 'Requests per $batch sent by write-back',
-    });
-    this.resourceUnits = meter.createCounter('sharepoint_sync_resource_units', {
-      description: 'SharePoint resource units spent (FACTS.md costs; inner $batch requests each count)',
-    });
-    this.throttled = meter.createCounter('sharepoint_sync_throttled', {
-      description: 'Requests answered 429/503 by Graph',
-    });
-    this.gauges = {
-      pending: meter.createObservableGauge('sharepoint_sync_pending', {
-        description: 'Changes waiting to be written back',
-      }),
-      lag: meter.createObservableGauge('sharepoint_sync_lag_seconds', {
-        description: 'Age of the oldest change not yet written back',
-        unit: 's',
-      }),
-      deadLetters: meter.createObservableGauge('sharepoint_sync_dead_letters', {
-        description: 'Records in dead letters',
-      }),
-      openConflicts: meter.createObservableGauge('sharepoint_sync_open_conflicts', {
-        description: 'Conflicts waiting for a person (manualReview)',
-      }),
-    };
+    this.counters = instruments(COUNTERS, (name, o) => meter.createCounter(name, o));
+    this.histograms = instruments(HISTOGRAMS, (name, o) => meter.createHistogram(name, o));
+    this.gauges = instruments(GAUGES, (name, o) => meter.createObservableGauge(name, o));
     this.observe = async (result) => {
       const figures = await options.readStoredFigures().catch(() => undefined);
       if (!figures) return;
@@ -133,26 +146,26 @@ export class SyncMetrics {
     switch (event.type) {
       case 'writeback.sent':
         this.totals.sent += event.count;
-        this.throughput.add(event.count, { ...attributes, op: event.op });
-        for (const ms of event.latencyMs) this.latency.record(ms, attributes);
+        this.counters.throughput.add(event.count, { ...attributes, op: event.op });
+        for (const ms of event.latencyMs) this.histograms.latency.record(ms, attributes);
         break;
       case 'writeback.batch':
         this.totals.batches += 1;
-        this.batchSize.record(event.size, attributes);
+        this.histograms.batchSize.record(event.size, attributes);
         break;
       case 'writeback.retry':
         this.totals.errors += 1;
-        this.errors.add(1, attributes);
+        this.counters.errors.add(1, attributes);
         break;
       case 'writeback.deadLetter':
         this.totals.errors += 1;
         this.totals.deadLettered += 1;
-        this.errors.add(1, attributes);
-        this.deadLettered.add(1, attributes);
+        this.counters.errors.add(1, attributes);
+        this.counters.deadLettered.add(1, attributes);
         break;
       case 'conflict':
         this.totals.conflicts += 1;
-        this.conflicts.add(1, { ...attributes, policy: event.policy, resolution: event.resolution });
+        this.counters.conflicts.add(1, { ...attributes, policy: event.policy, resolution: event.resolution });
         break;
       default:
         break;
@@ -163,10 +176,10 @@ export class SyncMetrics {
   onRequest = (request: RequestObservation): void => {
     this.totals.requests += 1;
     this.totals.resourceUnits += request.resourceUnits;
-    if (request.resourceUnits > 0) this.resourceUnits.add(request.resourceUnits, this.attributes);
+    if (request.resourceUnits > 0) this.counters.resourceUnits.add(request.resourceUnits, this.attributes);
     if (request.throttled) {
       this.totals.throttled += 1;
-      this.throttled.add(1, this.attributes);
+      this.counters.throttled.add(1, this.attributes);
     }
   };
 
