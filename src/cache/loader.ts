@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
-import type { GraphRequest } from '../graph/index.js';
+import { expandFields, type GraphRequest, graphPath, ODATA } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 import {
   execute,
@@ -141,15 +141,18 @@ export async function loadList(
       ? (await selectRows<{ t: Date }>(runner, 'SELECT clock_timestamp() AS t'))[0]!.t
       : undefined;
 
-  const itemsPath = `/sites/${ctx.site.id}/lists/${listId}/items`;
+  const itemsPath = graphPath.items(ctx.site.id, listId);
   // Without list-item delta (US Government and China clouds) a load pages through the list itself and ends
   // without a deltaLink, so every refresh is a full pass (the sweep still removes what SharePoint lost).
   const pages =
     mode === 'delta' && previous.deltaLink
       ? ctx.graph.pages<GraphListItem>(previous.deltaLink)
-      : ctx.graph.pages<GraphListItem>(ctx.graph.supportsListItemDelta ? `${itemsPath}/delta` : itemsPath, {
-          query: { $expand: `fields($select=${selectClause(list)})`, $top: settings.pageSize },
-        });
+      : ctx.graph.pages<GraphListItem>(
+          ctx.graph.supportsListItemDelta ? graphPath.itemsDelta(ctx.site.id, listId) : itemsPath,
+          {
+            query: { $expand: expandFields(selectClause(list)), $top: settings.pageSize },
+          },
+        );
   const total = mode === 'full' ? (previous.itemCount ?? undefined) : undefined;
 
   const skip = (itemId: string, reason: string) => {
@@ -370,7 +373,7 @@ export async function loadList(
     // giving the item a second one (two rows, one of them never in SharePoint).
     const requests: GraphRequest[] = missing.map((m, i) => ({
       method: 'PATCH',
-      path: `${itemsPath}/${m.item.id}/fields`,
+      path: graphPath.itemFields(ctx.site.id, listId!, m.item.id),
       body: { [list.idField.name]: ids[i] },
       ...(m.item.eTag ? { headers: { 'If-Match': m.item.eTag } } : {}),
     }));
@@ -393,7 +396,7 @@ export async function loadList(
       m.twentyId = id;
       m.row[list.primaryKey] = list.idField.fromSharePoint(id);
       m.fields = { ...m.fields, [list.idField.name]: id };
-      const etag = answer.body?.['@odata.etag'];
+      const etag = answer.body?.[ODATA.etag];
       if (typeof etag === 'string') m.item = { ...m.item, eTag: etag };
       result.assignedTwentyIds += 1;
     });
