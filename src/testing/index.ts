@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import type * as Msw from 'msw';
@@ -178,8 +179,10 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       handlers ??= mswHandlers(loadMsw());
       return handlers;
     },
-    async listen({ port = 0, host = '127.0.0.1' } = {}): Promise<ListeningServer> {
-      const server = http.createServer((req, res) => {
+    async listen({ port = 0, host = '127.0.0.1', tls } = {}): Promise<ListeningServer> {
+      // Graph is https only: with `tls` the links it answers are https too (the official SDK follows no other).
+      const scheme = tls ? 'https' : 'http';
+      const server = (tls ? https.createServer.bind(null, tls) : http.createServer)((req, res) => {
         const chunks: Buffer[] = [];
         req.on('data', (c: Buffer) => chunks.push(c));
         req.on('end', () => {
@@ -187,7 +190,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
           for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
           const request: EmulatorRequest = {
             method: req.method ?? 'GET',
-            url: `http://${req.headers.host ?? `${host}:${port}`}${req.url ?? '/'}`,
+            url: `${scheme}://${req.headers.host ?? `${host}:${port}`}${req.url ?? '/'}`,
             headers,
             ...(chunks.length ? { body: Buffer.concat(chunks).toString('utf8') } : {}),
           };
@@ -212,7 +215,7 @@ export function createEmulator(options: EmulatorOptions): Emulator {
       const address = server.address() as AddressInfo;
       const shownHost = host.includes(':') ? `[${host}]` : host;
       return {
-        url: `http://${shownHost}:${address.port}`,
+        url: `${scheme}://${shownHost}:${address.port}`,
         close: () =>
           new Promise<void>((resolve) => {
             servers.delete(server);
