@@ -1,4 +1,4 @@
-export type { TokenCredential } from './auth.js';
+export type { AuthenticationProvider, GraphCredential, TokenCredential } from './auth.js';
 export { GraphClient } from './client.js';
 export { resourceUnitCost } from './cost.js';
 export { GraphError } from './errors.js';

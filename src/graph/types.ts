@@ -1,4 +1,4 @@
-import type { TokenCredential } from './auth.js';
+import type { GraphCredential } from './auth.js';
 import type { GraphError } from './errors.js';
 import type { ResourceUnitLimiter } from './limiter.js';
 
@@ -32,8 +32,11 @@ export interface GraphRequestEvent {
 export interface GraphClientOptions {
   /** Default `https://graph.microsoft.com/v1.0` (national clouds and the emulator change it). */
   baseUrl?: string;
-  /** Omitted → no Authorization header (credential-free mode for the emulator). */
-  credential?: TokenCredential;
+  /**
+   * An `@azure/identity` `TokenCredential` or the official Graph SDK's `AuthenticationProvider`.
+   * Omitted → no Authorization header (credential-free mode for the emulator).
+   */
+  credential?: GraphCredential;
   /**
    * Values that must never appear in an error or a log line (replaced by `[redacted]` wherever they appear).
    * The client secret of a credential from `configFromEnv` or of an `@azure/identity` `ClientSecretCredential`,
