@@ -1,6 +1,7 @@
 import { batchScenario } from './scenarios/batch.js';
 import {
   faultsScenario,
+  latencyScenario,
   optionsLogAndBackdoorScenario,
   subscriptionsScenario,
   throttlingScenario,
@@ -24,6 +25,7 @@ export const SCENARIOS: readonly Scenario[] = [
   throttlingScenario,
   faultsScenario,
   optionsLogAndBackdoorScenario,
+  latencyScenario,
   subscriptionsScenario,
 ];
 

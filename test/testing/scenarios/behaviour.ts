@@ -207,6 +207,60 @@ export function optionsLogAndBackdoorScenario(transport: Transport): void {
   });
 }
 
+/** The latency model (issue 19): a fixed time per call plus a time per list item the answer carries. */
+export function latencyScenario(transport: Transport): void {
+  describe(`latency model (${transport.name})`, ORDERED, () => {
+    const PER_REQUEST = 40;
+    const PER_ITEM = 3;
+    const ctx = useEmulator(transport, {
+      latency: { perRequestMs: PER_REQUEST, perItemMs: PER_ITEM },
+      deltaRepeatProbability: 0,
+    });
+    const timed = async (path: string) => {
+      const started = performance.now();
+      const reply = await ctx.call('GET', path);
+      return { reply, ms: performance.now() - started };
+    };
+
+    it('a page of N items takes at least perRequestMs + N × perItemMs (items, delta, one item, $batch)', async () => {
+      const list = ctx.emulator.site(SITE).createList({ displayName: 'Slow' });
+      for (let i = 0; i < 60; i++) list.createItem({ Title: `s${i}` });
+      const items = `/sites/${ctx.siteId}/lists/${list.id}/items`;
+      for (const n of [60, 25, 1]) {
+        const page = await timed(`${items}?$top=${n}&$expand=fields`);
+        expect(page.reply.json.value).toHaveLength(n);
+        expect(page.ms, `a page of ${n}`).toBeGreaterThanOrEqual(PER_REQUEST + n * PER_ITEM);
+      }
+      const delta = await timed(`${items}/delta?$top=30`);
+      expect(delta.reply.json.value).toHaveLength(30);
+      expect(delta.ms).toBeGreaterThanOrEqual(PER_REQUEST + 30 * PER_ITEM);
+      const one = await timed(`${items}/1`);
+      expect(one.reply.status).toBe(200);
+      expect(one.ms).toBeGreaterThanOrEqual(PER_REQUEST + PER_ITEM);
+      const started = performance.now();
+      const batch = await ctx.call('POST', '/$batch', {
+        requests: [
+          { id: '1', method: 'GET', url: `${items}?$top=20` },
+          { id: '2', method: 'GET', url: `${items}?$top=10` },
+        ],
+      });
+      expect(batch.json.responses.map((r: any) => r.body.value.length).sort()).toEqual([10, 20]);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(PER_REQUEST + 30 * PER_ITEM);
+    });
+
+    it('an answer without items takes the fixed time only: the site, an empty page, an error', async () => {
+      expect((await timed(`/sites/${ctx.siteId}`)).ms).toBeGreaterThanOrEqual(PER_REQUEST);
+      const empty = ctx.emulator.site(SITE).createList({ displayName: 'Empty' });
+      const page = await timed(`/sites/${ctx.siteId}/lists/${empty.id}/items`);
+      expect(page.reply.json.value).toEqual([]);
+      expect(page.ms).toBeGreaterThanOrEqual(PER_REQUEST);
+      const missing = await timed(`/sites/${ctx.siteId}/lists/Nope/items`);
+      expect(missing.reply.status).toBe(404);
+      expect(missing.ms).toBeGreaterThanOrEqual(PER_REQUEST);
+    });
+  });
+}
+
 /** Subscriptions: validation, notifications, renewal, deletion. */
 export function subscriptionsScenario(transport: Transport): void {
   describe(`subscriptions (${transport.name})`, ORDERED, () => {
