@@ -30,8 +30,10 @@ export {
 } from './errors/index.js';
 // Gateway (advanced use: talk to the same site with the same retry, pacing and auth)
 export {
+  type AuthenticationProvider,
   GraphClient,
   type GraphClientOptions,
+  type GraphCredential,
   GraphError,
   odataString,
   type TokenCredential,

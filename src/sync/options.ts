@@ -1,7 +1,7 @@
 import type { Meter } from '@opentelemetry/api';
 import type { CacheOptions } from '../cache/index.js';
 import type { Logger } from '../context.js';
-import type { GraphClientOptions, TokenCredential } from '../graph/index.js';
+import type { GraphClientOptions, GraphCredential } from '../graph/index.js';
 import type { InboundOptions, WebhookOptions } from '../inbound/index.js';
 import type { ConflictPolicy, ListConfig, Priority } from '../schema/index.js';
 import type { WritebackOptions } from '../writeback/index.js';
@@ -13,8 +13,8 @@ import type { WritebackOptions } from '../writeback/index.js';
 export interface SharePointSyncOptions {
   /** The SharePoint site that holds the lists, e.g. `{ hostname: 'contoso.sharepoint.com', path: '/sites/crm' }`. */
   site: { hostname: string; path: string };
-  /** Any `@azure/identity` TokenCredential. Omit it for the emulator. */
-  credential?: TokenCredential;
+  /** Any `@azure/identity` TokenCredential, or the official Graph SDK's `AuthenticationProvider`. Omit it for the emulator. */
+  credential?: GraphCredential;
   /** Gateway settings: base URL (emulator, national clouds), timeouts, retry, resource-unit budget. */
   graph?: Omit<GraphClientOptions, 'credential'>;
   /** Schema of the library's own tables. Default `sharepoint_sync`. */

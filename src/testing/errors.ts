@@ -1,4 +1,4 @@
-/** The emulator's Graph error answer (rendered as Graph's error body; not the library's `GraphError`): status, `error.code`, `error.message`, optional extra headers. */
+/** The emulator's Graph error answer (rendered as Graph's error body; not the library's `GraphErrorResponse`): status, `error.code`, `error.message`, optional extra headers. */
 export class GraphErrorResponse extends Error {
   constructor(
     readonly status: number,

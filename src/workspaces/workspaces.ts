@@ -2,7 +2,7 @@ import { type Meter, metrics } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
 import { type Logger, silentLogger } from '../context.js';
 import { ClosedError, ConfigError, SharePointSyncError, UsageError } from '../errors/index.js';
-import type { TokenCredential } from '../graph/index.js';
+import type { GraphCredential } from '../graph/index.js';
 import { emptyTotals } from '../metrics/index.js';
 import { assertSchemaName } from '../store/db.js';
 import {
@@ -51,7 +51,7 @@ export interface WorkspaceDefinition {
    * `Retry-After` pauses); different tenants never slow each other. Default: the site's host name.
    */
   tenant?: string;
-  credential?: TokenCredential;
+  credential?: GraphCredential;
   /** Attach options for this workspace, over the constructor's `defaults`. */
   options?: WorkspaceAttachOptions;
 }
@@ -82,7 +82,7 @@ export interface SharePointWorkspacesOptions {
   /** How long closing a workspace waits for its outbox to empty; what is left is sent on its next attach. Default 60 000. */
   flushTimeoutMs?: number;
   /** Attach options for every workspace (Graph base URL, credential, cache, bootstrap, write-back, logger, metrics). */
-  defaults?: WorkspaceAttachOptions & { credential?: TokenCredential };
+  defaults?: WorkspaceAttachOptions & { credential?: GraphCredential };
   /** Budget of each tenant (one per tenant, shared by its workspaces). Default: `defaults.graph.budget`, else 1200 RU per minute. */
   tenantBudget?: { resourceUnitsPerMinute?: number; windowMs?: number; slowDownBelowRatio?: number };
   /** The shared write-back pool. */
