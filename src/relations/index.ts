@@ -1,12 +1,6 @@
 import DataLoader from 'dataloader';
 import { type EntityManager, In, type ObjectLiteral } from 'typeorm';
-import {
-  canonicalFromItem,
-  type GraphListItem,
-  hashCanonical,
-  makeItemConverter,
-  selectClause,
-} from '../cache/convert.js';
+import { type GraphListItem, makeItemConverter, selectClause, syncStateOfItem } from '../cache/convert.js';
 import { listFor, type SyncContext } from '../context.js';
 import { expandFields, fieldEquals, graphPath, odataString } from '../graph/index.js';
 import type { FieldSchema, ListSchema } from '../schema/index.js';
@@ -289,14 +283,7 @@ export class RelationLoaders {
         const converted = convert(item.fields ?? {});
         if (!converted.ok || !converted.twentyId) continue;
         rows.push(converted.row);
-        const canonical = canonicalFromItem(list, converted.fields);
-        states.push({
-          twentyId: converted.twentyId,
-          itemId: item.id,
-          etag: item.eTag ?? null,
-          fields: canonical,
-          contentHash: hashCanonical(canonical),
-        });
+        states.push(syncStateOfItem(list, converted.twentyId, item, converted.fields));
       }
     }
     if (rows.length === 0) return 0;

@@ -18,12 +18,26 @@ export interface EmulatorOptions {
   shuffleBatchResponses?: boolean;
   /** Probability that an entry of a delta page appears twice in the feed. Default 0.05. */
   deltaRepeatProbability?: number;
-  /** Fixed latency added to every HTTP call (benchmarks). Default 0. */
+  /**
+   * The latency model: every HTTP call answers after `perRequestMs` plus `perItemMs` for each list item it
+   * carries (a page of items, a delta page, one item; inside `$batch` the items of every inner answer).
+   * Default none.
+   */
+  latency?: LatencyModel;
+  /** The same as `latency: { perRequestMs: latencyMs }` (give one or the other). Default 0. */
   latencyMs?: number;
+  /** Fault rules injected from the start, as `emulator.faults.inject(rule)` would. */
+  faults?: FaultRule[];
   /** Window in which item changes are coalesced into one webhook notification. Default 50. */
   notificationDelayMs?: number;
   /** Clock in epoch milliseconds; tests can move time. Default `Date.now`. */
   now?: () => number;
+}
+
+/** A fixed time per HTTP call plus a time per list item returned (e.g. 100 ms + 0.2 ms × 5,000 items). */
+export interface LatencyModel {
+  perRequestMs?: number;
+  perItemMs?: number;
 }
 
 export type FaultStatus = 429 | 500 | 502 | 503 | 504;
