@@ -1,6 +1,7 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: JSON read off the wire, asserted field by field
 import { describe, expect, it } from 'vitest';
-import { call, SITE_PATH, type Transport, useEmulator } from './support.js';
+import { shapeViolations } from '../support/graph-schema.js';
+import { call, SITE_PATH, startReceiver, type Transport, useEmulator } from './support.js';
 
 /**
  * Graph v1.0 as microsoftgraph/microsoft-graph-docs-contrib documents it, one behaviour per test (issue 17,
@@ -88,6 +89,95 @@ export function documentedBehaviours(transport: Transport): void {
         deleted: { state: 'deleted' },
         contentType: { id: expect.any(String) },
       });
+    });
+    it('list-get.md: select and expand=columns(select=…),items(expand=fields(select=…)) in one request', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({
+        displayName: 'Inventory',
+        columns: [
+          { name: 'Name', text: {}, description: 'Customer-facing name of the SKU' },
+          { name: 'Color', text: {}, description: 'Color of the item in stock' },
+          { name: 'Quantity', number: {}, description: 'Number of items in stock' },
+        ],
+      });
+      list.createItem({ Title: 'g', Name: 'Gadget', Color: 'Red', Quantity: 503 });
+      list.createItem({ Title: 'w', Name: 'Widget', Color: 'Blue', Quantity: 2357 });
+      const answer = await ctx.call(
+        'GET',
+        `/sites/${ctx.siteId}/lists/${list.id}?select=id,name,lastModifiedDateTime&expand=columns(select=name,description),items(expand=fields(select=Name,Color,Quantity))`,
+      );
+      expect(answer.status).toBe(200);
+      const plain = (o: Record<string, unknown>) =>
+        Object.keys(o)
+          .filter((k) => !k.startsWith('@'))
+          .sort();
+      expect(plain(answer.json)).toEqual(['columns', 'id', 'items', 'lastModifiedDateTime', 'name']);
+      expect(answer.json.columns.find((c: any) => c.name === 'Quantity')).toEqual({
+        name: 'Quantity',
+        description: 'Number of items in stock',
+      });
+      expect(answer.json.columns.every((c: any) => plain(c).join() === 'description,name')).toBe(true);
+      expect(answer.json.items).toHaveLength(2);
+      expect(answer.json.items[0].id).toBe('1');
+      const { '@odata.etag': etag, ...fields } = answer.json.items[0].fields;
+      expect(typeof etag).toBe('string');
+      expect(fields).toEqual({ Name: 'Gadget', Color: 'Red', Quantity: 503 });
+      expect(shapeViolations('list', answer.json)).toEqual([]);
+      // The `$` forms answer the same; a list without items(...) carries no items.
+      const dollar = await ctx.call(
+        'GET',
+        `/sites/${ctx.siteId}/lists/${list.id}?$select=id,name,lastModifiedDateTime&$expand=columns($select=name,description),items($expand=fields($select=Name,Color,Quantity))`,
+      );
+      expect(dollar.json).toEqual(answer.json);
+      expect((await ctx.call('GET', `/sites/${ctx.siteId}/lists/${list.id}`)).json.items).toBeUndefined();
+    });
+
+    it('list-get.md: expanded items are a first page, with items@odata.nextLink to the rest', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Many' });
+      for (let i = 0; i < 5; i++) list.createItem({ Title: `m${i}` });
+      const first = await ctx.call(
+        'GET',
+        `/sites/${ctx.siteId}/lists/${list.id}?expand=items(top=2;expand=fields)`,
+      );
+      expect(first.json.items.map((i: any) => i.fields.Title)).toEqual(['m0', 'm1']);
+      const rest = await call('', 'GET', first.json['items@odata.nextLink']);
+      expect(rest.status).toBe(200);
+      expect(rest.json.value.map((i: any) => i.fields.Title)).toEqual(['m2', 'm3']);
+    });
+
+    it('subscription-post-subscriptions.md: the 201 answer carries @odata.context and notificationContentType', async () => {
+      const receiver = await startReceiver();
+      try {
+        const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Subscribed' });
+        const created = await ctx.call('POST', '/subscriptions', {
+          changeType: 'updated',
+          notificationUrl: receiver.url,
+          resource: `sites/${ctx.siteId}/lists/${list.id}`,
+          expirationDateTime: new Date(Date.now() + 60 * 60_000).toISOString(),
+          clientState: 'secretClientValue',
+          latestSupportedTlsVersion: 'v1_2',
+        });
+        expect(created.status).toBe(201);
+        expect(created.json).toMatchObject({
+          '@odata.context': `${ctx.base}/$metadata#subscriptions/$entity`,
+          id: expect.any(String),
+          applicationId: expect.any(String),
+          changeType: 'updated',
+          clientState: 'secretClientValue',
+          notificationUrl: receiver.url,
+          expirationDateTime: expect.any(String),
+          creatorId: expect.any(String),
+          latestSupportedTlsVersion: 'v1_2',
+          notificationContentType: 'application/json',
+        });
+        expect(shapeViolations('subscription', created.json)).toEqual([]);
+        const got = await ctx.call('GET', `/subscriptions/${created.json.id}`);
+        expect(got.json['@odata.context']).toBe(`${ctx.base}/$metadata#subscriptions/$entity`);
+        expect((await ctx.call('GET', '/subscriptions')).json['@odata.context']).toBe(
+          `${ctx.base}/$metadata#subscriptions`,
+        );
+      } finally {
+        await receiver.close();
+      }
     });
   });
 }
