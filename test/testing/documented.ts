@@ -1,5 +1,6 @@
 // biome-ignore-all lint/suspicious/noExplicitAny: JSON read off the wire, asserted field by field
 import { describe, expect, it } from 'vitest';
+import { createEmulator } from '../../src/testing/index.js';
 import { shapeViolations } from '../support/graph-schema.js';
 import { call, SITE_PATH, startReceiver, type Transport, useEmulator } from './support.js';
 
@@ -177,6 +178,26 @@ export function documentedBehaviours(transport: Transport): void {
         );
       } finally {
         await receiver.close();
+      }
+    });
+    it('site-get.md, site-getbypath.md: /sites/root and /sites/{hostname} are the root site', async () => {
+      const emulator = createEmulator({
+        sites: ['contoso.sharepoint.com:/', 'contoso.sharepoint.com:/sites/a'],
+      });
+      const served = await transport.start(emulator);
+      try {
+        const root = await call(served.base, 'GET', '/sites/root');
+        expect(root.status).toBe(200);
+        expect(root.json).toMatchObject({ webUrl: 'https://contoso.sharepoint.com', root: {} });
+        expect((await call(served.base, 'GET', '/sites/contoso.sharepoint.com')).json.id).toBe(root.json.id);
+        expect((await call(served.base, 'GET', '/sites/contoso.sharepoint.com:/')).json.id).toBe(
+          root.json.id,
+        );
+        expect((await call(served.base, 'GET', '/sites/fabrikam.sharepoint.com')).status).toBe(404);
+        expect((await call(served.base, 'GET', '/sites/root/lists')).json.value).toEqual([]);
+      } finally {
+        await served.stop();
+        await emulator.close();
       }
     });
   });
