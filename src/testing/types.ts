@@ -141,7 +141,7 @@ export interface EmulatorSite {
 }
 
 export interface ListeningServer {
-  /** `http://127.0.0.1:PORT`; Graph paths live at `${url}/v1.0/...`. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`); Graph paths live at `${url}/v1.0/...`. */
   url: string;
   close(): Promise<void>;
 }
@@ -149,7 +149,12 @@ export interface ListeningServer {
 export interface Emulator {
   /** msw 2 handlers answering Graph paths under `/v1.0` on any origin. */
   handlers: RequestHandler[];
-  listen(options?: { port?: number; host?: string }): Promise<ListeningServer>;
+  /** `tls` (a key and certificate in PEM) serves https, as Graph does: its nextLinks and deltaLinks are https. */
+  listen(options?: {
+    port?: number;
+    host?: string;
+    tls?: { key: string | Buffer; cert: string | Buffer };
+  }): Promise<ListeningServer>;
   /** Closes every server it started and stops timers. */
   close(): Promise<void>;
   faults: {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from '../http/dispatcher.js';
 import type { EmulatorRequest, EmulatorResponse, ListeningServer } from '../types.js';
@@ -12,11 +13,15 @@ export class LoopbackServers {
   async listen({
     port = 0,
     host = '127.0.0.1',
+    tls,
   }: {
     port?: number;
     host?: string;
+    tls?: { key: string | Buffer; cert: string | Buffer };
   } = {}): Promise<ListeningServer> {
-    const server = http.createServer((req, res) => {
+    // Graph is https only: with `tls` the links it answers are https too (the official SDK follows no other).
+    const scheme = tls ? 'https' : 'http';
+    const server = (tls ? https.createServer.bind(null, tls) : http.createServer)((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -24,7 +29,7 @@ export class LoopbackServers {
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
         const request: EmulatorRequest = {
           method: req.method ?? 'GET',
-          url: `http://${req.headers.host ?? `${host}:${port}`}${req.url ?? '/'}`,
+          url: `${scheme}://${req.headers.host ?? `${host}:${port}`}${req.url ?? '/'}`,
           headers,
           ...(chunks.length ? { body: Buffer.concat(chunks).toString('utf8') } : {}),
         };
@@ -50,7 +55,7 @@ export class LoopbackServers {
     const address = server.address() as AddressInfo;
     const shownHost = host.includes(':') ? `[${host}]` : host;
     return {
-      url: `http://${shownHost}:${address.port}`,
+      url: `${scheme}://${shownHost}:${address.port}`,
       close: () => {
         this.servers.delete(server);
         return closeServer(server);
