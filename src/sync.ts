@@ -10,7 +10,14 @@ import {
   type SyncEventListener,
   silentLogger,
 } from './context.js';
-import { GraphClient, type GraphClientOptions, type TokenCredential } from './graph/index.js';
+import {
+  type BudgetFigures,
+  GraphClient,
+  type GraphClientOptions,
+  limiterFromBudget,
+  StoreLedger,
+  type TokenCredential,
+} from './graph/index.js';
 import {
   Conflicts,
   Inbound,
@@ -39,6 +46,7 @@ import {
 } from './schema/index.js';
 import { bindSite, recordBoundLists } from './store/binding.js';
 import { assertSchemaName, rows } from './store/db.js';
+import { PostgresLedgerStore } from './store/ledger.js';
 import { migrate } from './store/migrations.js';
 import { cacheStates, statusFigures } from './store/sql.js';
 import { type DeadLetter, Writeback, type WritebackOptions } from './writeback/index.js';
@@ -104,6 +112,8 @@ export interface SyncStatus extends StoredFigures {
   /** Counted in this process since attach. */
   totals: ProcessTotals;
   writeback: { enabled: boolean };
+  /** The resource-unit budget: used this minute and today, remaining today, throttles (all processes when shared). */
+  budget?: BudgetFigures;
 }
 
 async function readStoredFigures(context: SyncContext) {
@@ -275,6 +285,7 @@ export class SharePointSync {
     assertRelationTargets(lists);
     // The gauges read the library's tables through the context, which exists only once the site is known.
     let contextRef: SyncContext | undefined;
+    let graphRef: GraphClient | undefined;
     const metrics = new SyncMetrics({
       ...(options.metrics?.meter ? { meter: options.metrics.meter } : {}),
       ...(options.metrics?.attributes || options.workspace
@@ -285,13 +296,16 @@ export class SharePointSync {
             },
           }
         : {}),
+      readBudget: () => graphRef?.budgetFigures() ?? Promise.resolve(undefined),
       readStoredFigures: async () =>
         contextRef
           ? readStoredFigures(contextRef)
           : { pending: 0, lagSeconds: 0, deadLetters: 0, openConflicts: 0 },
     });
+    const limiter = options.graph?.limiter ?? limiterFromBudget(options.graph?.budget);
     const graph = new GraphClient({
       ...options.graph,
+      limiter,
       ...(options.credential ? { credential: options.credential } : {}),
       logger,
       onRequest: (event) => {
@@ -300,11 +314,19 @@ export class SharePointSync {
       },
     });
 
+    graphRef = graph;
     // Whatever fails from here (site, permissions, bootstrap) must not leave the gauges registered.
     try {
       // The site first: a wrong site (or no permission) must leave nothing behind, not even our schema.
       const site = await resolveSite(graph, options.site);
       await migrate(dataSource, schema);
+      // One budget for every process attached to this database (issue 19): a ledger in PostgreSQL.
+      const shared = options.graph?.budget?.shared ?? true;
+      if (shared !== false) {
+        const where = typeof shared === 'object' ? shared : {};
+        const store = await PostgresLedgerStore.open(dataSource, where.schema);
+        limiter.shareWith(new StoreLedger(store), where.key ?? options.site.hostname.toLowerCase());
+      }
 
       const listeners = new Set<SyncEventListener>();
       const context: SyncContext = {
@@ -530,6 +552,7 @@ export class SharePointSync {
       }),
       totals: this.metrics.processTotals(),
       writeback: { enabled: this.options.writeback?.enabled !== false },
+      budget: await this.context.graph.budgetFigures(),
     };
   }
 

@@ -9,7 +9,13 @@ import {
   RETRYABLE_STATUSES,
   readGraphErrorBody,
 } from './errors.js';
-import { type RateLimitHeaders, ResourceUnitLimiter } from './limiter.js';
+import {
+  type BudgetFigures,
+  type BudgetOptions,
+  limiterFromBudget,
+  type RateLimitHeaders,
+  type ResourceUnitLimiter,
+} from './limiter.js';
 import { SecretScrubber, secretsOf } from './redact.js';
 
 export type GraphMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -55,11 +61,10 @@ export interface GraphClientOptions {
   /** `attempts` counts the first try: defaults 6 tries, 500 ms, 60 000 ms, factor 2. */
   retry?: { attempts?: number; minDelayMs?: number; maxDelayMs?: number; factor?: number };
   /**
-   * Defaults 1200 RU per minute (600 requests × 2 RU), slow down below 20 % remaining.
-   * `windowMs` (default 60 000) is the rolling window the budget applies to; change it only to
-   * match a test server whose clock runs faster.
+   * Defaults 1200 RU per minute (600 requests × 2 RU) paced as a token bucket, 1,200,000 RU per day,
+   * slow down below 20 % remaining. See `BudgetOptions` and docs/graph.md.
    */
-  budget?: { resourceUnitsPerMinute?: number; slowDownBelowRatio?: number; windowMs?: number };
+  budget?: BudgetOptions;
   /**
    * A resource-unit budget shared with other clients that spend the same tenant's quota (workspaces of one
    * tenant): pacing, `RateLimit-*` slow-down and `Retry-After` pauses then apply to all of them. When given,
@@ -200,13 +205,12 @@ export class GraphClient {
     };
     this.budgetPerWindow =
       options.limiter?.resourceUnitsPerWindow ?? options.budget?.resourceUnitsPerMinute ?? 1200;
-    this.limiter =
-      options.limiter ??
-      new ResourceUnitLimiter({
-        resourceUnitsPerWindow: this.budgetPerWindow,
-        windowMs: options.budget?.windowMs ?? 60_000,
-        slowDownBelowRatio: options.budget?.slowDownBelowRatio ?? 0.2,
-      });
+    this.limiter = options.limiter ?? limiterFromBudget(options.budget);
+  }
+
+  /** The budget's figures: used, remaining, throttles (all processes when the budget is shared). */
+  budgetFigures(): Promise<BudgetFigures> {
+    return this.limiter.figures();
   }
 
   /** Totals since the client was created (for `status()` and metrics). */

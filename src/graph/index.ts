@@ -14,6 +14,25 @@ export {
 } from './client.js';
 export { resourceUnitCost } from './cost.js';
 export { GraphError } from './errors.js';
-export { type LimiterOptions, ResourceUnitLimiter } from './limiter.js';
+export {
+  type BudgetLedger,
+  type LeaseRequest,
+  type LedgerFigures,
+  type LedgerGrant,
+  type LedgerState,
+  type LedgerStore,
+  MemoryLedgerStore,
+  StoreLedger,
+  settleLease,
+} from './ledger.js';
+export {
+  type BudgetFigures,
+  type BudgetOptions,
+  DEFAULT_RESOURCE_UNITS_PER_DAY,
+  DEFAULT_RESOURCE_UNITS_PER_MINUTE,
+  type LimiterOptions,
+  limiterFromBudget,
+  ResourceUnitLimiter,
+} from './limiter.js';
 export { odataString } from './odata.js';
 export { CREDENTIAL_SECRETS } from './redact.js';
