@@ -20,10 +20,13 @@ export {
 export type { Logger, SyncEvent, SyncEventListener } from './context.js';
 // Gateway (advanced use: talk to the same site with the same retry, pacing and auth)
 export {
+  type BudgetFigures,
+  type BudgetOptions,
   GraphClient,
   type GraphClientOptions,
   GraphError,
   odataString,
+  ResourceUnitLimiter,
   type TokenCredential,
 } from './graph/index.js';
 // Inbound (changes made in SharePoint) and conflicts

@@ -32,6 +32,7 @@ export {
   DEFAULT_RESOURCE_UNITS_PER_MINUTE,
   type LimiterOptions,
   limiterFromBudget,
+  type RateLimitHeaders,
   ResourceUnitLimiter,
 } from './limiter.js';
 export { odataString } from './odata.js';
