@@ -156,7 +156,15 @@ async function main() {
   console.log(
     `bench:scale — ${PROCESSES} processes, ${CHANGES} changes (creates), one tenant budget of ${BUDGET} RU/min enforced by the emulator; modes: ${MODES.join(', ')}`,
   );
-  const results = await Promise.all(MODES.map((m) => run(m)));
+  // Each mode's figures are printed as soon as it ends (the per-process window takes much longer).
+  const results = await Promise.all(
+    MODES.map((m) =>
+      run(m).then((r) => {
+        printMinutes(r);
+        return r;
+      }),
+    ),
+  );
   console.log(
     '\n| limiter | wall time | RU peak per rolling minute | peak / budget | utilisation while a backlog exists | 429s | dead letters | records sent |',
   );
@@ -166,14 +174,18 @@ async function main() {
       `| ${r.mode === 'shared' ? 'shared budget (token bucket, ledger)' : 'per-process rolling window (before)'} | ${(r.wallMs / 1000).toFixed(0)} s | ${r.peakRollingMinute} | ${((100 * r.peakRollingMinute) / BUDGET).toFixed(1)} % | ${(100 * r.utilisation).toFixed(1)} % | ${r.throttled} | ${r.deadLetters} | ${r.sent} |`,
     );
   }
-  for (const r of results) {
-    console.log(`\n${r.mode}: RU and 429s per minute (all processes, as the emulator charged them)`);
-    console.log(`| minute | ${r.perMinute.map((m) => m.minute).join(' | ')} |`);
-    console.log(`| --- | ${r.perMinute.map(() => '---:').join(' | ')} |`);
-    console.log(`| RU | ${r.perMinute.map((m) => m.ru).join(' | ')} |`);
-    console.log(`| 429s | ${r.perMinute.map((m) => m.throttled).join(' | ')} |`);
-  }
   console.log(`\nJSON ${JSON.stringify(results)}`);
+}
+
+function printMinutes(r: Result) {
+  console.log(
+    `\n${r.mode}: ${(r.wallMs / 1000).toFixed(0)} s, peak ${r.peakRollingMinute} RU per rolling minute (${((100 * r.peakRollingMinute) / BUDGET).toFixed(1)} % of ${BUDGET}), utilisation ${(100 * r.utilisation).toFixed(1)} %, ${r.throttled} 429s, ${r.deadLetters} dead letters, ${r.sent} sent`,
+  );
+  console.log('RU and 429s per minute (all processes, as the emulator charged them)');
+  console.log(`| minute | ${r.perMinute.map((m) => m.minute).join(' | ')} |`);
+  console.log(`| --- | ${r.perMinute.map(() => '---:').join(' | ')} |`);
+  console.log(`| RU | ${r.perMinute.map((m) => m.ru).join(' | ')} |`);
+  console.log(`| 429s | ${r.perMinute.map((m) => m.throttled).join(' | ')} |`);
 }
 
 await main();

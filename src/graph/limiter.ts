@@ -153,9 +153,12 @@ export class ResourceUnitLimiter {
    */
   shareWith(ledger: BudgetLedger, key: string): void {
     if (this.ledger?.usable()) return;
+    const first = !this.ledger;
     this.ledger = ledger;
     this.ledgerKey ??= key;
-    this.share = 0;
+    // Units this process started on its own bucket in the current window (attach resolves the site before the
+    // ledger is there) are owed to the shared allowance: the first lease takes them off.
+    this.share = first ? -this.used() : 0;
     this.shareUntil = 0;
   }
 
@@ -295,7 +298,7 @@ export class ResourceUnitLimiter {
    * (the local bucket takes over until the ledger answers again).
    */
   private async takeShared(units: number, now: number): Promise<'ok' | number> {
-    if (this.share >= units && now < this.shareUntil) {
+    if (this.share >= units && now < this.shareUntil && this.share > 0) {
       this.share -= units;
       return 'ok';
     }

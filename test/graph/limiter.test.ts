@@ -189,6 +189,17 @@ describe('ResourceUnitLimiter: one budget shared through a ledger (virtual clock
     expect((await b.figures()).throttled).toBe(1);
   });
 
+  it('units started before the ledger was there (attach resolving the site) are owed to it', async () => {
+    const time = virtualTime();
+    const store = new MemoryLedgerStore(time.now);
+    const limiter = limiterOn(time);
+    await time.run(limiter.acquire(30));
+    limiter.shareWith(new StoreLedger(store), 'contoso');
+    await time.run(limiter.acquire(2));
+    // The first lease: the 30 owed, plus a share of one lease's worth (47 units at 2850 RU per 61 s).
+    expect((await store.figures('contoso')).usedToday).toBe(30 + 47);
+  });
+
   it('a ledger that fails falls back to the local bucket (the process keeps pacing)', async () => {
     const time = virtualTime();
     const limiter = limiterOn(time);
