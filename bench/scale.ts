@@ -18,6 +18,8 @@ const BUDGET = Number(process.env.BENCH_BUDGET ?? 3000);
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 3);
 const MODES = (process.env.BENCH_MODES ?? 'shared,legacy').split(',') as Array<'shared' | 'legacy'>;
 const MINUTE = 60_000;
+/** A run still not drained after this many minutes stops there and reports what it sent (the old window's run). */
+const MAX_MINUTES = Number(process.env.BENCH_MAX_MINUTES ?? 25);
 
 interface Result {
   mode: string;
@@ -28,6 +30,8 @@ interface Result {
   throttled: number;
   deadLetters: number;
   sent: number;
+  /** Changes not sent when the run was stopped at BENCH_MAX_MINUTES (0: drained). */
+  pendingLeft: number;
 }
 
 function log(mode: string, text: string) {
@@ -101,6 +105,7 @@ async function run(mode: 'shared' | 'legacy'): Promise<Result> {
     workers.push(child);
   }
   let lastReport = Date.now();
+  let pendingLeft = 0;
   for (;;) {
     await new Promise((r) => setTimeout(r, 2000));
     const [row] = await dataSource.query(
@@ -111,6 +116,11 @@ async function run(mode: 'shared' | 'legacy'): Promise<Result> {
       log(mode, `${row.written} written, ${row.pending} pending, ${row.dead} dead letters`);
     }
     if (written.size === PROCESSES && row.pending === 0) break;
+    if (Date.now() - started > MAX_MINUTES * MINUTE) {
+      log(mode, `stopped after ${MAX_MINUTES} minutes with ${row.pending} changes still pending`);
+      pendingLeft = row.pending;
+      break;
+    }
   }
   const drained = Date.now();
   for (const child of workers) child.send('stop');
@@ -149,6 +159,7 @@ async function run(mode: 'shared' | 'legacy'): Promise<Result> {
     throttled: during.reduce((n, [, , t]) => n + t, 0),
     deadLetters: dead.n,
     sent: stopped.reduce((n, s) => n + s.totals.sent, 0),
+    pendingLeft,
   };
 }
 
@@ -179,7 +190,7 @@ async function main() {
 
 function printMinutes(r: Result) {
   console.log(
-    `\n${r.mode}: ${(r.wallMs / 1000).toFixed(0)} s, peak ${r.peakRollingMinute} RU per rolling minute (${((100 * r.peakRollingMinute) / BUDGET).toFixed(1)} % of ${BUDGET}), utilisation ${(100 * r.utilisation).toFixed(1)} %, ${r.throttled} 429s, ${r.deadLetters} dead letters, ${r.sent} sent`,
+    `\n${r.mode}: ${(r.wallMs / 1000).toFixed(0)} s, peak ${r.peakRollingMinute} RU per rolling minute (${((100 * r.peakRollingMinute) / BUDGET).toFixed(1)} % of ${BUDGET}), utilisation ${(100 * r.utilisation).toFixed(1)} %, ${r.throttled} 429s, ${r.deadLetters} dead letters, ${r.sent} sent, ${r.pendingLeft} left unsent`,
   );
   console.log('RU and 429s per minute (all processes, as the emulator charged them)');
   console.log(`| minute | ${r.perMinute.map((m) => m.minute).join(' | ')} |`);

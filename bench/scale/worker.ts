@@ -76,8 +76,11 @@ send({ type: 'written', count: config.changes });
 process.on('message', async (message) => {
   if (message !== 'stop') return;
   const status = await sync.status();
-  await sync.close();
-  await dataSource.destroy();
+  // A worker waiting out a Retry-After may hold close() up: the run is over, 20 s at most.
+  await Promise.race([
+    sync.close().then(() => dataSource.destroy()),
+    new Promise((r) => setTimeout(r, 20_000)),
+  ]);
   send({ type: 'stopped', throttled, totals: status.totals, budget: status.budget });
   process.exit(0);
 });
