@@ -20,10 +20,12 @@ export {
 export type { Logger, SyncEvent, SyncEventListener } from './context.js';
 // Gateway (advanced use: talk to the same site with the same retry, pacing and auth)
 export {
+  type AuthenticationProvider,
   type BudgetFigures,
   type BudgetOptions,
   GraphClient,
   type GraphClientOptions,
+  type GraphCredential,
   GraphError,
   odataString,
   ResourceUnitLimiter,
