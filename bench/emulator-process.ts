@@ -6,9 +6,21 @@ import type { AddressInfo } from 'node:net';
 import { createEmulator } from '../src/testing/index.js';
 
 const sites = (process.env.BENCH_SITES ?? 'contoso.sharepoint.com:/sites/bench').split(',');
-const emulator = createEmulator({ sites, latencyMs: Number(process.env.BENCH_LATENCY_MS ?? 0) });
+const emulator = createEmulator({
+  sites,
+  latencyMs: Number(process.env.BENCH_LATENCY_MS ?? 0),
+  // BENCH_RU_PER_MINUTE: the emulator enforces the tenant's budget with 429s (bench:scale).
+  ...(process.env.BENCH_RU_PER_MINUTE
+    ? { resourceUnitsPerMinute: Number(process.env.BENCH_RU_PER_MINUTE) }
+    : {}),
+});
 const { url } = await emulator.listen();
 const fill = http.createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/log') {
+    // What the emulator charged: [time, resource units, throttled] per request (bench:scale's per-minute figures).
+    res.end(JSON.stringify(emulator.log.entries.map((e) => [e.at, e.resourceUnits, e.throttled ? 1 : 0])));
+    return;
+  }
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {

@@ -31,11 +31,14 @@ export {
 // Gateway (advanced use: talk to the same site with the same retry, pacing and auth)
 export {
   type AuthenticationProvider,
+  type BudgetFigures,
+  type BudgetOptions,
   GraphClient,
   type GraphClientOptions,
   type GraphCredential,
   GraphError,
   odataString,
+  ResourceUnitLimiter,
   type TokenCredential,
 } from './graph/index.js';
 // Inbound (changes made in SharePoint) and conflicts

@@ -2,7 +2,7 @@ import { TokenProvider } from './auth.js';
 import { BatchSender } from './batch.js';
 import { resourceUnitCost } from './cost.js';
 import { type GraphError, parseRetryAfter } from './errors.js';
-import { ResourceUnitLimiter } from './limiter.js';
+import { type BudgetFigures, limiterFromBudget, type ResourceUnitLimiter } from './limiter.js';
 import { followPages } from './paging.js';
 import { SecretScrubber, secretsOf } from './redact.js';
 import { mayResend, RetryPolicy, retrySettings } from './retry.js';
@@ -49,6 +49,7 @@ export class GraphClient {
   private readonly transport: Transport;
   private readonly retry: RetryPolicy;
   private readonly batcher: BatchSender;
+  private readonly limiter: ResourceUnitLimiter;
   private readonly counters: GraphStats = { requests: 0, resourceUnits: 0, throttled: 0, retries: 0 };
 
   constructor(private readonly options: GraphClientOptions = {}) {
@@ -63,13 +64,8 @@ export class GraphClient {
       : undefined;
     const budgetPerWindow =
       options.limiter?.resourceUnitsPerWindow ?? options.budget?.resourceUnitsPerMinute ?? 1200;
-    const limiter =
-      options.limiter ??
-      new ResourceUnitLimiter({
-        resourceUnitsPerWindow: budgetPerWindow,
-        windowMs: options.budget?.windowMs ?? 60_000,
-        slowDownBelowRatio: options.budget?.slowDownBelowRatio ?? 0.2,
-      });
+    const limiter = options.limiter ?? limiterFromBudget(options.budget);
+    this.limiter = limiter;
     this.transport = new Transport({
       limiter,
       tokens,
@@ -88,6 +84,11 @@ export class GraphClient {
       emit: (event) => this.emit(event),
       log: (level, message, fields) => this.log(level, message, fields),
     });
+  }
+
+  /** The budget's figures: used, remaining, throttles (all processes when the budget is shared). */
+  budgetFigures(): Promise<BudgetFigures> {
+    return this.limiter.figures();
   }
 
   /** Totals since the client was created (for `status()` and metrics). */

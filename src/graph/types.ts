@@ -1,6 +1,6 @@
 import type { GraphCredential } from './auth.js';
 import type { GraphError } from './errors.js';
-import type { ResourceUnitLimiter } from './limiter.js';
+import type { BudgetOptions, ResourceUnitLimiter } from './limiter.js';
 
 // The gateway's public types: what callers pass to `GraphClient` and what they get back.
 
@@ -50,11 +50,10 @@ export interface GraphClientOptions {
   /** `attempts` counts the first try: defaults 6 tries, 500 ms, 60 000 ms, factor 2. */
   retry?: { attempts?: number; minDelayMs?: number; maxDelayMs?: number; factor?: number };
   /**
-   * Defaults 1200 RU per minute (600 requests × 2 RU), slow down below 20 % remaining.
-   * `windowMs` (default 60 000) is the rolling window the budget applies to; change it only to
-   * match a test server whose clock runs faster.
+   * Defaults 1200 RU per minute (600 requests × 2 RU) paced as a token bucket, 1,200,000 RU per day,
+   * slow down below 20 % remaining. See `BudgetOptions` and docs/graph.md.
    */
-  budget?: { resourceUnitsPerMinute?: number; slowDownBelowRatio?: number; windowMs?: number };
+  budget?: BudgetOptions;
   /**
    * A resource-unit budget shared with other clients that spend the same tenant's quota (workspaces of one
    * tenant): pacing, `RateLimit-*` slow-down and `Retry-After` pauses then apply to all of them. When given,

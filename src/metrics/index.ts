@@ -28,6 +28,14 @@ export interface ProcessTotals {
   throttled: number;
 }
 
+/** The budget's figures (graph's `BudgetFigures`; all processes when the budget is shared). */
+export interface BudgetObservation {
+  usedThisMinute: number;
+  usedToday: number;
+  remainingToday: number;
+  throttled: number;
+}
+
 export interface SyncMetricsOptions {
   /** Defaults to the global meter provider: a no-op until the application installs an OpenTelemetry SDK. */
   meter?: Meter;
@@ -35,6 +43,8 @@ export interface SyncMetricsOptions {
   attributes?: Attributes;
   /** Reads the stored figures for the observable gauges. */
   readStoredFigures: () => Promise<StoredFigures>;
+  /** Reads the resource-unit budget's figures for the `sharepoint_sync_budget_*` gauges. */
+  readBudget?: () => Promise<BudgetObservation | undefined>;
 }
 
 const PACKAGE_NAME = 'typeorm-sharepoint';
@@ -71,7 +81,7 @@ const COUNTERS = {
   throughput: { name: 'sharepoint_sync_throughput', description: 'Records written back to SharePoint' },
   resourceUnits: {
     name: 'sharepoint_sync_resource_units',
-    description: 'SharePoint resource units spent (FACTS.md costs; inner $batch requests each count)',
+    description: 'SharePoint resource units spent (docs/graph.md costs; inner $batch requests each count)',
   },
   throttled: { name: 'sharepoint_sync_throttled', description: 'Requests answered 429/503 by Graph' },
 } as const;
@@ -94,6 +104,22 @@ const GAUGES = {
   openConflicts: {
     name: 'sharepoint_sync_open_conflicts',
     description: 'Conflicts waiting for a person (manualReview)',
+  },
+  budgetUsedMinute: {
+    name: 'sharepoint_sync_budget_used_minute',
+    description: 'Resource units started in the current minute (every process sharing the budget)',
+  },
+  budgetUsedToday: {
+    name: 'sharepoint_sync_budget_used_today',
+    description: 'Resource units started in the last 24 hours (every process sharing the budget)',
+  },
+  budgetRemainingToday: {
+    name: 'sharepoint_sync_budget_remaining_today',
+    description: "Resource units left of the app's daily limit in this tenant",
+  },
+  budgetThrottled: {
+    name: 'sharepoint_sync_budget_throttled',
+    description: '429/503 answers seen by every process sharing the budget',
   },
 } as const;
 
@@ -130,6 +156,13 @@ export class SyncMetrics {
     this.histograms = instruments(HISTOGRAMS, (name, o) => meter.createHistogram(name, o));
     this.gauges = instruments(GAUGES, (name, o) => meter.createObservableGauge(name, o));
     this.observe = async (result) => {
+      const budget = await options.readBudget?.().catch(() => undefined);
+      if (budget) {
+        result.observe(this.gauges.budgetUsedMinute, budget.usedThisMinute, this.attributes);
+        result.observe(this.gauges.budgetUsedToday, budget.usedToday, this.attributes);
+        result.observe(this.gauges.budgetRemainingToday, budget.remainingToday, this.attributes);
+        result.observe(this.gauges.budgetThrottled, budget.throttled, this.attributes);
+      }
       const figures = await options.readStoredFigures().catch(() => undefined);
       if (!figures) return;
       result.observe(this.gauges.pending, figures.pending, this.attributes);

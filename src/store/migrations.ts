@@ -122,6 +122,38 @@ export function migrationsFor(schema: string): { version: number; description: s
   ];
 }
 
+/**
+ * The budget ledger's schema (default `sharepoint_budget`): one per database, shared by every schema and
+ * process (issue 19). Its own list, applied by `migrate(dataSource, schema, budgetLedgerMigrations(schema))`.
+ */
+export function budgetLedgerMigrations(
+  schema: string,
+): { version: number; description: string; sql: string[] }[] {
+  const s = `"${schema}"`;
+  return [
+    {
+      version: 1,
+      description: 'budget ledger: one resource-unit bucket and pause per tenant and application',
+      sql: [
+        `CREATE TABLE IF NOT EXISTS ${s}.budget (
+           key text PRIMARY KEY,
+           tokens double precision NOT NULL,
+           refilled_at timestamptz NOT NULL,
+           paused_until timestamptz NOT NULL DEFAULT '-infinity',
+           throttled bigint NOT NULL DEFAULT 0
+         )`,
+        // Units leased per minute (given-back units subtract): the last 24 hours are the daily figure.
+        `CREATE TABLE IF NOT EXISTS ${s}.budget_minutes (
+           key text NOT NULL,
+           minute timestamptz NOT NULL,
+           units bigint NOT NULL,
+           PRIMARY KEY (key, minute)
+         )`,
+      ],
+    },
+  ];
+}
+
 // Any fixed pair works; it only has to be the same in every process that migrates this schema.
 const MIGRATION_LOCK_CLASS = 0x5350_5359; // 'SPSY'
 
@@ -129,7 +161,11 @@ const MIGRATION_LOCK_CLASS = 0x5350_5359; // 'SPSY'
  * Creates or upgrades the library's schema. Safe to call from many processes at once: an advisory
  * transaction lock serialises them, and applied versions are skipped.
  */
-export async function migrate(dataSource: DataSource, schema: string): Promise<{ applied: number[] }> {
+export async function migrate(
+  dataSource: DataSource,
+  schema: string,
+  list: { version: number; description: string; sql: string[] }[] = migrationsFor(schema),
+): Promise<{ applied: number[] }> {
   return transaction(dataSource, async (runner) => {
     await execute(runner, 'SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK_CLASS, schema]);
     await execute(runner, `CREATE SCHEMA IF NOT EXISTS "${schema}"`);
@@ -147,7 +183,7 @@ export async function migrate(dataSource: DataSource, schema: string): Promise<{
       ),
     );
     const applied: number[] = [];
-    for (const migration of migrationsFor(schema)) {
+    for (const migration of list) {
       if (done.has(migration.version)) continue;
       for (const statement of migration.sql) await execute(runner, statement);
       await execute(runner, `INSERT INTO "${schema}".migrations (version, description) VALUES ($1, $2)`, [

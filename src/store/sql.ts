@@ -363,3 +363,47 @@ export const updateSiteBinding = (s: string) => `
 /** List ids the cache already holds rows of (schemas bound before site_binding existed). */
 export const cachedListIds = (s: string) =>
   `SELECT entity, list_id FROM "${s}".cache_state WHERE list_id IS NOT NULL`;
+
+// ═════════════════ budget ledger (issue 19, owner: scale) — one resource-unit budget across processes ═════════════════
+// The ledger lives in its own schema (default `sharepoint_budget`), shared by every schema and process of the
+// database: workspaces of one tenant sit in different schemas but spend one budget. Times are the database's
+// clock (clock_timestamp()), so processes on machines with different clocks agree.
+
+/** The budget's row, locked for this transaction; $1 key. Times in epoch ms; `used_today` sums the minutes. */
+export const lockLedger = (s: string) => `
+  SELECT b.tokens, extract(epoch FROM b.refilled_at) * 1000 AS refilled_ms,
+         extract(epoch FROM b.paused_until) * 1000 AS paused_ms, b.throttled,
+         extract(epoch FROM clock_timestamp()) * 1000 AS now_ms,
+         (SELECT coalesce(sum(m.units), 0) FROM "${s}".budget_minutes m
+           WHERE m.key = b.key AND m.minute > clock_timestamp() - interval '24 hours') AS used_today
+    FROM "${s}".budget b WHERE b.key = $1 FOR UPDATE OF b`;
+
+/** Creates the budget's row when missing ($1 key); the first lease fills the bucket. */
+export const insertLedger = (s: string) => `
+  INSERT INTO "${s}".budget (key, tokens, refilled_at) VALUES ($1, 0, clock_timestamp())
+  ON CONFLICT (key) DO NOTHING`;
+
+/** $1 key, $2 tokens, $3 refilled (epoch ms), $4 paused until (epoch ms), $5 throttles. */
+export const updateLedger = (s: string) => `
+  UPDATE "${s}".budget SET tokens = $2, refilled_at = to_timestamp($3::double precision / 1000),
+         paused_until = to_timestamp($4::double precision / 1000), throttled = $5
+   WHERE key = $1`;
+
+/** Adds $2 units (negative: given back) to the current minute of key $1, and forgets minutes older than a day. */
+export const recordLedgerMinute = (s: string) => `
+  WITH gone AS (
+    DELETE FROM "${s}".budget_minutes WHERE key = $1 AND minute < clock_timestamp() - interval '25 hours'
+  )
+  INSERT INTO "${s}".budget_minutes (key, minute, units)
+  VALUES ($1, date_trunc('minute', clock_timestamp()), $2)
+  ON CONFLICT (key, minute) DO UPDATE SET units = "${s}".budget_minutes.units + EXCLUDED.units`;
+
+/** Units spent in the last minute and day, throttles and the pause left (ms) of key $1. */
+export const ledgerFigures = (s: string) => `
+  SELECT coalesce((SELECT sum(units) FROM "${s}".budget_minutes
+                    WHERE key = $1 AND minute > clock_timestamp() - interval '1 minute'), 0) AS used_minute,
+         coalesce((SELECT sum(units) FROM "${s}".budget_minutes
+                    WHERE key = $1 AND minute > clock_timestamp() - interval '24 hours'), 0) AS used_today,
+         coalesce((SELECT throttled FROM "${s}".budget WHERE key = $1), 0) AS throttled,
+         greatest(0, coalesce((SELECT extract(epoch FROM paused_until - clock_timestamp()) * 1000
+                                 FROM "${s}".budget WHERE key = $1), 0)) AS paused_for_ms`;

@@ -8,7 +8,7 @@ import {
   silentLogger,
 } from '../context.js';
 import { ConfigError } from '../errors/index.js';
-import { GraphClient } from '../graph/index.js';
+import { GraphClient, limiterFromBudget, StoreLedger } from '../graph/index.js';
 import { Inbound, pendingLocalHandler, Webhooks } from '../inbound/index.js';
 import { SyncMetrics } from '../metrics/index.js';
 import { optionDefault, validateOptions } from '../options/index.js';
@@ -16,6 +16,7 @@ import { applyProvisioning, planProvisioning, resolveSite, type SiteInfo } from 
 import { assertRelationTargets, type ListSchema, readListSchemas } from '../schema/index.js';
 import { bindSite, recordBoundLists } from '../store/binding.js';
 import { assertSchemaName } from '../store/db.js';
+import { PostgresLedgerStore } from '../store/ledger.js';
 import { migrate } from '../store/migrations.js';
 import { Writeback } from '../writeback/index.js';
 import { readStoredFigures } from './figures.js';
@@ -89,18 +90,22 @@ function buildGateway(
   context: () => SyncContext | undefined,
 ) {
   const workspace = options.workspace ? { workspace: options.workspace } : {};
+  let graphRef: GraphClient | undefined;
   const metrics = new SyncMetrics({
     ...(options.metrics?.meter ? { meter: options.metrics.meter } : {}),
     ...(options.metrics?.attributes || options.workspace
       ? { attributes: { ...options.metrics?.attributes, ...workspace } }
       : {}),
+    readBudget: () => graphRef?.budgetFigures() ?? Promise.resolve(undefined),
     readStoredFigures: async () => {
       const ctx = context();
       return ctx ? readStoredFigures(ctx) : { pending: 0, lagSeconds: 0, deadLetters: 0, openConflicts: 0 };
     },
   });
+  const limiter = options.graph?.limiter ?? limiterFromBudget(options.graph?.budget);
   const graph = new GraphClient({
     ...options.graph,
+    limiter,
     ...(options.credential ? { credential: options.credential } : {}),
     logger,
     onRequest: (event) => {
@@ -108,7 +113,8 @@ function buildGateway(
       options.graph?.onRequest?.(event);
     },
   });
-  return { metrics, graph };
+  graphRef = graph;
+  return { metrics, graph, limiter };
 }
 
 function buildContext(
@@ -205,11 +211,18 @@ export async function assembleSync(
   const logger = options.logger ?? silentLogger;
   const lists = selectLists(dataSource, options);
   let contextRef: SyncContext | undefined;
-  const { metrics, graph } = buildGateway(options, logger, () => contextRef);
+  const { metrics, graph, limiter } = buildGateway(options, logger, () => contextRef);
   // Whatever fails from here (site, permissions, bootstrap) must not leave the gauges registered.
   try {
     const site = await resolveSite(graph, options.site);
     await migrate(dataSource, schema);
+    // One budget for every process attached to this database (issue 19): a ledger in PostgreSQL.
+    const shared = options.graph?.budget?.shared ?? true;
+    if (shared !== false) {
+      const where = typeof shared === 'object' ? shared : {};
+      const store = await PostgresLedgerStore.open(dataSource, where.schema);
+      limiter.shareWith(new StoreLedger(store), where.key ?? site.hostname.toLowerCase());
+    }
     const listeners = new Set<SyncEventListener>();
     const context = buildContext(
       dataSource,

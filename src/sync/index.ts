@@ -12,6 +12,7 @@ import {
   planProvisioning,
 } from '../provision/index.js';
 import { type LoaderOptions, RelationLoaders } from '../relations/index.js';
+import type { BudgetFigures } from '../graph/index.js';
 import type { ListSchema, Priority } from '../schema/index.js';
 import { recordBoundLists } from '../store/binding.js';
 import { rows } from '../store/db.js';
@@ -41,6 +42,8 @@ export interface SyncStatus extends StoredFigures {
   /** Counted in this process since attach. */
   totals: ProcessTotals;
   writeback: { enabled: boolean };
+  /** The resource-unit budget: used this minute and today, remaining today, throttles (all processes when shared). */
+  budget?: BudgetFigures;
 }
 
 /**
@@ -243,6 +246,7 @@ export class SharePointSync {
       }),
       totals: this.metrics.processTotals(),
       writeback: { enabled: this.options.writeback?.enabled !== false },
+      budget: await this.context.graph.budgetFigures(),
     };
   }
 

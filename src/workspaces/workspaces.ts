@@ -2,7 +2,7 @@ import { type Meter, metrics } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
 import { type Logger, silentLogger } from '../context.js';
 import { ClosedError, ConfigError, SharePointSyncError, UsageError } from '../errors/index.js';
-import type { GraphCredential } from '../graph/index.js';
+import type { BudgetOptions, GraphCredential } from '../graph/index.js';
 import { emptyTotals } from '../metrics/index.js';
 import { assertSchemaName } from '../store/db.js';
 import {
@@ -84,7 +84,7 @@ export interface SharePointWorkspacesOptions {
   /** Attach options for every workspace (Graph base URL, credential, cache, bootstrap, write-back, logger, metrics). */
   defaults?: WorkspaceAttachOptions & { credential?: GraphCredential };
   /** Budget of each tenant (one per tenant, shared by its workspaces). Default: `defaults.graph.budget`, else 1200 RU per minute. */
-  tenantBudget?: { resourceUnitsPerMinute?: number; windowMs?: number; slowDownBelowRatio?: number };
+  tenantBudget?: BudgetOptions;
   /** The shared write-back pool. */
   worker?: {
     /** false: no pool (a CLI, or an instance that only reads). Default true. */
@@ -639,6 +639,13 @@ export class SharePointWorkspaces {
         resourceUnitsPerWindow: budget.resourceUnitsPerMinute ?? 1200,
         windowMs: budget.windowMs ?? 60_000,
         slowDownBelowRatio: budget.slowDownBelowRatio ?? 0.2,
+        ...(budget.resourceUnitsPerDay !== undefined
+          ? { resourceUnitsPerDay: budget.resourceUnitsPerDay }
+          : {}),
+        ...(budget.burst !== undefined ? { burst: budget.burst } : {}),
+        ...(budget.leaseMs !== undefined ? { leaseMs: budget.leaseMs } : {}),
+        // The tenant is the shared ledger's key (issue 19): every process's workspaces of it spend one budget.
+        key: typeof budget.shared === 'object' && budget.shared.key ? budget.shared.key : key,
       });
       this.limiters.set(key, limiter);
     }
@@ -747,7 +754,15 @@ export class SharePointWorkspaces {
       ...(settings.conflictResolution ? { conflictResolution: settings.conflictResolution } : {}),
       ...(credential ? { credential } : {}),
       logger,
-      graph: { ...defaults.graph, ...own.graph, limiter: this.limiterFor(tenant) },
+      graph: {
+        ...defaults.graph,
+        ...own.graph,
+        limiter: this.limiterFor(tenant),
+        // Whether (and where) the tenant's budget is shared across processes: the tenant's setting (issue 19).
+        budget: {
+          shared: { ...this.options.defaults?.graph?.budget, ...this.options.tenantBudget }.shared ?? true,
+        },
+      },
       bootstrap: { ...defaults.bootstrap, ...definition.options?.bootstrap, ...overrides?.bootstrap },
       cache: { ...defaults.cache, ...definition.options?.cache, ...overrides?.cache },
       inbound: { ...defaults.inbound, ...definition.options?.inbound, ...overrides?.inbound },

@@ -8,7 +8,6 @@ import {
   resourceUnitCost,
   type TokenCredential,
 } from '../../src/graph/index.js';
-import { ResourceUnitLimiter } from '../../src/graph/limiter.js';
 import { capturingLogger, countingCredential, graphError, json, scriptedFetch } from './helpers.js';
 
 const BASE = 'https://graph.example.test/v1.0';
@@ -63,65 +62,7 @@ describe('parseRetryAfter', () => {
   });
 });
 
-describe('ResourceUnitLimiter (virtual clock)', () => {
-  function virtualLimiter(options: { budget: number; windowMs: number; ratio?: number }) {
-    let clock = 1_000_000;
-    const limiter = new ResourceUnitLimiter({
-      resourceUnitsPerWindow: options.budget,
-      windowMs: options.windowMs,
-      slowDownBelowRatio: options.ratio ?? 0.2,
-      now: () => clock,
-      sleep: async (ms) => {
-        clock += ms;
-      },
-    });
-    const starts: number[] = [];
-    const take = async (units: number) => {
-      await limiter.acquire(units);
-      starts.push(clock - 1_000_000);
-    };
-    return { limiter, take, starts, now: () => clock };
-  }
-
-  it('never starts more units in a rolling window than the budget', async () => {
-    const { take, starts } = virtualLimiter({ budget: 10, windowMs: 60_000 });
-    await Promise.all(Array.from({ length: 12 }, () => take(2)));
-    expect(starts.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
-    expect(starts.slice(5, 10)).toEqual([60_000, 60_000, 60_000, 60_000, 60_000]);
-    expect(starts.slice(10)).toEqual([120_000, 120_000]);
-  });
-
-  it('lets a request larger than the budget run alone', async () => {
-    const { take, starts } = virtualLimiter({ budget: 10, windowMs: 1000 });
-    await take(40);
-    await take(1);
-    expect(starts).toEqual([0, 1000]);
-  });
-
-  it('holds every request back during a pause', async () => {
-    const { limiter, take, starts, now } = virtualLimiter({ budget: 100, windowMs: 1000 });
-    limiter.pause(now() + 750);
-    await Promise.all([take(1), take(1)]);
-    expect(starts).toEqual([750, 750]);
-  });
-
-  it('spreads the remaining units over RateLimit-Reset once below the ratio', async () => {
-    const { limiter, take, starts } = virtualLimiter({ budget: 1000, windowMs: 60_000, ratio: 0.2 });
-    limiter.observe({ limit: 100, remaining: 50, resetSeconds: 10 });
-    await take(2);
-    await take(2);
-    expect(starts).toEqual([0, 0]);
-    limiter.observe({ limit: 100, remaining: 10, resetSeconds: 10 }); // 10 units over 10 s → 1 s per unit
-    await take(2);
-    await take(2);
-    await take(1);
-    expect(starts.slice(2)).toEqual([2000, 4000, 6000]);
-    limiter.observe({}); // headers gone: the server is not near its limit, full speed again
-    await take(1);
-    await take(1);
-    expect(starts.slice(5)).toEqual([6000, 6000]);
-  });
-});
+// The limiter's own tests (token bucket, daily limit, shared ledger): test/graph/limiter.test.ts.
 
 describe('GraphClient auth', () => {
   it('reuses one token for many requests and fetches it once for concurrent callers', async () => {
