@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import type { Cache, LoadResult, VerifyReport } from '../cache/index.js';
 import type { SyncContext, SyncEventListener } from '../context.js';
 import { ClosedError } from '../errors/index.js';
+import type { BudgetFigures } from '../graph/index.js';
 import { Conflicts, type Inbound, type Webhooks } from '../inbound/index.js';
 import type { ProcessTotals, StoredFigures, SyncMetrics } from '../metrics/index.js';
 import { type MigrationOptions, type MigrationReport, migrateExistingRows } from '../migrate/index.js';
@@ -12,7 +13,6 @@ import {
   planProvisioning,
 } from '../provision/index.js';
 import { type LoaderOptions, RelationLoaders } from '../relations/index.js';
-import type { BudgetFigures } from '../graph/index.js';
 import type { ListSchema, Priority } from '../schema/index.js';
 import { recordBoundLists } from '../store/binding.js';
 import { rows } from '../store/db.js';
