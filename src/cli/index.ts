@@ -12,6 +12,7 @@ import {
   type SharePointSyncOptions,
 } from 'typeorm-sharepoint';
 import { runDemo } from '../demo/index.js';
+import { registerConsole } from './console.js';
 import { loadDataSource, loadWorkspaces, UsageError } from './datasource.js';
 import { Output } from './output.js';
 
@@ -480,6 +481,7 @@ export function buildProgram(
       await emulator.close();
     });
 
+  registerConsole(program, { env, syncOptions: () => syncOptions(program.opts<GlobalOptions>(), env) });
   return program;
 }
 
