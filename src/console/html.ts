@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SharePointSync } from '../sync.js';
 import type { ConsolePrincipal } from './auth.js';
 import { History, type HistoryPoint, type OverviewFigures } from './figures.js';
@@ -323,6 +324,14 @@ export function conflictFields(c: Conflict, columns?: readonly string[]): string
   return all.filter((f) => (known ? known.has(f) : !f.startsWith('@'))).sort();
 }
 
+/** What the page showed of SharePoint's version: a newer one arriving before the form is sent refuses the merge. */
+export function remoteVersionOf(c: Conflict): string {
+  return createHash('sha256')
+    .update(JSON.stringify(c.remote ?? null))
+    .digest('base64url')
+    .slice(0, 22);
+}
+
 /** The Graph field names of each synced list, by entity. */
 export function columnsOf(sync: SharePointSync): Map<string, string[]> {
   return new Map(sync.lists.map((l) => [l.entityName, [l.idField.name, ...l.fields.map((f) => f.name)]]));
@@ -357,7 +366,7 @@ ${mergeable ? '<button type="submit" name="choice" value="merge">Merge the chose
   return `<section class="conflict" data-conflict="${c.id}" aria-labelledby="conflict-${c.id}">
 <h2 id="conflict-${c.id}">#${c.id} ${esc(c.entity)} <code>${esc(c.twentyId)}</code></h2>
 <p class="muted">${esc(c.reason)} · detected ${esc(c.detectedAt.toISOString().replace('T', ' ').slice(0, 19))} · policy ${esc(c.policy)}</p>
-<form method="post" action="${esc(ctx.base)}/conflicts/resolve">${hidden(ctx)}<input type="hidden" name="id" value="${c.id}">
+<form method="post" action="${esc(ctx.base)}/conflicts/resolve">${hidden(ctx)}<input type="hidden" name="id" value="${c.id}"><input type="hidden" name="seen" value="${esc(remoteVersionOf(c))}">
 <table class="versions">
 <thead><tr><th scope="col">Field</th><th scope="col">Local${c.local ? '' : ' (deleted)'}</th><th scope="col">SharePoint${c.remote ? '' : ' (deleted)'}</th>${mergeable ? '<th scope="col">Keep</th>' : ''}</tr></thead>
 <tbody>

@@ -4,6 +4,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ConfigError,
   type ConsoleHandler,
   createConsole,
   type Logger,
@@ -374,6 +375,65 @@ describe('operator console in a real browser', () => {
       await Promise.all([mine.context.close(), theirs.context.close(), readOnly.context.close()]);
     }
     await sync.flush({ timeoutMs: 60_000 });
+  });
+
+  it("an application's authorize hook names the principal and its role; actions still need its CSRF token", async () => {
+    const seen: string[] = [];
+    const app = createConsole({
+      sync,
+      basePath: '/admin/sync',
+      authorize: (request) => {
+        seen.push(request.url);
+        const user = request.headers['x-user'];
+        if (user === 'ana') return { name: 'ana@example.com', role: 'read-write' };
+        if (user === 'bo') return { name: 'bo@example.com', role: 'read-only' };
+        return undefined;
+      },
+      logger,
+    });
+    try {
+      const at = (path: string, init: RequestInit = {}) =>
+        app.fetch(new Request(`https://crm.example.com/admin/sync${path}`, init));
+      expect((await at('/')).status).toBe(401);
+      // No token login is offered when the application signs people in.
+      expect(await (await at('/')).text()).not.toContain('Access token');
+      const page = await at('/conflicts', { headers: { 'x-user': 'bo' } });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(await page.text()).toContain('bo@example.com (read-only)');
+      const session = async (user: string) =>
+        ((await (await at('/api/session', { headers: { 'x-user': user } })).json()) as { csrf: string }).csrf;
+      const retry = (user: string, csrf?: string) =>
+        at('/dead-letters/retry', {
+          method: 'POST',
+          headers: { 'x-user': user, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ entity: 'ConCompany', ...(csrf ? { _csrf: csrf } : {}) }),
+          redirect: 'manual',
+        });
+      expect((await retry('bo', await session('bo'))).status).toBe(403);
+      expect((await retry('ana')).status).toBe(403);
+      expect((await retry('ana', await session('bo'))).status).toBe(403);
+      const done = await retry('ana', await session('ana'));
+      expect(done.status).toBe(303);
+      expect(done.headers.get('location')).toBe('/admin/sync/dead-letters?done=retried&n=0');
+      const action = logged.findLast((l) => l.message.includes('retried dead letters'));
+      expect(action?.fields).toMatchObject({
+        who: 'ana@example.com',
+        via: 'authorize',
+        entity: 'ConCompany',
+      });
+      expect(seen.every((url) => url.startsWith('/admin/sync/'))).toBe(true);
+    } finally {
+      app.close();
+    }
+  });
+
+  it('refuses options that would serve without authentication, or a short token (never echoing it)', () => {
+    expect(() => createConsole({ sync })).toThrow(ConfigError);
+    expect(() => createConsole({ sync, token: 'short-secret' })).toThrow(/at least 16 characters/);
+    expect(() => createConsole({ sync, token: 'short-secret' })).not.toThrow(/short-secret/);
+    expect(() => createConsole({ token: TOKEN })).toThrow(/exactly one of `sync` and `workspaces`/);
+    expect(() => createConsole({ sync, token: TOKEN, basePath: 'no-slash' })).toThrow(/basePath/);
   });
 
   it('is usable by keyboard: a skip link, labelled controls, focusable actions', async () => {
