@@ -26,6 +26,7 @@ import {
   overviewBody,
   overviewFragment,
   type PageContext,
+  remoteVersionOf,
   type WorkspaceRow,
   workspacesBody,
 } from './html.js';
@@ -496,6 +497,16 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
       const conflict = (await sync.conflicts.list({ open: true })).find((c) => c.id === id);
       if (!conflict)
         return html(404, messagePage('Not found', `No open conflict #${id} (resolved meanwhile?).`));
+      // The person chose between the versions the page showed: a newer SharePoint version means choosing again.
+      const seen = form.get('seen');
+      if (seen && seen !== remoteVersionOf(conflict))
+        return html(
+          409,
+          messagePage(
+            'Changed meanwhile',
+            `SharePoint's version of conflict #${id} changed since the page was loaded: review it again.`,
+          ),
+        );
       let picked: Record<string, 'local' | 'sharepoint'> = {};
       if (choice === 'merge') {
         if (!conflict.local || !conflict.remote)

@@ -315,6 +315,40 @@ describe('operator console in a real browser', () => {
     });
   });
 
+  it('a choice made on a page older than SharePoint’s newest version is refused (409); choosing again settles it', async () => {
+    const companies = dataSource.getRepository(ConCompany);
+    const record = await companies.save({ name: 'Before', size: 1 });
+    await sync.flush({ timeoutMs: 60_000 });
+    const list = emulator.site(SITE).list('Console Companies')!;
+    const itemId = itemOf('Console Companies', record.id)!.id;
+    await companies.update(record.id, { size: 2 });
+    list.updateItem(itemId, { Size: 3 });
+    await sync.pull(ConCompany);
+    const [conflict] = (await sync.conflicts.list({ open: true })).filter((c) => c.twentyId === record.id);
+    const { context, page } = await signIn();
+    try {
+      await page.goto(`${origin}${BASE}/conflicts`);
+      const section = page.locator(`section[data-conflict="${conflict!.id}"]`);
+      await section.waitFor();
+      // Meanwhile a person changes the item again; the next pull keeps the newest version beside the conflict.
+      list.updateItem(itemId, { Size: 4 });
+      await sync.pull(ConCompany);
+      await section.getByRole('button', { name: "Keep SharePoint's version" }).click();
+      await page.getByRole('heading', { name: 'Changed meanwhile' }).waitFor();
+      expect((await sync.conflicts.list({ open: true })).some((c) => c.id === conflict!.id)).toBe(true);
+      await page.goto(`${origin}${BASE}/conflicts`);
+      expect(await section.locator('tr[data-field="Size"]').textContent()).toContain('4');
+      await section.getByRole('button', { name: "Keep SharePoint's version" }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Conflict #${conflict!.id} resolved.` })
+        .waitFor();
+    } finally {
+      await context.close();
+    }
+    expect(await companies.findOneByOrFail({ id: record.id })).toMatchObject({ name: 'Before', size: 4 });
+  });
+
   it('an action without the CSRF token (or with another session’s) is refused, and so is a read-only one', async () => {
     const companies = dataSource.getRepository(ConCompany);
     const refused = emulator.faults.inject({
