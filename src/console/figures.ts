@@ -87,15 +87,21 @@ export class History {
     return [...(this.points.get(key) ?? [])];
   }
 
-  /** Per-minute rate of a cumulative total over the last minute (or what history there is of it). */
-  static perMinute(points: HistoryPoint[], pick: (p: HistoryPoint) => number): number {
-    if (points.length < 2) return 0;
-    const last = points.at(-1)!;
-    const from = points.find((p) => p.t >= last.t - MINUTE_MS) ?? points[0]!;
-    const first = from === last ? points.at(-2)! : from;
-    const elapsed = last.t - first.t;
-    if (elapsed <= 0) return 0;
-    return Math.max(0, ((pick(last) - pick(first)) * MINUTE_MS) / elapsed);
+  /**
+   * How much of a cumulative total was added in the minute up to `points[at]` (default: the last point): the
+   * difference with the latest sample at least a minute older, or with the first sample while the history is
+   * younger than a minute. Counted, never extrapolated from a few seconds.
+   */
+  static perMinute(
+    points: HistoryPoint[],
+    pick: (p: HistoryPoint) => number,
+    at = points.length - 1,
+  ): number {
+    if (at < 1) return 0;
+    const last = points[at]!;
+    let base = points[0]!;
+    for (let i = 0; i < at; i++) if (points[i]!.t <= last.t - MINUTE_MS) base = points[i]!;
+    return Math.max(0, pick(last) - pick(base));
   }
 }
 
@@ -161,7 +167,10 @@ export async function overviewOf(
     lagSeconds: status.lagSeconds,
     deadLetters: status.deadLetters,
     openConflicts: status.openConflicts,
-    sentPerMinute: History.perMinute(points, (p) => p.sent),
+    // Per list from the sync's events when this console listens to them (the same minute for the total).
+    sentPerMinute: sent
+      ? status.lists.reduce((n, list) => n + sent.perMinute(list.entity), 0)
+      : History.perMinute(points, (p) => p.sent),
     resourceUnitsPerMinute: History.perMinute(points, (p) => p.resourceUnits),
     throttledPerMinute: History.perMinute(points, (p) => p.throttled),
     totals: status.totals,

@@ -146,7 +146,7 @@ ${points.length > 1 ? `<polyline points="${line}" fill="none" class="line"/>` : 
 }
 
 function ratePoints(points: HistoryPoint[], pick: (p: HistoryPoint) => number): { t: number; v: number }[] {
-  return points.slice(1).map((p, i) => ({ t: p.t, v: History.perMinute([points[i]!, p], pick) }));
+  return points.map((p, i) => ({ t: p.t, v: History.perMinute(points, pick, i) }));
 }
 
 /** The live part of the overview (re-fetched by the page script). */

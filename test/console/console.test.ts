@@ -183,6 +183,7 @@ describe('operator console in a real browser', () => {
       await expect
         .poll(() => page.locator('svg polyline').count(), { timeout: 20_000 })
         .toBeGreaterThanOrEqual(2);
+      await screenshot(page, 'overview-drained');
     } finally {
       await context.close();
     }
