@@ -17,6 +17,20 @@ export {
   type EnvironmentConfig,
   type EnvironmentVariable,
 } from './config.js';
+// Operator console (docs/console.md)
+export {
+  type ConsoleAuthorize,
+  type ConsoleHandler,
+  type ConsoleOptions,
+  type ConsolePrincipal,
+  type ConsoleRequestInfo,
+  type ConsoleRole,
+  type ConsoleWorkspaces,
+  createConsole,
+  type HistoryPoint,
+  type ListFigures,
+  type OverviewFigures,
+} from './console/index.js';
 export type { Logger, SyncEvent, SyncEventListener } from './context.js';
 // Errors: every error the library throws extends SharePointSyncError and has a stable `code` (docs/errors.md)
 export {

@@ -35,7 +35,7 @@ export interface Cli {
 }
 
 /** Options from the environment (validated by configFromEnv), then flags on top. */
-function syncOptions(global: GlobalOptions, env: NodeJS.ProcessEnv): SharePointSyncOptions {
+export function syncOptions(global: GlobalOptions, env: NodeJS.ProcessEnv): SharePointSyncOptions {
   const withSite = { ...env };
   const lastSite = global.site?.at(-1);
   if (lastSite) {

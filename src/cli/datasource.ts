@@ -65,7 +65,7 @@ export async function loadDataSource(file: string): Promise<DataSource> {
   );
 }
 
-async function importModule(file: string): Promise<Record<string, unknown>> {
+export async function importModule(file: string): Promise<Record<string, unknown>> {
   const absolute = path.resolve(file);
   let module: Record<string, unknown>;
   try {

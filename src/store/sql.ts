@@ -407,3 +407,33 @@ export const ledgerFigures = (s: string) => `
          coalesce((SELECT throttled FROM "${s}".budget WHERE key = $1), 0) AS throttled,
          greatest(0, coalesce((SELECT extract(epoch FROM paused_until - clock_timestamp()) * 1000
                                  FROM "${s}".budget WHERE key = $1), 0)) AS paused_for_ms`;
+
+// ───────────────────────────── console (operator console, src/console) ─────────────────────────────
+
+/**
+ * Discards dead letters (filtered by $1 entity, $2 ids) without sending them: the records keep their local
+ * state in PostgreSQL, and SharePoint keeps its own. Returns how many.
+ */
+export const discardDeadLetters = (s: string) => `
+  WITH gone AS (
+    DELETE FROM "${s}".dead_letters
+     WHERE ($1::text IS NULL OR entity = $1) AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
+    RETURNING id
+  )
+  SELECT count(*)::int AS n FROM gone`;
+
+/** Per list: pending changes (held ones too), age of the oldest unsent change, dead letters, open conflicts. */
+export const listFigures = (s: string) => `
+  WITH o AS (
+    SELECT entity, count(*)::int AS pending, count(*) FILTER (WHERE held)::int AS held,
+           extract(epoch FROM clock_timestamp() - min(changed_at))::float8 AS oldest_seconds
+      FROM "${s}".outbox GROUP BY entity
+  ), d AS (
+    SELECT entity, count(*)::int AS dead_letters FROM "${s}".dead_letters GROUP BY entity
+  ), c AS (
+    SELECT entity, count(*)::int AS open_conflicts FROM "${s}".conflicts WHERE resolved_at IS NULL GROUP BY entity
+  )
+  SELECT entity, COALESCE(o.pending, 0) AS pending, COALESCE(o.held, 0) AS held,
+         COALESCE(o.oldest_seconds, 0)::float8 AS oldest_seconds,
+         COALESCE(d.dead_letters, 0) AS dead_letters, COALESCE(c.open_conflicts, 0) AS open_conflicts
+    FROM o FULL JOIN d USING (entity) FULL JOIN c USING (entity)`;

@@ -185,6 +185,12 @@ export class SharePointSync {
     return this.writeback.retryDeadLetters(filter);
   }
 
+  /** Drops dead letters without sending them (all, or by entity / ids); the operator console's "discard". */
+  async discardDeadLetters(filter?: { entity?: string; ids?: number[] }): Promise<number> {
+    this.assertOpen('discardDeadLetters()');
+    return this.writeback.discardDeadLetters(filter);
+  }
+
   /**
    * Sends existing PostgreSQL rows that SharePoint does not hold yet (bootstrap, queue, drain, verify).
    * Resumable: re-running after an interruption continues and creates no duplicates. See docs/migration.md.

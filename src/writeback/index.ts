@@ -318,6 +318,18 @@ export class Writeback {
     return row?.n ?? 0;
   }
 
+  /**
+   * Drops dead letters without sending them (all, or by entity / dead-letter ids). The records keep their
+   * local state in PostgreSQL; SharePoint keeps its own (`verify` shows the difference). Returns how many.
+   */
+  async discardDeadLetters(filter: { entity?: string; ids?: number[] } = {}): Promise<number> {
+    const [row] = await rows<{ n: number }>(this.ctx.dataSource, sql.discardDeadLetters(this.ctx.schema), [
+      filter.entity ?? null,
+      filter.ids ?? null,
+    ]);
+    return row?.n ?? 0;
+  }
+
   async pending(): Promise<{
     total: number;
     byPriority: Record<Priority, number>;

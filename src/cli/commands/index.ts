@@ -2,6 +2,7 @@ import type { Cli } from '../context.js';
 import { bootstrapCommand } from './bootstrap.js';
 import { cacheCommands } from './cache.js';
 import { conflictCommands } from './conflicts.js';
+import { consoleCommand } from './console.js';
 import { demoCommand } from './demo.js';
 import { emulatorCommand } from './emulator.js';
 import { migrateCommand } from './migrate.js';
@@ -19,4 +20,5 @@ export const COMMANDS: ((cli: Cli) => void)[] = [
   migrateCommand,
   demoCommand,
   emulatorCommand,
+  consoleCommand,
 ];

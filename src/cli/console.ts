@@ -1,0 +1,151 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import {
+  type ConsoleWorkspaces,
+  createConsole,
+  SharePointSync,
+  type SharePointSyncOptions,
+} from 'typeorm-sharepoint';
+import {
+  importModule,
+  loadDataSource,
+  loadWorkspaces,
+  UsageError,
+  type WorkspacesLike,
+} from './datasource.js';
+import { Output } from './output.js';
+
+/** The environment variables holding the console's tokens (never flags: a command line shows in `ps`). */
+export const CONSOLE_TOKEN_VARIABLES = {
+  token: 'TYPEORM_SHAREPOINT_CONSOLE_TOKEN',
+  readOnlyToken: 'TYPEORM_SHAREPOINT_CONSOLE_READONLY_TOKEN',
+} as const;
+
+/** What attaching from the console never does: bootstrap or poll (the application runs the sync). */
+const OBSERVER = { bootstrap: { onAttach: false }, inbound: { pollIntervalSeconds: 0 } };
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535)
+    throw new InvalidArgumentError('expected a port number from 0 to 65535.');
+  return port;
+}
+
+interface Globals {
+  datasource?: string;
+  json?: boolean;
+  workspace?: string;
+}
+
+/** Workspace ids the data-source module lists (`export const workspaceIds = [...]` or a function). */
+async function exportedWorkspaceIds(file: string): Promise<(() => Promise<string[]>) | undefined> {
+  const module = await importModule(file);
+  const value = module.workspaceIds;
+  if (Array.isArray(value)) return async () => value.map(String);
+  if (typeof value === 'function') return async () => ((await value()) as unknown[]).map(String);
+  return undefined;
+}
+
+/**
+ * `typeorm-sharepoint console --port N`: the operator console over the same data-source file as the other
+ * commands. It only observes and acts through the tables: the application keeps running the sync (worker,
+ * polls); a retry or a resolution is sent by the application's worker.
+ */
+export function registerConsole(
+  program: Command,
+  deps: { env: NodeJS.ProcessEnv; syncOptions: () => SharePointSyncOptions },
+): void {
+  program
+    .command('console')
+    .description('serve the operator console (overview, dead letters, conflicts, workspaces) over HTTP')
+    .addOption(
+      new Option('--port <port>', 'port to listen on (0 picks a free one)')
+        .default(4020)
+        .argParser(parsePort),
+    )
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--base-path <path>', 'serve under this path, e.g. /ops/sharepoint', '')
+    .action(async (options: { port: number; host: string; basePath: string }) => {
+      const global = program.opts<Globals>();
+      const output = new Output(Boolean(global.json));
+      const file = global.datasource ?? deps.env.TYPEORM_SHAREPOINT_DATASOURCE;
+      if (!file)
+        throw new UsageError('--datasource <file> is required (or set TYPEORM_SHAREPOINT_DATASOURCE).');
+      const token = deps.env[CONSOLE_TOKEN_VARIABLES.token];
+      const readOnlyToken = deps.env[CONSOLE_TOKEN_VARIABLES.readOnlyToken];
+      if (!token && !readOnlyToken)
+        throw new UsageError(
+          `console: set ${CONSOLE_TOKEN_VARIABLES.token} (read-write) or ${CONSOLE_TOKEN_VARIABLES.readOnlyToken} (read-only): nothing is served without authentication.`,
+        );
+
+      const cleanups: (() => Promise<void>)[] = [];
+      let target: { sync: SharePointSync } | { workspaces: ConsoleWorkspaces } | undefined;
+      let workspaceIds: (() => Promise<string[]>) | undefined;
+      let workspaces: WorkspacesLike | undefined;
+      if (global.workspace !== undefined) {
+        workspaces = await loadWorkspaces(file);
+        await workspaces.stopWorker?.();
+        target = { sync: await workspaces.get(global.workspace, { overrides: OBSERVER }) };
+      } else {
+        workspaces = await loadWorkspaces(file).catch((error: unknown) => {
+          if (error instanceof UsageError) return undefined;
+          throw error;
+        });
+        if (workspaces) {
+          await workspaces.stopWorker?.();
+          const all = workspaces as WorkspacesLike & Pick<ConsoleWorkspaces, 'status' | 'attached'>;
+          workspaceIds = await exportedWorkspaceIds(file);
+          target = {
+            workspaces: {
+              status: () => all.status(),
+              attached: () => all.attached(),
+              get: (id) => all.get(id, { overrides: OBSERVER }),
+            },
+          };
+        }
+      }
+      if (workspaces) {
+        const owned = workspaces;
+        cleanups.push(() => owned.close({ flush: false }));
+      } else {
+        const dataSource = await loadDataSource(file);
+        cleanups.push(() => dataSource.destroy());
+        const sync = await SharePointSync.attach(dataSource, deps.syncOptions());
+        cleanups.unshift(() => sync.close());
+        target = { sync };
+      }
+      try {
+        const handler = createConsole({
+          ...target!,
+          ...(workspaceIds ? { workspaceIds } : {}),
+          attachOnView: true,
+          ...(token ? { token } : {}),
+          ...(readOnlyToken ? { readOnlyToken } : {}),
+          basePath: options.basePath,
+          logger: {
+            debug() {},
+            info: (message, fields) => process.stderr.write(`${message} ${JSON.stringify(fields ?? {})}\n`),
+            warn: (message, fields) => process.stderr.write(`${message} ${JSON.stringify(fields ?? {})}\n`),
+            error: (message, fields) => process.stderr.write(`${message} ${JSON.stringify(fields ?? {})}\n`),
+          },
+        });
+        cleanups.unshift(async () => handler.close());
+        const server = http.createServer(handler);
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(options.port, options.host, resolve);
+        });
+        cleanups.unshift(() => new Promise<void>((resolve) => server.close(() => resolve())));
+        const { port } = server.address() as AddressInfo;
+        const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}${options.basePath.replace(/\/$/, '')}/`;
+        output.result({ url }, () => `typeorm-sharepoint console at ${url} (Ctrl+C stops it)`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', () => resolve());
+          process.once('SIGTERM', () => resolve());
+        });
+      } finally {
+        for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+      }
+    });
+}
