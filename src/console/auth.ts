@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ConfigError } from '../errors/index.js';
 
 /** What a principal may do: `read-only` views, `read-write` also acts (retry, discard, resolve). */
 export type ConsoleRole = 'read-only' | 'read-write';
@@ -104,8 +105,10 @@ export class ConsoleAuth {
       const principal = await this.options.authorize(request);
       if (principal) {
         if (principal.role !== 'read-only' && principal.role !== 'read-write') {
-          throw new Error(
-            `typeorm-sharepoint console: authorize() returned role ${JSON.stringify(principal.role)}; allowed: "read-only", "read-write".`,
+          throw new ConfigError(
+            'console: authorize() role',
+            '"read-only" or "read-write"',
+            String(principal.role),
           );
         }
         return {

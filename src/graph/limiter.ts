@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors/index.js';
 import type { BudgetLedger, LedgerGrant } from './ledger.js';
 
 /**
@@ -134,7 +135,8 @@ export class ResourceUnitLimiter {
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? realSleep;
     const budget = options.resourceUnitsPerWindow;
-    if (!(budget > 0)) throw new RangeError('budget.resourceUnitsPerMinute must be > 0');
+    if (!(budget > 0))
+      throw new ConfigError('graph.budget.resourceUnitsPerMinute', 'a number greater than 0', String(budget));
     this.burst = Math.max(1, Math.min(options.burst ?? defaultBurst(budget), budget));
     this.resourceUnitsPerDay = options.resourceUnitsPerDay ?? DEFAULT_RESOURCE_UNITS_PER_DAY;
     this.leaseMs = options.leaseMs ?? 1000;
