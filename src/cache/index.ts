@@ -1,15 +1,15 @@
 import { LRUCache } from 'lru-cache';
 import type { QueryRunner } from 'typeorm';
 import { listFor, type SyncContext } from '../context.js';
-import type { ListSchema } from '../schema/index.js';
+import { type ListSchema, quoteTablePath } from '../schema/index.js';
+import { suppressCapture } from '../store/capture.js';
 import { execute, rows as selectRows, transaction } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
-import { forgetColumnTypes, quoteTablePath } from '../store/rows.js';
+import { forgetColumnTypes } from '../store/rows.js';
 import { deleteCacheState, LOAD_LOCK_CLASS, selectCacheState, unsentCounts } from '../store/sql.js';
-import { suppressCapture } from '../writeback/index.js';
-import { dependenciesOf } from './convert.js';
 import { DeltaTokenExpiredError, type LoadResult, type LoadSettings, loadList } from './loader.js';
 import { emptyResult } from './run.js';
+import { dependenciesOf } from './targets.js';
 import { type VerifyReport, verifyList } from './verify.js';
 
 export type { LoadResult } from './loader.js';

@@ -1,17 +1,22 @@
 import type { QueryRunner } from 'typeorm';
-import type { ListSchema } from '../schema/index.js';
+import {
+  canonicalFromRow,
+  type GraphListItem,
+  type ListSchema,
+  quoteIdentifier,
+  quoteTablePath,
+  rowIdSql,
+} from '../schema/index.js';
 import { rows as selectRows } from '../store/db.js';
 import {
   deleteSyncStates,
   pendingOutboxIds,
-  quoteIdentifier,
-  quoteTablePath,
+  syncStateOfItem,
   twentyIdsForItems,
   upsertRows,
   upsertSyncStates,
 } from '../store/rows.js';
 import { assignTwentyIds } from './assign-ids.js';
-import { canonicalFromRow, type GraphListItem, rowIdSql, syncStateOfItem } from './convert.js';
 import { compareWithKnown, type KnownState, sameContent } from './echo.js';
 import { type LoadItem, type LoadRun, type PendingLocalChange, yieldingPage } from './run.js';
 import { deleteRecords } from './sweep.js';

@@ -1,8 +1,7 @@
 import type { QueryRunner } from 'typeorm';
-import type { ListSchema } from '../schema/index.js';
+import { type ListSchema, quoteTablePath, rowIdSql } from '../schema/index.js';
 import { execute, rows as selectRows } from '../store/db.js';
-import { deleteRows, quoteTablePath, type UpsertTarget } from '../store/rows.js';
-import { rowIdSql } from './convert.js';
+import { deleteRows, type UpsertTarget } from '../store/rows.js';
 import { type LoadRun, yieldingPage } from './run.js';
 
 /**
