@@ -1,12 +1,8 @@
 import { canonicalFromItem, contentHash, type ListSchema } from '../schema/index.js';
+import type { SyncStateRow } from '../store/sql.js';
 
 /** What sync_state knows of a record: the last version SharePoint acknowledged, and sends not yet answered. */
-export interface KnownState {
-  etag: string | null;
-  content_hash: string | null;
-  fields: Record<string, unknown> | null;
-  pending: Record<string, unknown>[] | null;
-}
+export type KnownState = Pick<SyncStateRow, 'etag' | 'content_hash' | 'fields' | 'pending'>;
 
 export type Verdict =
   | { kind: 'same'; newEtag: boolean; remote: Record<string, unknown> }

@@ -16,6 +16,7 @@ import {
   upsertRows,
   upsertSyncStates,
 } from '../store/rows.js';
+import { type SyncStateRow, selectSyncStatesOf } from '../store/sql.js';
 import { assignTwentyIds } from './assign-ids.js';
 import { compareWithKnown, type KnownState, sameContent } from './echo.js';
 import { type LoadItem, type LoadRun, type PendingLocalChange, yieldingPage } from './run.js';
@@ -248,12 +249,7 @@ async function syncStatesFor(
   ids: string[],
 ): Promise<Map<string, KnownState>> {
   if (ids.length === 0) return new Map();
-  const found = await selectRows<KnownState & { twenty_id: string }>(
-    runner,
-    `SELECT twenty_id, etag, content_hash, fields, pending FROM "${schema}".sync_state
-      WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
-    [entity, ids],
-  );
+  const found = await selectRows<SyncStateRow>(runner, selectSyncStatesOf(schema), [entity, ids]);
   return new Map(found.map((f) => [f.twenty_id, f]));
 }
 

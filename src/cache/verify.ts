@@ -12,6 +12,7 @@ import {
   stableFieldsJson,
 } from '../schema/index.js';
 import { rows as selectRows } from '../store/db.js';
+import { outboxRecordsOf } from '../store/sql.js';
 
 export interface FieldDifference {
   /** SharePoint internal column name. */
@@ -104,13 +105,9 @@ export async function verifyList(
   }
 
   const pending = new Set(
-    (
-      await selectRows<{ twenty_id: string }>(
-        runner,
-        `SELECT twenty_id FROM "${ctx.schema}".outbox WHERE entity = $1`,
-        [list.entityName],
-      )
-    ).map((r) => r.twenty_id),
+    (await selectRows<{ twenty_id: string }>(runner, outboxRecordsOf(ctx.schema), [list.entityName])).map(
+      (r) => r.twenty_id,
+    ),
   );
 
   const result: ListVerification = {

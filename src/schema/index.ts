@@ -1,3 +1,9 @@
+export {
+  type ConflictChoice,
+  type ConflictResolution,
+  decideConflict,
+  winnerOf,
+} from './conflict.js';
 export { fieldsToRow, rowToFields } from './convert.js';
 export {
   columnOptionsOf,

@@ -9,7 +9,7 @@ import {
   quoteTablePath,
 } from '../schema/index.js';
 import { type Db, execute, rows as selectRows } from './db.js';
-import { syncStateNewerWins } from './sql.js';
+import * as sql from './sql.js';
 
 /**
  * Shared bulk writes into the application's entity tables and into `sync_state`. The cache loader,
@@ -274,7 +274,8 @@ function dedupeBy<T>(items: T[], key: (item: T) => string): T[] {
 // ---------------------------------------------------------------------------------------------------
 // sync_state in bulk (TwentyId → item id, eTag, fields as loaded, content hash).
 
-export interface SyncStateRow {
+/** What a load or a relation fetch records in sync_state for one record (written by `upsertSyncStates`). */
+export interface SyncStateUpdate {
   twentyId: string;
   itemId: string | null;
   etag: string | null;
@@ -292,7 +293,7 @@ export function syncStateOfItem(
   twentyId: string,
   item: Pick<GraphListItem, 'id' | 'eTag'>,
   fields: Record<string, unknown>,
-): SyncStateRow {
+): SyncStateUpdate {
   const canonical = canonicalFromItem(list, fields);
   return {
     twentyId,
@@ -308,7 +309,7 @@ export async function upsertSyncStates(
   schema: string,
   entity: string,
   listId: string,
-  states: SyncStateRow[],
+  states: SyncStateUpdate[],
   options: { chunkSize?: number } = {},
 ): Promise<void> {
   if (states.length === 0) return;
@@ -322,14 +323,7 @@ export async function upsertSyncStates(
       fields: s.fields,
       content_hash: s.contentHash,
     }));
-    await execute(
-      runner,
-      `INSERT INTO "${schema}".sync_state AS st (entity, twenty_id, list_id, item_id, etag, fields, content_hash, synced_at)
-       SELECT $1, r.twenty_id, $2, r.item_id, r.etag, r.fields, r.content_hash, clock_timestamp()
-         FROM jsonb_to_recordset($3::jsonb) AS r(twenty_id text, item_id text, etag text, fields jsonb, content_hash text)
-       ON CONFLICT (entity, twenty_id) DO UPDATE SET ${syncStateNewerWins('st')}`,
-      [entity, listId, JSON.stringify(chunk)],
-    );
+    await execute(runner, sql.upsertLoadedSyncStates(schema), [entity, listId, JSON.stringify(chunk)]);
   }
 }
 
@@ -340,11 +334,7 @@ export async function deleteSyncStates(
   twentyIds: string[],
 ): Promise<void> {
   if (twentyIds.length === 0) return;
-  await execute(
-    runner,
-    `DELETE FROM "${schema}".sync_state WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
-    [entity, twentyIds],
-  );
+  await execute(runner, sql.deleteSyncStatesOf(schema), [entity, twentyIds]);
 }
 
 /** item id → TwentyId for items of one list (delta deletions carry only the item id). */
@@ -355,11 +345,10 @@ export async function twentyIdsForItems(
   itemIds: string[],
 ): Promise<Map<string, string>> {
   if (itemIds.length === 0) return new Map();
-  const found = await selectRows<{ item_id: string; twenty_id: string }>(
-    db,
-    `SELECT item_id, twenty_id FROM "${schema}".sync_state WHERE list_id = $1 AND item_id = ANY($2::text[])`,
-    [listId, itemIds],
-  );
+  const found = await selectRows<{ item_id: string; twenty_id: string }>(db, sql.twentyIdsOfItems(schema), [
+    listId,
+    itemIds,
+  ]);
   return new Map(found.map((r) => [r.item_id, r.twenty_id]));
 }
 
@@ -371,10 +360,6 @@ export async function pendingOutboxIds(
   twentyIds: string[],
 ): Promise<Set<string>> {
   if (twentyIds.length === 0) return new Set();
-  const found = await selectRows<{ twenty_id: string }>(
-    db,
-    `SELECT twenty_id FROM "${schema}".outbox WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
-    [entity, twentyIds],
-  );
+  const found = await selectRows<{ twenty_id: string }>(db, sql.outboxRecords(schema), [entity, twentyIds]);
   return new Set(found.map((r) => r.twenty_id));
 }

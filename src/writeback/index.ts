@@ -3,13 +3,8 @@ import type { Priority } from '../schema/index.js';
 import { installCaptureTriggers, priorityNumber } from '../store/capture.js';
 import { execute, isConnectionLoss, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
-import {
-  type ConflictResolution,
-  type CycleSettings,
-  OwnClaims,
-  runCycle,
-  type WritebackConflict,
-} from './cycle.js';
+import { OwnClaims } from './claim.js';
+import { type ConflictResolution, type CycleSettings, runCycle, type WritebackConflict } from './cycle.js';
 import { WorkerSession } from './session.js';
 import { installValidation } from './validation.js';
 
