@@ -127,7 +127,8 @@ export async function verifyList(
   };
   const differingIds: { twentyId: string; itemId: string; local: Record<string, unknown> }[] = [];
   // Records that differ only if a relation SharePoint holds points at a record that exists nowhere: such a
-  // relation is empty (a rebuild loads it as NULL, decision 6), so it is settled after the scan.
+  // relation is empty (relation columns hold the target's TwentyId, decision 6, and a load leaves one that
+  // points nowhere NULL: cache/loader.ts resolveForwardReferences), so it is settled after the scan.
   const dangling: {
     twentyId: string;
     itemId: string;

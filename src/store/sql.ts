@@ -28,8 +28,9 @@ export const releaseOrphanClaims = (s: string, ownWorkerId?: number) => `
           AND l.classid = ${WORKER_LOCK_CLASS}::oid AND l.objid = o.claimed_by::oid)`;
 
 /**
- * When a row is due, by priority (decision 4): P0 now; P1 once the batch window has passed since the first
- * unsent change (coalescing keeps `enqueued_at`, so a hot record is not starved); P2 at the next 5-minute
+ * When a row is due, by priority (docs/writeback.md; P0–P3 in docs/architecture.md's glossary): P0 now;
+ * P1 once the batch window has passed since the first unsent change (coalescing keeps `enqueued_at`, so a
+ * hot record is not starved); P2 at the next 5-minute
  * boundary; P3 at the next daily hour (UTC). `available_at` only carries retry backoff.
  * $2 = P1 window seconds, $3 = P3 hour (0–23), $4 = true to ignore the windows (flush).
  */
@@ -174,8 +175,8 @@ export const selectSyncState = (s: string) => `
 
 /**
  * Before sending, records what is about to be sent (`pending`) and, for creates, a marker row with no item
- * id (decision 5): a later delete of a record whose create response was lost still finds the item, and a
- * 412 caused by our own lost write is recognised as an echo instead of a conflict.
+ * id: a later delete of a record whose create response was lost still finds the item (decision 4), and a
+ * 412 caused by our own lost write is recognised as an echo instead of a conflict (decision 8).
  */
 export const recordPending = (s: string) => `
   INSERT INTO "${s}".sync_state (entity, twenty_id, list_id, pending)

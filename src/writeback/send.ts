@@ -126,7 +126,7 @@ function buildInputs(ctx: SyncContext, claimed: ClaimedRow[], read: ClaimedState
   });
 }
 
-/** Records what is about to be sent before sending it (decision 5): a 412 met by our own lost write is an echo. */
+/** Records what is about to be sent before sending it: a 412 met by our own lost write is an echo (decision 8). */
 async function recordPending(
   ctx: SyncContext,
   claimed: ClaimedRow[],
