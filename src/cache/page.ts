@@ -12,11 +12,11 @@ import {
   deleteSyncStates,
   pendingOutboxIds,
   syncStateOfItem,
+  syncStatesOf,
   twentyIdsForItems,
   upsertRows,
   upsertSyncStates,
 } from '../store/rows.js';
-import { type SyncStateRow, selectSyncStatesOf } from '../store/sql.js';
 import { assignTwentyIds } from './assign-ids.js';
 import { compareWithKnown, type KnownState, sameContent } from './echo.js';
 import { type LoadItem, type LoadRun, type PendingLocalChange, yieldingPage } from './run.js';
@@ -99,7 +99,7 @@ async function storePage(run: LoadRun, ready: ReadyItem[], deletedItemIds: strin
   // outbox and the upsert would be overwritten by SharePoint's version and never sent.
   const present = await lockRows(runner, list, pageIds);
   const pending = await pendingOutboxIds(runner, ctx.schema, entity, pageIds);
-  const known = await syncStatesFor(runner, ctx.schema, entity, pageIds);
+  const known = await syncStatesOf(runner, ctx.schema, entity, pageIds);
   const localRows = await rowsById(
     runner,
     list,
@@ -240,17 +240,6 @@ async function settleConflicts(run: LoadRun, plan: PagePlan): Promise<void> {
     else if (change.deleted) plan.deleteIds.push(change.twentyId);
     else plan.toWrite.push(plan.conflicting.get(change.twentyId)!);
   }
-}
-
-async function syncStatesFor(
-  runner: QueryRunner,
-  schema: string,
-  entity: string,
-  ids: string[],
-): Promise<Map<string, KnownState>> {
-  if (ids.length === 0) return new Map();
-  const found = await selectRows<SyncStateRow>(runner, selectSyncStatesOf(schema), [entity, ids]);
-  return new Map(found.map((f) => [f.twenty_id, f]));
 }
 
 /**

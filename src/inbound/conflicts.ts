@@ -77,7 +77,8 @@ async function currentRow(
 
 /**
  * The conflict policies for SharePoint changes that meet an unsent local change (called by the loader inside the
- * page's transaction). Returns the records whose SharePoint version is applied.
+ * page's transaction). Returns the records whose SharePoint version is applied. One loop over the page's
+ * conflicts: each one is decided (decideConflict), applied and recorded in the page's transaction, in order.
  */
 export function pendingLocalHandler(ctx: SyncContext) {
   return async (

@@ -337,6 +337,18 @@ export async function deleteSyncStates(
   await execute(runner, sql.deleteSyncStatesOf(schema), [entity, twentyIds]);
 }
 
+/** The sync_state of these records of one entity, keyed by TwentyId. */
+export async function syncStatesOf(
+  db: Db,
+  schema: string,
+  entity: string,
+  twentyIds: string[],
+): Promise<Map<string, sql.SyncStateRow>> {
+  if (twentyIds.length === 0) return new Map();
+  const found = await selectRows<sql.SyncStateRow>(db, sql.selectSyncStatesOf(schema), [entity, twentyIds]);
+  return new Map(found.map((f) => [f.twenty_id, f]));
+}
+
 /** item id → TwentyId for items of one list (delta deletions carry only the item id). */
 export async function twentyIdsForItems(
   db: Db,

@@ -2,7 +2,8 @@
  * SQL over the library's own tables, grouped by the concern that owns each section.
  * Every function takes the (already validated) schema name and returns statement text; parameters are
  * positional. Keep each section to its owner: write-back owns outbox, dead_letters and sync_state writes,
- * the cache owns cache_state.
+ * the cache owns cache_state. Over 400 lines on purpose: it is the one catalogue of statements (issue 16,
+ * pg-boss's `plans`), each short and named; splitting it would make two homes.
  */
 
 // ───────────────────────────── outbox (write-back) ─────────────────────────────

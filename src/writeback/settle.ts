@@ -133,7 +133,10 @@ function sortOutcome(
   }
 }
 
-/** A 412 (or a 404 on update): applies who wins (decision 8) and records the conflict. */
+/**
+ * A 412 (or a 404 on update): applies who wins (decision 8) and records the conflict. One branch per
+ * resolution and per "the item is gone", each a few statements in the closing transaction.
+ */
 async function applyConflict(
   ctx: SyncContext,
   runner: QueryRunner,
