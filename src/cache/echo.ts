@@ -1,13 +1,8 @@
-import type { ListSchema } from '../schema/index.js';
-import { canonicalFromItem, hashCanonical } from './convert.js';
+import { canonicalFromItem, contentHash, type ListSchema } from '../schema/index.js';
+import type { SyncStateRow } from '../store/sql.js';
 
 /** What sync_state knows of a record: the last version SharePoint acknowledged, and sends not yet answered. */
-export interface KnownState {
-  etag: string | null;
-  content_hash: string | null;
-  fields: Record<string, unknown> | null;
-  pending: Record<string, unknown>[] | null;
-}
+export type KnownState = Pick<SyncStateRow, 'etag' | 'content_hash' | 'fields' | 'pending'>;
 
 export type Verdict =
   | { kind: 'same'; newEtag: boolean; remote: Record<string, unknown> }
@@ -36,7 +31,7 @@ export function compareWithKnown(
   const base = state.fields ?? {};
   if (
     state.fields &&
-    (state.content_hash === hashCanonical(remote) || sameContent(canonicalFromItem(list, base), remote))
+    (state.content_hash === contentHash(remote) || sameContent(canonicalFromItem(list, base), remote))
   )
     return { kind: 'same', newEtag: true, remote };
   const sent = Array.isArray(state.pending) ? state.pending : [];
@@ -46,7 +41,7 @@ export function compareWithKnown(
 }
 
 export function sameContent(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  return hashCanonical(a) === hashCanonical(b);
+  return contentHash(a) === contentHash(b);
 }
 
 /** SharePoint eTags read `"{item guid},{version}"`: true when `a` is an earlier version of the same item than `b`. */

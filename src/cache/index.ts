@@ -2,15 +2,23 @@ import { LRUCache } from 'lru-cache';
 import type { QueryRunner } from 'typeorm';
 import { listFor, type SyncContext } from '../context.js';
 import { SharePointSyncError } from '../errors/index.js';
-import type { ListSchema } from '../schema/index.js';
+import { type ListSchema, quoteTablePath } from '../schema/index.js';
+import { suppressCapture } from '../store/capture.js';
 import { execute, rows as selectRows, transaction } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
-import { forgetColumnTypes, quoteTablePath } from '../store/rows.js';
-import { deleteCacheState, LOAD_LOCK_CLASS, selectCacheState, unsentCounts } from '../store/sql.js';
-import { suppressCapture } from '../writeback/index.js';
-import { dependenciesOf } from './convert.js';
+import { forgetColumnTypes } from '../store/rows.js';
+import {
+  deleteCacheState,
+  deleteSyncStatesOfEntities,
+  discardDeadLettersOfEntities,
+  discardOutbox,
+  LOAD_LOCK_CLASS,
+  selectCacheState,
+  unsentCounts,
+} from '../store/sql.js';
 import { DeltaTokenExpiredError, type LoadResult, type LoadSettings, loadList } from './loader.js';
 import { emptyResult } from './run.js';
+import { dependenciesOf } from './targets.js';
 import { type VerifyReport, verifyList } from './verify.js';
 
 export type { LoadResult } from './loader.js';
@@ -174,19 +182,15 @@ export class Cache {
     await transaction(this.ctx.dataSource, async (runner) => {
       await suppressCapture(runner);
       if (unsent.length > 0) {
-        const discarded = await execute(runner, `DELETE FROM "${s}".outbox WHERE entity = ANY($1::text[])`, [
-          names,
-        ]);
-        const dead = await execute(runner, `DELETE FROM "${s}".dead_letters WHERE entity = ANY($1::text[])`, [
-          names,
-        ]);
+        const discarded = await execute(runner, discardOutbox(s), [names]);
+        const dead = await execute(runner, discardDeadLettersOfEntities(s), [names]);
         this.ctx.logger.warn('typeorm-sharepoint: rebuild --force discarded unsent changes', {
           count: discarded.affected,
           deadLetters: dead.affected,
         });
       }
       await this.dropRows(runner);
-      await execute(runner, `DELETE FROM "${s}".sync_state WHERE entity = ANY($1::text[])`, [names]);
+      await execute(runner, deleteSyncStatesOfEntities(s), [names]);
       await execute(runner, deleteCacheState(s), [names]);
     });
     this.fresh.clear();

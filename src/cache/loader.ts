@@ -2,16 +2,15 @@ import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
 import { ListNotProvisionedError, SharePointSyncError } from '../errors/index.js';
 import { expandFields, graphPath } from '../graph/index.js';
-import type { ListSchema } from '../schema/index.js';
+import { type GraphListItem, type ListSchema, makeItemConverter, selectClause } from '../schema/index.js';
 import { execute, rows as selectRows } from '../store/db.js';
 import { resolveReferences } from '../store/rows.js';
 import { upsertCacheState } from '../store/sql.js';
-import { type GraphListItem, makeItemConverter, referenceAwareTarget, selectClause } from './convert.js';
 import { writePage } from './page.js';
 import { emptyResult, type LoadResult, type LoadRun, type LoadSettings, yieldingPage } from './run.js';
 import { sweepMissing } from './sweep.js';
+import { referenceAwareTarget } from './targets.js';
 
-export { rowIdSql } from './convert.js';
 export type { LoadResult, LoadSettings, PendingLocalChange } from './run.js';
 
 export class DeltaTokenExpiredError extends SharePointSyncError {

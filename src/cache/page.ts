@@ -1,17 +1,23 @@
 import type { QueryRunner } from 'typeorm';
-import type { ListSchema } from '../schema/index.js';
+import {
+  canonicalFromRow,
+  type GraphListItem,
+  type ListSchema,
+  quoteIdentifier,
+  quoteTablePath,
+  rowIdSql,
+} from '../schema/index.js';
 import { rows as selectRows } from '../store/db.js';
 import {
   deleteSyncStates,
   pendingOutboxIds,
-  quoteIdentifier,
-  quoteTablePath,
+  syncStateOfItem,
+  syncStatesOf,
   twentyIdsForItems,
   upsertRows,
   upsertSyncStates,
 } from '../store/rows.js';
 import { assignTwentyIds } from './assign-ids.js';
-import { canonicalFromRow, type GraphListItem, rowIdSql, syncStateOfItem } from './convert.js';
 import { compareWithKnown, type KnownState, sameContent } from './echo.js';
 import { type LoadItem, type LoadRun, type PendingLocalChange, yieldingPage } from './run.js';
 import { deleteRecords } from './sweep.js';
@@ -93,7 +99,7 @@ async function storePage(run: LoadRun, ready: ReadyItem[], deletedItemIds: strin
   // outbox and the upsert would be overwritten by SharePoint's version and never sent.
   const present = await lockRows(runner, list, pageIds);
   const pending = await pendingOutboxIds(runner, ctx.schema, entity, pageIds);
-  const known = await syncStatesFor(runner, ctx.schema, entity, pageIds);
+  const known = await syncStatesOf(runner, ctx.schema, entity, pageIds);
   const localRows = await rowsById(
     runner,
     list,
@@ -234,22 +240,6 @@ async function settleConflicts(run: LoadRun, plan: PagePlan): Promise<void> {
     else if (change.deleted) plan.deleteIds.push(change.twentyId);
     else plan.toWrite.push(plan.conflicting.get(change.twentyId)!);
   }
-}
-
-async function syncStatesFor(
-  runner: QueryRunner,
-  schema: string,
-  entity: string,
-  ids: string[],
-): Promise<Map<string, KnownState>> {
-  if (ids.length === 0) return new Map();
-  const found = await selectRows<KnownState & { twenty_id: string }>(
-    runner,
-    `SELECT twenty_id, etag, content_hash, fields, pending FROM "${schema}".sync_state
-      WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
-    [entity, ids],
-  );
-  return new Map(found.map((f) => [f.twenty_id, f]));
 }
 
 /**

@@ -1,10 +1,9 @@
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
-import type { ListSchema } from '../schema/index.js';
+import type { ConvertedItem, GraphListItem, ListSchema } from '../schema/index.js';
+import { suppressCapture } from '../store/capture.js';
 import { isLockConflict, YIELD_LOCK_TIMEOUT_MS, yieldBackoff } from '../store/db.js';
 import type { UpsertTarget } from '../store/rows.js';
-import { suppressCapture } from '../writeback/index.js';
-import type { ConvertedItem, GraphListItem } from './convert.js';
 
 export interface LoadResult {
   entity: string;

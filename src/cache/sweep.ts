@@ -1,8 +1,8 @@
 import type { QueryRunner } from 'typeorm';
-import type { ListSchema } from '../schema/index.js';
+import { type ListSchema, quoteTablePath, rowIdSql } from '../schema/index.js';
 import { execute, rows as selectRows } from '../store/db.js';
-import { deleteRows, quoteTablePath, type UpsertTarget } from '../store/rows.js';
-import { rowIdSql } from './convert.js';
+import { deleteRows, type UpsertTarget } from '../store/rows.js';
+import { deleteStaleSyncStates, staleRecords } from '../store/sql.js';
 import { type LoadRun, yieldingPage } from './run.js';
 
 /**
@@ -20,24 +20,14 @@ export async function sweepMissing(run: LoadRun, loadStart: Date): Promise<numbe
     skipped.length = 0;
     const stale = await selectRows<{ id: string }>(
       runner,
-      `SELECT ${rowIdSql(list, 'e')} AS id FROM ${quoteTablePath(list.tablePath)} e
-        WHERE EXISTS (SELECT 1 FROM "${s}".sync_state st
-                       WHERE st.entity = $1 AND st.twenty_id = ${rowIdSql(list, 'e')} AND st.synced_at < $2)
-          AND NOT EXISTS (SELECT 1 FROM "${s}".outbox o WHERE o.entity = $1 AND o.twenty_id = ${rowIdSql(list, 'e')})
-          AND NOT (${rowIdSql(list, 'e')} = ANY($3::text[]))`,
+      staleRecords(s, quoteTablePath(list.tablePath), rowIdSql(list, 'e')),
       [entity, loadStart, keep],
     );
     const ids = stale.map((r) => r.id);
     const count = await deleteRecords(runner, list, run.target, ids, (itemId, reason) =>
       skipped.push({ itemId, reason }),
     );
-    await execute(
-      runner,
-      `DELETE FROM "${s}".sync_state st WHERE st.entity = $1 AND st.synced_at < $2
-          AND NOT EXISTS (SELECT 1 FROM "${s}".outbox o WHERE o.entity = $1 AND o.twenty_id = st.twenty_id)
-          AND NOT (st.twenty_id = ANY($3::text[]))`,
-      [entity, loadStart, keep],
-    );
+    await execute(runner, deleteStaleSyncStates(s), [entity, loadStart, keep]);
     return count;
   });
   for (const x of skipped) run.skip(x.itemId, x.reason);

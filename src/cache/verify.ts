@@ -2,17 +2,19 @@ import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
 import { ListNotProvisionedError } from '../errors/index.js';
 import { expandFields, graphPath } from '../graph/index.js';
-import type { ListSchema } from '../schema/index.js';
-import { rows as selectRows } from '../store/db.js';
-import { quoteTablePath, stableFieldsJson } from '../store/rows.js';
 import {
   canonicalFromItem,
   canonicalFromRow,
+  contentHash,
   type GraphListItem,
-  hashCanonical,
+  type ListSchema,
+  quoteTablePath,
+  rowIdSql,
   selectClause,
-} from './convert.js';
-import { rowIdSql } from './loader.js';
+  stableFieldsJson,
+} from '../schema/index.js';
+import { rows as selectRows } from '../store/db.js';
+import { outboxRecordsOf } from '../store/sql.js';
 
 export interface FieldDifference {
   /** SharePoint internal column name. */
@@ -96,20 +98,16 @@ export async function verifyList(
       }
       remote.set(id, {
         itemId: item.id,
-        hash: hashCanonical(canonical),
+        hash: contentHash(canonical),
         ...(Object.keys(relations).length ? { relations } : {}),
       });
     }
   }
 
   const pending = new Set(
-    (
-      await selectRows<{ twenty_id: string }>(
-        runner,
-        `SELECT twenty_id FROM "${ctx.schema}".outbox WHERE entity = $1`,
-        [list.entityName],
-      )
-    ).map((r) => r.twenty_id),
+    (await selectRows<{ twenty_id: string }>(runner, outboxRecordsOf(ctx.schema), [list.entityName])).map(
+      (r) => r.twenty_id,
+    ),
   );
 
   const result: ListVerification = {
@@ -129,7 +127,8 @@ export async function verifyList(
   };
   const differingIds: { twentyId: string; itemId: string; local: Record<string, unknown> }[] = [];
   // Records that differ only if a relation SharePoint holds points at a record that exists nowhere: such a
-  // relation is empty (a rebuild loads it as NULL, decision 6), so it is settled after the scan.
+  // relation is empty (relation columns hold the target's TwentyId, decision 6, and a load leaves one that
+  // points nowhere NULL: cache/loader.ts resolveForwardReferences), so it is settled after the scan.
   const dangling: {
     twentyId: string;
     itemId: string;
@@ -163,7 +162,7 @@ export async function verifyList(
         }
         remote.delete(id);
         const canonical = canonicalFromRow(list, row);
-        if (hashCanonical(canonical) !== other.hash) {
+        if (contentHash(canonical) !== other.hash) {
           const emptied = Object.fromEntries(
             Object.entries(other.relations ?? {}).filter(([name]) => (canonical[name] ?? null) === null),
           );
@@ -200,7 +199,7 @@ export async function verifyList(
       const withIds = { ...d.local };
       for (const [name, value] of Object.entries(d.relations))
         if (absent.get(name)?.has(value)) withIds[name] = value;
-      if (hashCanonical(withIds) === d.hash) continue;
+      if (contentHash(withIds) === d.hash) continue;
       result.differingCount += 1;
       if (differingIds.length < maxListed)
         differingIds.push({ twentyId: d.twentyId, itemId: d.itemId, local: d.local });

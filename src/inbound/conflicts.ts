@@ -2,11 +2,21 @@ import type { QueryRunner } from 'typeorm';
 import type { PendingLocalChange } from '../cache/loader.js';
 import { listFor, type SyncContext } from '../context.js';
 import { SharePointSyncError } from '../errors/index.js';
-import { type ConflictPolicy, fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
+import {
+  type ConflictChoice,
+  type ConflictPolicy,
+  decideConflict,
+  fieldsToRow,
+  type ListSchema,
+  quoteIdentifier,
+  quoteTablePath,
+  rowToFields,
+  winnerOf,
+} from '../schema/index.js';
+import { priorityNumber, suppressCapture } from '../store/capture.js';
 import { execute, rows, transaction } from '../store/db.js';
-import { deleteRows, quoteIdentifier, quoteTablePath, upsertRows } from '../store/rows.js';
+import { deleteRows, deleteSyncStates, upsertRows } from '../store/rows.js';
 import * as sql from '../store/sql.js';
-import { suppressCapture } from '../writeback/capture.js';
 
 /** A conflict as `sync.conflicts.list()` returns it. */
 export interface Conflict {
@@ -21,12 +31,14 @@ export interface Conflict {
   remote: Record<string, unknown> | null;
   detectedAt: Date;
   resolvedAt: Date | null;
-  /** `sharepoint`, `twenty`/`local`, `merged`; null while open. */
+  /**
+   * Who won (`sharepoint`, `twenty`: schema/conflict.ts), or `merged` (a person gave the values); null while
+   * open. Conflicts a person resolved for the local version before this vocabulary was one read `local`.
+   */
   resolution: string | null;
 }
 
-/** How a person settles a conflict: keep SharePoint's version, keep the local one, or give merged field values. */
-export type ConflictChoice = 'sharePoint' | 'local' | { fields: Record<string, unknown> };
+export type { ConflictChoice } from '../schema/index.js';
 
 export class ConflictNotFoundError extends SharePointSyncError {
   override name = 'ConflictNotFoundError';
@@ -67,7 +79,8 @@ async function currentRow(
 
 /**
  * The conflict policies for SharePoint changes that meet an unsent local change (called by the loader inside the
- * page's transaction). Returns the records whose SharePoint version is applied.
+ * page's transaction). Returns the records whose SharePoint version is applied. One loop over the page's
+ * conflicts: each one is decided (decideConflict), applied and recorded in the page's transaction, in order.
  */
 export function pendingLocalHandler(ctx: SyncContext) {
   return async (
@@ -106,16 +119,7 @@ export function pendingLocalHandler(ctx: SyncContext) {
         continue;
       }
       const policy = list.conflictResolution;
-      let resolution: 'sharepoint' | 'twenty' | null;
-      if (policy === 'sharePointPriority') resolution = 'sharepoint';
-      else if (policy === 'twentyPriority') resolution = 'twenty';
-      else if (policy === 'lastWriteWins') {
-        const remoteAt = change.lastModified ? Date.parse(change.lastModified) : Number.NaN;
-        resolution =
-          !Number.isNaN(remoteAt) && remoteAt > new Date(local.changed_at).getTime()
-            ? 'sharepoint'
-            : 'twenty';
-      } else resolution = null;
+      const resolution = decideConflict(policy, change.lastModified, local.changed_at);
 
       const row = await currentRow(runner, list, change.twentyId);
       const localFields = row ? rowToFields(list, row) : null;
@@ -125,10 +129,7 @@ export function pendingLocalHandler(ctx: SyncContext) {
       } else if (resolution === 'twenty') {
         // Ours is sent next, against SharePoint's current version (no 412 round trip): adopt its eTag and values.
         if (change.deleted) {
-          await execute(runner, `DELETE FROM "${s}".sync_state WHERE entity = $1 AND twenty_id = $2`, [
-            list.entityName,
-            change.twentyId,
-          ]);
+          await deleteSyncStates(runner, s, list.entityName, [change.twentyId]);
         } else {
           await execute(runner, sql.setSyncEtag(s), [
             list.entityName,
@@ -147,7 +148,7 @@ export function pendingLocalHandler(ctx: SyncContext) {
         `${change.deleted ? 'deleted' : 'changed'} in SharePoint while a local change was waiting to be sent`,
         localFields ? JSON.stringify(localFields) : null,
         change.deleted ? null : JSON.stringify(change.fields),
-        resolution,
+        resolution === 'keep' ? null : resolution,
         change.etag,
         change.lastModified,
         new Date(local.changed_at).toISOString(),
@@ -157,13 +158,13 @@ export function pendingLocalHandler(ctx: SyncContext) {
         entity: list.entityName,
         twentyId: change.twentyId,
         policy,
-        resolution: resolution ?? 'manualReview',
+        resolution,
       });
       ctx.logger.warn('typeorm-sharepoint: conflict', {
         entity: list.entityName,
         twentyId: change.twentyId,
         policy,
-        resolution: resolution ?? 'waiting for review',
+        resolution: resolution === 'keep' ? 'waiting for review' : resolution,
       });
     }
     return apply;
@@ -201,23 +202,25 @@ export class Conflicts {
   }
 
   /**
-   * Settles an open conflict. `'sharePoint'`: the cache takes SharePoint's version and the local change is
-   * dropped. `'local'`: the local version is sent (over SharePoint's). `{ fields }`: these Graph field values
-   * (e.g. a merge) become the record's state in PostgreSQL and are sent.
+   * Settles an open conflict. `'sharepoint'` (alias `'sharePoint'`): the cache takes SharePoint's version and
+   * the local change is dropped. `'twenty'` (alias `'local'`): the local version is sent (over SharePoint's).
+   * `{ fields }`: these Graph field values (e.g. a merge) become the record's state in PostgreSQL and are sent.
    */
   async resolve(id: number, choice: ConflictChoice): Promise<Conflict> {
     const s = this.ctx.schema;
-    const resolved = await transaction(this.ctx.dataSource, async (runner) => {
-      const [row] = await rows<ConflictRow>(
-        runner,
-        `SELECT * FROM "${s}".conflicts WHERE id = $1 AND resolved_at IS NULL FOR UPDATE`,
-        [id],
+    const winner = winnerOf(choice);
+    if (winner === undefined && (typeof choice !== 'object' || choice === null || !('fields' in choice))) {
+      throw new TypeError(
+        `typeorm-sharepoint: conflicts.resolve(${id}, ${JSON.stringify(choice)}): the choice must be 'sharepoint', 'twenty' or { fields } ('sharePoint' and 'local' are accepted as aliases)`,
       );
+    }
+    const resolved = await transaction(this.ctx.dataSource, async (runner) => {
+      const [row] = await rows<ConflictRow>(runner, sql.lockOpenConflict(s), [id]);
       if (!row) throw new ConflictNotFoundError(id);
       const list = listFor(this.ctx, row.entity);
       const key = [list.entityName, row.twenty_id];
       let resolution: string;
-      if (choice === 'sharePoint') {
+      if (winner === 'sharepoint') {
         await suppressCapture(runner);
         if (row.remote) {
           const fields = { ...row.remote, [list.idField.name]: row.twenty_id };
@@ -225,33 +228,33 @@ export class Conflicts {
           await execute(runner, sql.setSyncEtag(s), [...key, row.remote_etag, JSON.stringify(row.remote)]);
         } else {
           await deleteRows(runner, list, [row.twenty_id]);
-          await execute(runner, `DELETE FROM "${s}".sync_state WHERE entity = $1 AND twenty_id = $2`, key);
+          await deleteSyncStates(runner, s, list.entityName, [row.twenty_id]);
         }
         await execute(runner, sql.dropOutboxRecord(s), key);
         resolution = 'sharepoint';
       } else {
-        if (typeof choice === 'object') {
+        if (winner === undefined && typeof choice === 'object') {
           const merged = { ...(row.remote ?? {}), ...choice.fields, [list.idField.name]: row.twenty_id };
           await suppressCapture(runner);
           await upsertRows(runner, list, [fieldsToRow(list, merged)]);
           resolution = 'merged';
         } else {
-          resolution = 'local';
+          resolution = 'twenty';
         }
         // Sent over SharePoint's current version: its eTag and values become what we know it holds.
         if (row.remote)
           await execute(runner, sql.setSyncEtag(s), [...key, row.remote_etag, JSON.stringify(row.remote)]);
-        else await execute(runner, `DELETE FROM "${s}".sync_state WHERE entity = $1 AND twenty_id = $2`, key);
+        else await deleteSyncStates(runner, s, list.entityName, [row.twenty_id]);
         await execute(runner, sql.enqueueRecords(s), [
           list.entityName,
           [row.twenty_id],
-          Number(list.priority.slice(1)),
+          priorityNumber(list),
           'upsert',
         ]);
         await execute(runner, sql.releaseHeld(s), key);
       }
       await execute(runner, sql.resolveConflict(s), [id, resolution]);
-      return rows<ConflictRow>(runner, `SELECT * FROM "${s}".conflicts WHERE id = $1`, [id]);
+      return rows<ConflictRow>(runner, sql.selectConflict(s), [id]);
     });
     this.wake();
     return toConflict(resolved[0]!);

@@ -4,6 +4,7 @@ import { type Db, execute, rows, transaction } from './db.js';
 /**
  * The library's own tables. Each entry is applied once, in order, and recorded in `migrations`.
  * Append new versions; never edit an applied one (users' databases already hold it).
+ * Long by nature: it is a list of statements (data), one entry per version, not logic to split.
  */
 export function migrationsFor(schema: string): { version: number; description: string; sql: string[] }[] {
   const s = `"${schema}"`;

@@ -1,9 +1,16 @@
-import { createHash } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
 import { InternalError } from '../errors/index.js';
-import type { ListSchema } from '../schema/index.js';
+import {
+  canonicalFromItem,
+  contentHash,
+  type GraphListItem,
+  keyColumns,
+  type ListSchema,
+  quoteIdentifier,
+  quoteTablePath,
+} from '../schema/index.js';
 import { type Db, execute, rows as selectRows } from './db.js';
-import { syncStateNewerWins } from './sql.js';
+import * as sql from './sql.js';
 
 /**
  * Shared bulk writes into the application's entity tables and into `sync_state`. The cache loader,
@@ -15,18 +22,6 @@ import { syncStateNewerWins } from './sql.js';
  * Callers run these inside a transaction that called `suppressCapture(runner)` first, so the capture
  * trigger does not queue the library's own writes for write-back.
  */
-
-/** Quotes a TypeORM `tablePath` (`table` or `schema.table`) as a SQL identifier. */
-export function quoteTablePath(tablePath: string): string {
-  return tablePath
-    .split('.')
-    .map((part) => quoteIdentifier(part.replace(/^"|"$/g, '')))
-    .join('.');
-}
-
-export function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 export interface TableColumnTypes {
   /** databaseName → `format_type` (e.g. `uuid`, `character varying(255)`, `jsonb`). */
@@ -98,13 +93,7 @@ export interface UpsertTarget {
 }
 
 export function upsertTargetFor(list: ListSchema): UpsertTarget {
-  if (list.kind === 'junction' && list.junction) {
-    return {
-      tablePath: list.tablePath,
-      keyColumns: [list.junction.ownerField.databaseName, list.junction.inverseField.databaseName],
-    };
-  }
-  return { tablePath: list.tablePath, keyColumns: [list.primaryKey] };
+  return { tablePath: list.tablePath, keyColumns: keyColumns(list) };
 }
 
 export interface UpsertOutcome {
@@ -288,48 +277,10 @@ function dedupeBy<T>(items: T[], key: (item: T) => string): T[] {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Content hash: the one definition shared by loader, verify, write-back and inbound.
-
-/** Canonical form of a field value: Dates as ISO text, nested objects with sorted keys; null/undefined dropped by the caller. */
-function canonicalValue(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'bigint') return value.toString();
-  if (Array.isArray(value)) return value.map(canonicalValue);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = canonicalValue(v);
-    }
-    return out;
-  }
-  return value;
-}
-
-/**
- * Stable JSON of SharePoint field values (keys sorted, null and undefined omitted — SharePoint omits
- * empty fields, so "absent" and "null" must hash the same; `@odata.*` annotations ignored).
- */
-export function stableFieldsJson(fields: Record<string, unknown>): string {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(fields).sort()) {
-    if (k.startsWith('@odata.')) continue;
-    const v = fields[k];
-    if (v === null || v === undefined) continue;
-    out[k] = canonicalValue(v);
-  }
-  return JSON.stringify(out);
-}
-
-/** sha256 hex of `stableFieldsJson(fields)`: equal hashes mean equal mapped content. */
-export function contentHash(fields: Record<string, unknown>): string {
-  return createHash('sha256').update(stableFieldsJson(fields)).digest('hex');
-}
-
-// ---------------------------------------------------------------------------------------------------
 // sync_state in bulk (TwentyId → item id, eTag, fields as loaded, content hash).
 
-export interface SyncStateRow {
+/** What a load or a relation fetch records in sync_state for one record (written by `upsertSyncStates`). */
+export interface SyncStateUpdate {
   twentyId: string;
   itemId: string | null;
   etag: string | null;
@@ -337,12 +288,33 @@ export interface SyncStateRow {
   contentHash: string | null;
 }
 
+/**
+ * What sync_state records of an item just read from SharePoint: its id, eTag, the mapped values SharePoint
+ * holds (so write-back can PATCH only what changed; the derived Title is kept as it was sent) and their
+ * content hash. The one rule for every path that stores items in the cache (loads, relation fetches).
+ */
+export function syncStateOfItem(
+  list: ListSchema,
+  twentyId: string,
+  item: Pick<GraphListItem, 'id' | 'eTag'>,
+  fields: Record<string, unknown>,
+): SyncStateUpdate {
+  const canonical = canonicalFromItem(list, fields);
+  return {
+    twentyId,
+    itemId: item.id,
+    etag: item.eTag ?? null,
+    fields: fields.Title === undefined ? canonical : { ...canonical, Title: fields.Title },
+    contentHash: contentHash(canonical),
+  };
+}
+
 export async function upsertSyncStates(
   runner: QueryRunner,
   schema: string,
   entity: string,
   listId: string,
-  states: SyncStateRow[],
+  states: SyncStateUpdate[],
   options: { chunkSize?: number } = {},
 ): Promise<void> {
   if (states.length === 0) return;
@@ -356,14 +328,7 @@ export async function upsertSyncStates(
       fields: s.fields,
       content_hash: s.contentHash,
     }));
-    await execute(
-      runner,
-      `INSERT INTO "${schema}".sync_state AS st (entity, twenty_id, list_id, item_id, etag, fields, content_hash, synced_at)
-       SELECT $1, r.twenty_id, $2, r.item_id, r.etag, r.fields, r.content_hash, clock_timestamp()
-         FROM jsonb_to_recordset($3::jsonb) AS r(twenty_id text, item_id text, etag text, fields jsonb, content_hash text)
-       ON CONFLICT (entity, twenty_id) DO UPDATE SET ${syncStateNewerWins('st')}`,
-      [entity, listId, JSON.stringify(chunk)],
-    );
+    await execute(runner, sql.upsertLoadedSyncStates(schema), [entity, listId, JSON.stringify(chunk)]);
   }
 }
 
@@ -374,11 +339,19 @@ export async function deleteSyncStates(
   twentyIds: string[],
 ): Promise<void> {
   if (twentyIds.length === 0) return;
-  await execute(
-    runner,
-    `DELETE FROM "${schema}".sync_state WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
-    [entity, twentyIds],
-  );
+  await execute(runner, sql.deleteSyncStatesOf(schema), [entity, twentyIds]);
+}
+
+/** The sync_state of these records of one entity, keyed by TwentyId. */
+export async function syncStatesOf(
+  db: Db,
+  schema: string,
+  entity: string,
+  twentyIds: string[],
+): Promise<Map<string, sql.SyncStateRow>> {
+  if (twentyIds.length === 0) return new Map();
+  const found = await selectRows<sql.SyncStateRow>(db, sql.selectSyncStatesOf(schema), [entity, twentyIds]);
+  return new Map(found.map((f) => [f.twenty_id, f]));
 }
 
 /** item id → TwentyId for items of one list (delta deletions carry only the item id). */
@@ -389,11 +362,10 @@ export async function twentyIdsForItems(
   itemIds: string[],
 ): Promise<Map<string, string>> {
   if (itemIds.length === 0) return new Map();
-  const found = await selectRows<{ item_id: string; twenty_id: string }>(
-    db,
-    `SELECT item_id, twenty_id FROM "${schema}".sync_state WHERE list_id = $1 AND item_id = ANY($2::text[])`,
-    [listId, itemIds],
-  );
+  const found = await selectRows<{ item_id: string; twenty_id: string }>(db, sql.twentyIdsOfItems(schema), [
+    listId,
+    itemIds,
+  ]);
   return new Map(found.map((r) => [r.item_id, r.twenty_id]));
 }
 
@@ -405,10 +377,6 @@ export async function pendingOutboxIds(
   twentyIds: string[],
 ): Promise<Set<string>> {
   if (twentyIds.length === 0) return new Set();
-  const found = await selectRows<{ twenty_id: string }>(
-    db,
-    `SELECT twenty_id FROM "${schema}".outbox WHERE entity = $1 AND twenty_id = ANY($2::text[])`,
-    [entity, twentyIds],
-  );
+  const found = await selectRows<{ twenty_id: string }>(db, sql.outboxRecords(schema), [entity, twentyIds]);
   return new Set(found.map((r) => r.twenty_id));
 }

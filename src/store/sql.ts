@@ -2,7 +2,8 @@
  * SQL over the library's own tables, grouped by the concern that owns each section.
  * Every function takes the (already validated) schema name and returns statement text; parameters are
  * positional. Keep each section to its owner: write-back owns outbox, dead_letters and sync_state writes,
- * the cache owns cache_state.
+ * the cache owns cache_state. Over 400 lines on purpose: it is the one catalogue of statements (issue 16,
+ * pg-boss's `plans`), each short and named; splitting it would make two homes.
  */
 
 // ───────────────────────────── outbox (write-back) ─────────────────────────────
@@ -28,8 +29,9 @@ export const releaseOrphanClaims = (s: string, ownWorkerId?: number) => `
           AND l.classid = ${WORKER_LOCK_CLASS}::oid AND l.objid = o.claimed_by::oid)`;
 
 /**
- * When a row is due, by priority (decision 4): P0 now; P1 once the batch window has passed since the first
- * unsent change (coalescing keeps `enqueued_at`, so a hot record is not starved); P2 at the next 5-minute
+ * When a row is due, by priority (docs/writeback.md; P0–P3 in docs/architecture.md's glossary): P0 now;
+ * P1 once the batch window has passed since the first unsent change (coalescing keeps `enqueued_at`, so a
+ * hot record is not starved); P2 at the next 5-minute
  * boundary; P3 at the next daily hour (UTC). `available_at` only carries retry backoff.
  * $2 = P1 window seconds, $3 = P3 hour (0–23), $4 = true to ignore the windows (flush).
  */
@@ -153,6 +155,20 @@ export const requeueDeadLetters = (s: string) => `
 
 // ───────────────────────────── sync_state (write-back) ─────────────────────────────
 
+/** A row of `sync_state`: per record, the SharePoint item, the version SharePoint acknowledged, sends in flight. */
+export interface SyncStateRow {
+  entity: string;
+  twenty_id: string;
+  list_id: string;
+  item_id: string | null;
+  etag: string | null;
+  content_hash: string | null;
+  /** The mapped field values SharePoint holds (as last read or acknowledged). */
+  fields: Record<string, unknown> | null;
+  /** Field values sent whose answer is not recorded yet (the last few). */
+  pending: Record<string, unknown>[] | null;
+}
+
 export const selectSyncState = (s: string) => `
   SELECT entity, twenty_id, list_id, item_id, etag, content_hash, fields, pending
     FROM "${s}".sync_state
@@ -160,8 +176,8 @@ export const selectSyncState = (s: string) => `
 
 /**
  * Before sending, records what is about to be sent (`pending`) and, for creates, a marker row with no item
- * id (decision 5): a later delete of a record whose create response was lost still finds the item, and a
- * 412 caused by our own lost write is recognised as an echo instead of a conflict.
+ * id: a later delete of a record whose create response was lost still finds the item (decision 4), and a
+ * 412 caused by our own lost write is recognised as an echo instead of a conflict (decision 8).
  */
 export const recordPending = (s: string) => `
   INSERT INTO "${s}".sync_state (entity, twenty_id, list_id, pending)
@@ -194,6 +210,26 @@ export const upsertSyncState = (s: string) => `
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::text[]) AS r(e, t, l, i, et, f, h)
   ON CONFLICT (entity, twenty_id) DO UPDATE SET ${syncStateNewerWins('st')}, pending = NULL`;
 
+/** Bulk upsert from a load ($1 entity, $2 list id, $3 jsonb array of {twenty_id, item_id, etag, fields, content_hash}). */
+export const upsertLoadedSyncStates = (s: string) => `
+  INSERT INTO "${s}".sync_state AS st (entity, twenty_id, list_id, item_id, etag, fields, content_hash, synced_at)
+  SELECT $1, r.twenty_id, $2, r.item_id, r.etag, r.fields, r.content_hash, clock_timestamp()
+    FROM jsonb_to_recordset($3::jsonb) AS r(twenty_id text, item_id text, etag text, fields jsonb, content_hash text)
+  ON CONFLICT (entity, twenty_id) DO UPDATE SET ${syncStateNewerWins('st')}`;
+
+/** sync_state of one entity ($1) for the TwentyIds $2. */
+export const selectSyncStatesOf = (s: string) => `
+  SELECT entity, twenty_id, list_id, item_id, etag, content_hash, fields, pending FROM "${s}".sync_state
+   WHERE entity = $1 AND twenty_id = ANY($2::text[])`;
+
+/** Removes the sync_state of one entity ($1) for the TwentyIds $2. */
+export const deleteSyncStatesOf = (s: string) =>
+  `DELETE FROM "${s}".sync_state WHERE entity = $1 AND twenty_id = ANY($2::text[])`;
+
+/** item id → TwentyId for items ($2) of one list ($1): delta deletions carry only the item id. */
+export const twentyIdsOfItems = (s: string) =>
+  `SELECT item_id, twenty_id FROM "${s}".sync_state WHERE list_id = $1 AND item_id = ANY($2::text[])`;
+
 export const deleteSyncState = (s: string) => `
   DELETE FROM "${s}".sync_state WHERE (entity, twenty_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
@@ -220,6 +256,12 @@ export const dropOutboxRecord = (s: string) =>
   `DELETE FROM "${s}".outbox WHERE entity = $1 AND twenty_id = $2`;
 
 /** Outbox rows of some records of one entity: $1 entity, $2 TwentyIds. */
+/** An open conflict ($1 id), locked for its resolution. */
+export const lockOpenConflict = (s: string) =>
+  `SELECT * FROM "${s}".conflicts WHERE id = $1 AND resolved_at IS NULL FOR UPDATE`;
+
+export const selectConflict = (s: string) => `SELECT * FROM "${s}".conflicts WHERE id = $1`;
+
 export const outboxRowsFor = (s: string) => `
   SELECT twenty_id, op, held, changed_at FROM "${s}".outbox WHERE entity = $1 AND twenty_id = ANY($2::text[])`;
 
@@ -337,6 +379,39 @@ export const unsentRecords = (s: string) => `
   SELECT twenty_id FROM "${s}".outbox WHERE entity = $1 AND twenty_id = ANY($2::text[])
   UNION
   SELECT twenty_id FROM "${s}".dead_letters WHERE entity = $1 AND twenty_id = ANY($2::text[])`;
+
+/** TwentyIds of one entity ($1) among $2 with a change waiting in the outbox (a load must not overwrite them). */
+export const outboxRecords = (s: string) =>
+  `SELECT twenty_id FROM "${s}".outbox WHERE entity = $1 AND twenty_id = ANY($2::text[])`;
+
+/** Every TwentyId of one entity ($1) with a change waiting in the outbox (verify: not drift, just unsent). */
+export const outboxRecordsOf = (s: string) => `SELECT twenty_id FROM "${s}".outbox WHERE entity = $1`;
+
+/**
+ * After a full load ($1 entity, $2 the load's start, $3 TwentyIds to keep): rows of `table` that SharePoint
+ * once held (a sync_state older than the load) and no longer returned, with nothing unsent.
+ */
+export const staleRecords = (s: string, table: string, idSql: string) => `
+  SELECT ${idSql} AS id FROM ${table} e
+   WHERE EXISTS (SELECT 1 FROM "${s}".sync_state st
+                  WHERE st.entity = $1 AND st.twenty_id = ${idSql} AND st.synced_at < $2)
+     AND NOT EXISTS (SELECT 1 FROM "${s}".outbox o WHERE o.entity = $1 AND o.twenty_id = ${idSql})
+     AND NOT (${idSql} = ANY($3::text[]))`;
+
+/** The sync_state that goes with `staleRecords` (same parameters). */
+export const deleteStaleSyncStates = (s: string) => `
+  DELETE FROM "${s}".sync_state st WHERE st.entity = $1 AND st.synced_at < $2
+     AND NOT EXISTS (SELECT 1 FROM "${s}".outbox o WHERE o.entity = $1 AND o.twenty_id = st.twenty_id)
+     AND NOT (st.twenty_id = ANY($3::text[]))`;
+
+/** rebuild --force: the unsent changes of the entities $1, discarded. */
+export const discardOutbox = (s: string) => `DELETE FROM "${s}".outbox WHERE entity = ANY($1::text[])`;
+/** rebuild --force: the dead letters of the entities $1, discarded. */
+export const discardDeadLettersOfEntities = (s: string) =>
+  `DELETE FROM "${s}".dead_letters WHERE entity = ANY($1::text[])`;
+/** rebuild: what was known of the entities $1 in SharePoint. */
+export const deleteSyncStatesOfEntities = (s: string) =>
+  `DELETE FROM "${s}".sync_state WHERE entity = ANY($1::text[])`;
 
 /** Unsent changes per entity among $1: outbox rows (held ones included) and dead letters. */
 export const unsentCounts = (s: string) => `

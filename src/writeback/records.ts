@@ -131,6 +131,8 @@ function isUniquenessError(result: Extract<BatchResult, { ok: false }>): boolean
  * Sends one record's current state. Everything is decided from state, not from the change that queued it:
  * a row that is gone is a delete, a row without a SharePoint item is a create, otherwise only the fields
  * that differ from what SharePoint holds are PATCHed.
+ * Long on purpose: its steps (lookup, readItem, remove, create, update) are named inner generators sharing
+ * the record's input; as separate functions each would take the whole input again.
  */
 export function* sendRecord(input: RecordInput): RecordProgram {
   const { list, siteId, listId, twentyId, fields, state } = input;
