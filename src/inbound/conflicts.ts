@@ -1,7 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import type { PendingLocalChange } from '../cache/loader.js';
 import { listFor, type SyncContext } from '../context.js';
-import { SharePointSyncError } from '../errors/index.js';
+import { SharePointSyncError, UsageError } from '../errors/index.js';
 import {
   type ConflictChoice,
   type ConflictPolicy,
@@ -210,7 +210,7 @@ export class Conflicts {
     const s = this.ctx.schema;
     const winner = winnerOf(choice);
     if (winner === undefined && (typeof choice !== 'object' || choice === null || !('fields' in choice))) {
-      throw new TypeError(
+      throw new UsageError(
         `typeorm-sharepoint: conflicts.resolve(${id}, ${JSON.stringify(choice)}): the choice must be 'sharepoint', 'twenty' or { fields } ('sharePoint' and 'local' are accepted as aliases)`,
       );
     }
