@@ -523,7 +523,7 @@ export function createConsole(options: ConsoleOptions): ConsoleHandler {
         }
         await sync.conflicts.resolve(id, { fields });
       } else {
-        await sync.conflicts.resolve(id, choice === 'local' ? 'local' : 'sharePoint');
+        await sync.conflicts.resolve(id, choice === 'local' ? 'twenty' : 'sharepoint');
       }
       audit(who, 'resolved a conflict', {
         ...where,

@@ -30,15 +30,17 @@ export function conflictCommands({ program, withSync }: Cli): void {
   conflicts
     .command('resolve')
     .argument('<id>', 'conflict id (from `conflicts list`)')
-    .argument('<choice>', 'sharepoint | local')
+    .argument('<choice>', 'sharepoint | twenty (alias: local)')
     .action(async (id: string, choice: string) => {
-      if (choice !== 'sharepoint' && choice !== 'local') {
-        throw new UsageError(`conflicts resolve: choice must be "sharepoint" or "local", got "${choice}"`);
+      if (choice !== 'sharepoint' && choice !== 'twenty' && choice !== 'local') {
+        throw new UsageError(
+          `conflicts resolve: choice must be "sharepoint" or "twenty" ("local" is an alias), got "${choice}"`,
+        );
       }
       await withSync(async (sync, output) => {
         const resolved = await sync.conflicts.resolve(
           Number(id),
-          choice === 'sharepoint' ? 'sharePoint' : 'local',
+          choice === 'sharepoint' ? 'sharepoint' : 'twenty',
         );
         output.result(resolved, () => `conflict #${resolved.id} resolved: ${resolved.resolution}`);
       });
