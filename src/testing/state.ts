@@ -490,7 +490,7 @@ export class EmulatorState {
       const seen = new Set<string>();
       for (const item of list.items.values()) {
         const v = item.fields[column.name];
-        if (v === undefined || v === null) continue;
+        if (v === undefined || v === null || v === '') continue;
         const k = uniqueKey(v);
         if (seen.has(k))
           throw badRequest(
@@ -625,17 +625,13 @@ export class EmulatorState {
       }
       out[key] = raw === null || raw === undefined ? null : validateValue(column, raw);
     }
-    for (const column of list.columns) {
-      if (!column.required) continue;
-      const next = column.name in out ? out[column.name] : existing?.fields[column.name];
-      if (next === undefined || next === null || next === '') {
-        throw badRequest(`Field '${column.name}' is required.`);
-      }
-    }
+    // `required` is enforced by SharePoint's forms only: CSOM, REST and Graph accept items that leave a
+    // required column empty (SharePoint/PnP-JS-Core#376). docs/emulator.md, "Required and unique columns".
     for (const column of list.columns) {
       if (!column.enforceUniqueValues) continue;
       const v = out[column.name];
-      if (v === undefined || v === null) continue;
+      // Empty is no value: several items may leave a unique column empty (docs/emulator.md).
+      if (v === undefined || v === null || v === '') continue;
       const holder = uniqueIndex(list, column.name).get(uniqueKey(v));
       if (holder !== undefined && holder !== existing?.id && list.items.has(holder)) {
         throw new GraphError(
