@@ -725,7 +725,8 @@ function validateValue(column: ColumnRecord, raw: unknown): unknown {
       if (typeof f.maximum === 'number' && raw > f.maximum) {
         throw badRequest(`Field '${name}' must be at most ${f.maximum}.`);
       }
-      return raw;
+      // A number column is SQL Server `float`: 15 significant digits (docs/emulator.md).
+      return Number(raw.toPrecision(15));
     }
     case 'boolean':
       if (typeof raw !== 'boolean') throw badRequest(`Field '${name}' expects true or false.`);

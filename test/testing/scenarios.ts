@@ -167,6 +167,19 @@ export function emulatorScenarios(transport: Transport): void {
         expect((await ctx.call('DELETE', `${items}/${created.json.id}`)).status).toBe(204);
     });
 
+    it('keeps numbers to 15 significant digits and date-times to the second', async () => {
+      const made = await ctx.call('POST', items, {
+        fields: { Title: 'P', TwentyId: 'id-p', Size: 0.1 + 0.2 },
+      });
+      expect(made.status).toBe(201);
+      expect(made.json.fields.Size).toBe(0.3);
+      const big = await ctx.call('PATCH', `${items}/${made.json.id}/fields`, {
+        Size: 123456789012345.67 * 1000,
+      });
+      expect(big.json.Size).toBe(123456789012346000);
+      expect((await ctx.call('DELETE', `${items}/${made.json.id}`)).status).toBe(204);
+    });
+
     it('eTag changes on every write; a stale If-Match answers 412 on PATCH and DELETE, the current one passes', async () => {
       const c = await ctx.call('POST', items, { fields: { Title: 'C', TwentyId: 'id-c' } });
       const first = c.json.eTag;
