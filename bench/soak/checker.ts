@@ -564,7 +564,7 @@ export function check(input: CheckInput): CheckReport {
           detail: `${f.field}: PostgreSQL ${JSON.stringify(f.postgres)}, SharePoint ${JSON.stringify(f.sharePoint)}`,
         },
         dangling
-          ? 'relation to a deleted record emptied in the cache by a pull (cache/loader.ts resolveReferences), kept in SharePoint'
+          ? 'relation to a deleted record emptied in the cache by a pull (cache/loader.ts resolveForwardReferences), kept in SharePoint'
           : 'unexplained',
       );
     }

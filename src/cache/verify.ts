@@ -1,16 +1,17 @@
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
-import type { ListSchema } from '../schema/index.js';
-import { rows as selectRows } from '../store/db.js';
-import { quoteTablePath, stableFieldsJson } from '../store/rows.js';
 import {
   canonicalFromItem,
   canonicalFromRow,
+  contentHash,
   type GraphListItem,
-  hashCanonical,
+  type ListSchema,
+  quoteTablePath,
+  rowIdSql,
   selectClause,
-} from './convert.js';
-import { rowIdSql } from './loader.js';
+  stableFieldsJson,
+} from '../schema/index.js';
+import { rows as selectRows } from '../store/db.js';
 
 export interface FieldDifference {
   /** SharePoint internal column name. */
@@ -96,7 +97,7 @@ export async function verifyList(
       }
       remote.set(id, {
         itemId: item.id,
-        hash: hashCanonical(canonical),
+        hash: contentHash(canonical),
         ...(Object.keys(relations).length ? { relations } : {}),
       });
     }
@@ -163,7 +164,7 @@ export async function verifyList(
         }
         remote.delete(id);
         const canonical = canonicalFromRow(list, row);
-        if (hashCanonical(canonical) !== other.hash) {
+        if (contentHash(canonical) !== other.hash) {
           const emptied = Object.fromEntries(
             Object.entries(other.relations ?? {}).filter(([name]) => (canonical[name] ?? null) === null),
           );
@@ -200,7 +201,7 @@ export async function verifyList(
       const withIds = { ...d.local };
       for (const [name, value] of Object.entries(d.relations))
         if (absent.get(name)?.has(value)) withIds[name] = value;
-      if (hashCanonical(withIds) === d.hash) continue;
+      if (contentHash(withIds) === d.hash) continue;
       result.differingCount += 1;
       if (differingIds.length < maxListed)
         differingIds.push({ twentyId: d.twentyId, itemId: d.itemId, local: d.local });

@@ -1,11 +1,18 @@
 import type { QueryRunner } from 'typeorm';
 import type { PendingLocalChange } from '../cache/loader.js';
 import { listFor, type SyncContext } from '../context.js';
-import { type ConflictPolicy, fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
+import {
+  type ConflictPolicy,
+  fieldsToRow,
+  type ListSchema,
+  quoteIdentifier,
+  quoteTablePath,
+  rowToFields,
+} from '../schema/index.js';
+import { suppressCapture } from '../store/capture.js';
 import { execute, rows, transaction } from '../store/db.js';
-import { deleteRows, quoteIdentifier, quoteTablePath, upsertRows } from '../store/rows.js';
+import { deleteRows, upsertRows } from '../store/rows.js';
 import * as sql from '../store/sql.js';
-import { suppressCapture } from '../writeback/capture.js';
 
 /** A conflict as `sync.conflicts.list()` returns it. */
 export interface Conflict {

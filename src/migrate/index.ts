@@ -1,9 +1,8 @@
 import type { Cache, VerifyReport } from '../cache/index.js';
-import { rowIdSql } from '../cache/loader.js';
 import type { SyncContext } from '../context.js';
 import type { ProvisioningPlan } from '../provision/index.js';
+import { quoteTablePath, rowIdSql } from '../schema/index.js';
 import { execute, rows } from '../store/db.js';
-import { quoteTablePath } from '../store/rows.js';
 import * as sql from '../store/sql.js';
 import type { Writeback } from '../writeback/index.js';
 

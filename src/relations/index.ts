@@ -1,19 +1,20 @@
 import DataLoader from 'dataloader';
 import { type EntityManager, In, type ObjectLiteral } from 'typeorm';
-import {
-  canonicalFromItem,
-  type GraphListItem,
-  hashCanonical,
-  makeItemConverter,
-  selectClause,
-} from '../cache/convert.js';
 import { listFor, type SyncContext } from '../context.js';
 import { odataString } from '../graph/index.js';
-import type { FieldSchema, ListSchema } from '../schema/index.js';
+import {
+  type FieldSchema,
+  type GraphListItem,
+  type ListSchema,
+  makeItemConverter,
+  quoteIdentifier as quote,
+  quoteTablePath,
+  selectClause,
+} from '../schema/index.js';
+import { suppressCapture } from '../store/capture.js';
 import { type Db, rows as selectRows, transaction } from '../store/db.js';
-import { upsertRows, upsertSyncStates } from '../store/rows.js';
+import { syncStateOfItem, upsertRows, upsertSyncStates } from '../store/rows.js';
 import { unsentRecords } from '../store/sql.js';
-import { suppressCapture } from '../writeback/capture.js';
 
 /**
  * TwentyIds per `$filter` (`fields/TwentyId eq 'a' or …`): SharePoint refuses very long URLs and expressions,
@@ -248,7 +249,7 @@ export class RelationLoaders {
       loader = new DataLoader<string, string[]>(async (ids) => {
         const rows: Record<string, unknown>[] = await this.ctx.dataSource.query(
           `SELECT ${quote(j.ownerField.databaseName)}::text AS o, ${quote(j.inverseField.databaseName)}::text AS i
-             FROM ${junction.tablePath.split('.').map(quote).join('.')} WHERE ${quote(j.ownerField.databaseName)}::text = ANY($1)`,
+             FROM ${quoteTablePath(junction.tablePath)} WHERE ${quote(j.ownerField.databaseName)}::text = ANY($1)`,
           [[...ids]],
         );
         const groups = new Map<string, string[]>(ids.map((id) => [id, []]));
@@ -338,14 +339,7 @@ export class RelationLoaders {
         const converted = convert(item.fields ?? {});
         if (!converted.ok || !converted.twentyId) continue;
         rows.push(converted.row);
-        const canonical = canonicalFromItem(list, converted.fields);
-        states.push({
-          twentyId: converted.twentyId,
-          itemId: item.id,
-          etag: item.eTag ?? null,
-          fields: canonical,
-          contentHash: hashCanonical(canonical),
-        });
+        states.push(syncStateOfItem(list, converted.twentyId, item, converted.fields));
       }
     }
     if (rows.length === 0) return 0;
@@ -387,8 +381,4 @@ function isValidId(list: ListSchema, id: unknown): boolean {
   } catch {
     return false;
   }
-}
-
-function quote(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }

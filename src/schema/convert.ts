@@ -1,20 +1,9 @@
-import { junctionTwentyId } from '../writeback/capture.js';
 import { emptyValue } from './fields.js';
+import { twentyIdOfRow } from './key.js';
 import type { ListSchema } from './types.js';
 
 /** Longest value of SharePoint's single-line `Title`. */
 const TITLE_MAX = 255;
-
-/** The TwentyId of a row (keyed by PostgreSQL column names). */
-export function twentyIdOfRow(list: ListSchema, row: Record<string, unknown>): string | undefined {
-  if (list.kind === 'junction' && list.junction) {
-    const owner = row[list.junction.ownerField.databaseName];
-    const inverse = row[list.junction.inverseField.databaseName];
-    return owner == null || inverse == null ? undefined : junctionTwentyId(String(owner), String(inverse));
-  }
-  const id = row[list.primaryKey];
-  return id == null ? undefined : String(id);
-}
 
 /**
  * A PostgreSQL row (keyed by column name, values as the driver returns them) → the Graph `fields` of its

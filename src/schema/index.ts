@@ -1,4 +1,4 @@
-export { fieldsToRow, rowToFields, twentyIdOfRow } from './convert.js';
+export { fieldsToRow, rowToFields } from './convert.js';
 export {
   columnOptionsOf,
   isIgnored,
@@ -9,6 +9,25 @@ export {
 } from './decorators.js';
 export { SchemaError, ValidationError } from './errors.js';
 export { emptyValue, isoSeconds, UUID } from './fields.js';
+export { contentHash, stableFieldsJson } from './hash.js';
+export {
+  type ConvertedItem,
+  canonicalFromItem,
+  canonicalFromRow,
+  type GraphListItem,
+  makeItemConverter,
+  mappedFields,
+  selectClause,
+  validationProblem,
+} from './items.js';
+export {
+  junctionTwentyId,
+  keyColumns,
+  quoteIdentifier,
+  quoteTablePath,
+  rowIdSql,
+  twentyIdOfRow,
+} from './key.js';
 export { humanize, internalName, isReservedName, pascal, pluralize } from './names.js';
 export {
   type KeptColumns,

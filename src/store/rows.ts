@@ -1,6 +1,13 @@
-import { createHash } from 'node:crypto';
 import type { QueryRunner } from 'typeorm';
-import type { ListSchema } from '../schema/index.js';
+import {
+  canonicalFromItem,
+  contentHash,
+  type GraphListItem,
+  keyColumns,
+  type ListSchema,
+  quoteIdentifier,
+  quoteTablePath,
+} from '../schema/index.js';
 import { type Db, execute, rows as selectRows } from './db.js';
 import { syncStateNewerWins } from './sql.js';
 
@@ -14,18 +21,6 @@ import { syncStateNewerWins } from './sql.js';
  * Callers run these inside a transaction that called `suppressCapture(runner)` first, so the capture
  * trigger does not queue the library's own writes for write-back.
  */
-
-/** Quotes a TypeORM `tablePath` (`table` or `schema.table`) as a SQL identifier. */
-export function quoteTablePath(tablePath: string): string {
-  return tablePath
-    .split('.')
-    .map((part) => quoteIdentifier(part.replace(/^"|"$/g, '')))
-    .join('.');
-}
-
-export function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 export interface TableColumnTypes {
   /** databaseName → `format_type` (e.g. `uuid`, `character varying(255)`, `jsonb`). */
@@ -97,13 +92,7 @@ export interface UpsertTarget {
 }
 
 export function upsertTargetFor(list: ListSchema): UpsertTarget {
-  if (list.kind === 'junction' && list.junction) {
-    return {
-      tablePath: list.tablePath,
-      keyColumns: [list.junction.ownerField.databaseName, list.junction.inverseField.databaseName],
-    };
-  }
-  return { tablePath: list.tablePath, keyColumns: [list.primaryKey] };
+  return { tablePath: list.tablePath, keyColumns: keyColumns(list) };
 }
 
 export interface UpsertOutcome {
@@ -283,45 +272,6 @@ function dedupeBy<T>(items: T[], key: (item: T) => string): T[] {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Content hash: the one definition shared by loader, verify, write-back and inbound.
-
-/** Canonical form of a field value: Dates as ISO text, nested objects with sorted keys; null/undefined dropped by the caller. */
-function canonicalValue(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'bigint') return value.toString();
-  if (Array.isArray(value)) return value.map(canonicalValue);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = canonicalValue(v);
-    }
-    return out;
-  }
-  return value;
-}
-
-/**
- * Stable JSON of SharePoint field values (keys sorted, null and undefined omitted — SharePoint omits
- * empty fields, so "absent" and "null" must hash the same; `@odata.*` annotations ignored).
- */
-export function stableFieldsJson(fields: Record<string, unknown>): string {
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(fields).sort()) {
-    if (k.startsWith('@odata.')) continue;
-    const v = fields[k];
-    if (v === null || v === undefined) continue;
-    out[k] = canonicalValue(v);
-  }
-  return JSON.stringify(out);
-}
-
-/** sha256 hex of `stableFieldsJson(fields)`: equal hashes mean equal mapped content. */
-export function contentHash(fields: Record<string, unknown>): string {
-  return createHash('sha256').update(stableFieldsJson(fields)).digest('hex');
-}
-
-// ---------------------------------------------------------------------------------------------------
 // sync_state in bulk (TwentyId → item id, eTag, fields as loaded, content hash).
 
 export interface SyncStateRow {
@@ -330,6 +280,27 @@ export interface SyncStateRow {
   etag: string | null;
   fields: Record<string, unknown> | null;
   contentHash: string | null;
+}
+
+/**
+ * What sync_state records of an item just read from SharePoint: its id, eTag, the mapped values SharePoint
+ * holds (so write-back can PATCH only what changed; the derived Title is kept as it was sent) and their
+ * content hash. The one rule for every path that stores items in the cache (loads, relation fetches).
+ */
+export function syncStateOfItem(
+  list: ListSchema,
+  twentyId: string,
+  item: Pick<GraphListItem, 'id' | 'eTag'>,
+  fields: Record<string, unknown>,
+): SyncStateRow {
+  const canonical = canonicalFromItem(list, fields);
+  return {
+    twentyId,
+    itemId: item.id,
+    etag: item.eTag ?? null,
+    fields: fields.Title === undefined ? canonical : { ...canonical, Title: fields.Title },
+    contentHash: contentHash(canonical),
+  };
 }
 
 export async function upsertSyncStates(

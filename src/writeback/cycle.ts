@@ -2,11 +2,19 @@ import retry from 'retry';
 import type { QueryRunner } from 'typeorm';
 import { listFor, type SyncContext, type SyncEvent } from '../context.js';
 import type { BatchResult, GraphRequest } from '../graph/index.js';
-import { type ConflictPolicy, fieldsToRow, type ListSchema, rowToFields } from '../schema/index.js';
+import {
+  type ConflictPolicy,
+  contentHash,
+  fieldsToRow,
+  keyColumns,
+  type ListSchema,
+  quoteTablePath,
+  rowToFields,
+} from '../schema/index.js';
+import { suppressCapture } from '../store/capture.js';
 import { execute, retryOnConnectionLoss, rows, yieldingTransaction } from '../store/db.js';
-import { contentHash, deleteRows, quoteTablePath, upsertRows } from '../store/rows.js';
+import { deleteRows, upsertRows } from '../store/rows.js';
 import * as sql from '../store/sql.js';
-import { keyColumns, suppressCapture } from './capture.js';
 import {
   changedFields,
   type Fields,

@@ -1,8 +1,8 @@
 import { listFor, type SyncContext } from '../context.js';
 import type { Priority } from '../schema/index.js';
+import { installCaptureTriggers, priorityNumber } from '../store/capture.js';
 import { execute, isConnectionLoss, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
-import { installCaptureTriggers, priorityNumber } from './capture.js';
 import {
   type ConflictResolution,
   type CycleSettings,
@@ -13,7 +13,6 @@ import {
 import { WorkerSession } from './session.js';
 import { installValidation } from './validation.js';
 
-export { capturedTables, junctionTwentyId, SUPPRESS_SETTING, suppressCapture } from './capture.js';
 export type { ConflictResolution, WritebackConflict } from './cycle.js';
 
 export interface WritebackOptions {

@@ -1,8 +1,8 @@
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
+import { notifyChannel } from '../store/capture.js';
 import { execute, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
-import { notifyChannel } from './capture.js';
 
 interface PgClient {
   on(event: string, listener: (...args: unknown[]) => void): void;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ListSchema } from '../../src/schema/index.js';
-import { installCaptureTriggers } from '../../src/writeback/capture.js';
+import { installCaptureTriggers } from '../../src/store/capture.js';
 import { waitFor } from '../support/wait.js';
 import { WRITEBACK_ENTITIES } from '../writeback/fixtures.js';
 import { createHarness, type Harness } from '../writeback/support.js';

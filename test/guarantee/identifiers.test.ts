@@ -1,9 +1,13 @@
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharePointList, SharePointSync } from '../../src/index.js';
+import {
+  capturedTables,
+  captureTriggerName,
+  installCaptureTriggers,
+  notifyChannel,
+} from '../../src/store/capture.js';
 import { createEmulator, type Emulator } from '../../src/testing/index.js';
-import { captureTriggerName, installCaptureTriggers, notifyChannel } from '../../src/writeback/capture.js';
-import { capturedTables } from '../../src/writeback/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 

@@ -1,10 +1,10 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ListSchema } from '../../src/schema/index.js';
+import { installCaptureTriggers } from '../../src/store/capture.js';
 import { rows } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrations.js';
 import * as sql from '../../src/store/sql.js';
-import { installCaptureTriggers } from '../../src/writeback/capture.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 // The outbox SQL on its own: due times per priority, claims, orphan release, dead letters.

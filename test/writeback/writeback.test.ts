@@ -1,14 +1,10 @@
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GraphRequest } from '../../src/graph/index.js';
-import { ValidationError } from '../../src/schema/index.js';
+import { junctionTwentyId, ValidationError } from '../../src/schema/index.js';
+import { capturedTables, suppressCapture } from '../../src/store/capture.js';
 import { rows } from '../../src/store/db.js';
-import {
-  capturedTables,
-  junctionTwentyId,
-  suppressCapture,
-  WritebackFlushError,
-} from '../../src/writeback/index.js';
+import { WritebackFlushError } from '../../src/writeback/index.js';
 import { waitFor } from '../support/wait.js';
 import { WbCompany, WbNote, WRITEBACK_ENTITIES } from './fixtures.js';
 import { createHarness, type Harness } from './support.js';

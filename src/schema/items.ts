@@ -1,9 +1,9 @@
-import type { DataSource } from 'typeorm';
-import { createValidator, emptyValue, type FieldSchema, type ListSchema } from '../schema/index.js';
-import { contentHash, type UpsertTarget, upsertTargetFor } from '../store/rows.js';
-import { junctionTwentyId } from '../writeback/index.js';
+import { emptyValue } from './fields.js';
+import { twentyIdOfRow } from './key.js';
+import type { FieldSchema, ListSchema } from './types.js';
+import { createValidator } from './validate.js';
 
-/** A SharePoint list item as the items and delta endpoints return it (only what the loader reads). */
+/** A SharePoint list item as the items and delta endpoints return it (only what the library reads). */
 export interface GraphListItem {
   id: string;
   eTag?: string;
@@ -25,9 +25,9 @@ export function selectClause(list: ListSchema): string {
 }
 
 /**
- * Canonical SharePoint values of the mapped fields, for hashing and field-by-field comparison: each
- * value goes through the field's own conversion so that both sides (a PostgreSQL row, a Graph item)
- * land in the same shape (e.g. `1` and `"1"` for a numeric column, two spellings of one instant).
+ * Canonical SharePoint values of the mapped fields, for hashing (`contentHash`) and field-by-field
+ * comparison: each value goes through the field's own conversion so that both sides (a PostgreSQL row, a
+ * Graph item) land in the same shape (e.g. `1` and `"1"` for a numeric column, two spellings of one instant).
  */
 export function canonicalFromRow(list: ListSchema, row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -38,7 +38,7 @@ export function canonicalFromRow(list: ListSchema, row: Record<string, unknown>)
     out[field.name] =
       value === null || value === undefined || value === '' ? null : field.toSharePoint(value);
   }
-  if (list.kind === 'junction') out[list.idField.name] = junctionIdOfRow(list, row);
+  if (list.kind === 'junction') out[list.idField.name] = twentyIdOfRow(list, row) ?? null;
   return out;
 }
 
@@ -61,18 +61,6 @@ export function canonicalFromItem(
     }
   }
   return out;
-}
-
-/** The content hash of a record's mapped fields (sha256 of stable JSON), same for both sides. */
-export function hashCanonical(fields: Record<string, unknown>): string {
-  return contentHash(fields);
-}
-
-function junctionIdOfRow(list: ListSchema, row: Record<string, unknown>): string | null {
-  const j = list.junction!;
-  const owner = row[j.ownerField.databaseName];
-  const inverse = row[j.inverseField.databaseName];
-  return owner == null || inverse == null ? null : junctionTwentyId(String(owner), String(inverse));
 }
 
 export type ConvertedItem =
@@ -105,7 +93,7 @@ export function makeItemConverter(list: ListSchema): (fields: Record<string, unk
     }
     let twentyId: string | undefined;
     if (list.kind === 'junction') {
-      twentyId = junctionIdOfRow(list, row) ?? undefined;
+      twentyId = twentyIdOfRow(list, row);
     } else {
       const rawId = fields[list.idField.name];
       if (typeof rawId === 'string' && rawId !== '') {
@@ -138,42 +126,4 @@ export function validationProblem(validate: () => void): string | undefined {
     }
     return error instanceof Error ? error.message : String(error);
   }
-}
-
-/** Upsert target with the relation columns marked, so a row whose target is not loaded yet still lands. */
-export function referenceAwareTarget(dataSource: DataSource, list: ListSchema): UpsertTarget {
-  const target = upsertTargetFor(list);
-  const references: NonNullable<UpsertTarget['references']> = [];
-  const add = (field: FieldSchema, targetEntity: Function | string) => {
-    try {
-      const meta = dataSource.getMetadata(targetEntity);
-      const pk = meta.primaryColumns[0];
-      if (pk)
-        references.push({
-          column: field.databaseName,
-          targetTablePath: meta.tablePath,
-          targetColumn: pk.databaseName,
-        });
-    } catch {
-      // target not registered in this DataSource: no foreign key to respect
-    }
-  };
-  if (list.kind === 'junction' && list.junction) {
-    const j = list.junction;
-    add(j.ownerField, j.ownerEntityName);
-    add(j.inverseField, j.inverseEntityName);
-  } else {
-    for (const relation of list.relations) {
-      if (relation.field && relation.target) add(relation.field, relation.target);
-      else if (relation.field && relation.targetEntityName) add(relation.field, relation.targetEntityName);
-    }
-  }
-  return { ...target, references };
-}
-
-/** Entity names this list's rows point at (to load them first). */
-export function dependenciesOf(list: ListSchema): string[] {
-  if (list.kind === 'junction' && list.junction)
-    return [list.junction.ownerEntityName, list.junction.inverseEntityName];
-  return list.relations.filter((r) => r.field && r.targetEntityName).map((r) => r.targetEntityName as string);
 }

@@ -1,9 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { keepsEverything, keptColumns, type ListSchema } from '../schema/index.js';
-import { type Db, execute, isLockConflict, rows, transaction, yieldingTransaction } from '../store/db.js';
-import { boundedIdentifier, truncatedIdentifier } from '../store/identifiers.js';
-import { quoteTablePath } from '../store/rows.js';
+import {
+  keepsEverything,
+  keptColumns,
+  keyColumns,
+  type ListSchema,
+  quoteTablePath,
+} from '../schema/index.js';
+import { type Db, execute, isLockConflict, rows, transaction, yieldingTransaction } from './db.js';
+import { boundedIdentifier, truncatedIdentifier } from './identifiers.js';
+
+/**
+ * The capture trigger (decision 1) and its suppression flag: the trigger on each synced table writes the
+ * outbox that write-back empties; the library's own writes (loads, inbound changes, relation fetches,
+ * write-back's 412 path) run with capture suppressed (decision 7).
+ */
 
 /** Transaction-local setting that makes the capture trigger skip rows (cache loads, inbound changes). */
 export const SUPPRESS_SETTING = 'typeorm_sharepoint.suppress';
@@ -16,26 +27,9 @@ export async function suppressCapture(runner: QueryRunner): Promise<void> {
   await runner.query(`SELECT set_config('${SUPPRESS_SETTING}', 'on', true)`);
 }
 
-/**
- * TwentyId of a junction (ManyToMany) row: a UUID-shaped md5 of `owner:inverse`. The capture trigger computes
- * the same value in SQL (`md5(owner || ':' || inverse)::uuid`), so JS and the database always agree.
- */
-export function junctionTwentyId(ownerId: string, inverseId: string): string {
-  const hex = createHash('md5').update(`${ownerId}:${inverseId}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 /** Channel the trigger notifies for P0 rows (delivered on commit only); within 63 bytes for any schema name. */
 export function notifyChannel(schema: string): string {
   return boundedIdentifier(schema, '_outbox');
-}
-
-/** Key columns the TwentyId is computed from: the primary key, or the pair of a junction table. */
-export function keyColumns(list: ListSchema): string[] {
-  if (list.kind === 'junction' && list.junction) {
-    return [list.junction.ownerField.databaseName, list.junction.inverseField.databaseName];
-  }
-  return [list.primaryKey];
 }
 
 export function priorityNumber(list: Pick<ListSchema, 'priority'>): number {
