@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { GraphRequest } from '../graph/index.js';
+import { type GraphRequest, graphPath, ODATA } from '../graph/index.js';
 import type { LoadItem, LoadRun } from './run.js';
 
 /**
@@ -19,7 +19,7 @@ export async function assignTwentyIds(run: LoadRun, missing: LoadItem[]): Promis
   // giving the item a second one (two rows, one of them never in SharePoint).
   const requests: GraphRequest[] = missing.map((m, i) => ({
     method: 'PATCH',
-    path: `${run.itemsPath}/${m.item.id}/fields`,
+    path: graphPath.itemFields(ctx.site.id, run.listId, m.item.id),
     body: { [list.idField.name]: ids[i] },
     ...(m.item.eTag ? { headers: { 'If-Match': m.item.eTag } } : {}),
   }));
@@ -42,7 +42,7 @@ export async function assignTwentyIds(run: LoadRun, missing: LoadItem[]): Promis
     m.twentyId = id;
     m.row[list.primaryKey] = list.idField.fromSharePoint(id);
     m.fields = { ...m.fields, [list.idField.name]: id };
-    const etag = answer.body?.['@odata.etag'];
+    const etag = answer.body?.[ODATA.etag];
     if (typeof etag === 'string') m.item = { ...m.item, eTag: etag };
     result.assignedTwentyIds += 1;
   });

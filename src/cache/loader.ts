@@ -1,5 +1,6 @@
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
+import { expandFields, graphPath } from '../graph/index.js';
 import { type GraphListItem, type ListSchema, makeItemConverter, selectClause } from '../schema/index.js';
 import { execute, rows as selectRows } from '../store/db.js';
 import { resolveReferences } from '../store/rows.js';
@@ -85,7 +86,7 @@ function startRun(
     mode,
     settings,
     listId,
-    itemsPath: `/sites/${ctx.site.id}/lists/${listId}/items`,
+    itemsPath: graphPath.items(ctx.site.id, listId),
     target: referenceAwareTarget(ctx.dataSource, list),
     convert: makeItemConverter(list),
     result,
@@ -115,8 +116,8 @@ async function forEachPage(
     mode === 'delta' && previous.deltaLink
       ? ctx.graph.pages<GraphListItem>(previous.deltaLink)
       : ctx.graph.pages<GraphListItem>(
-          ctx.graph.supportsListItemDelta ? `${run.itemsPath}/delta` : run.itemsPath,
-          { query: { $expand: `fields($select=${selectClause(list)})`, $top: settings.pageSize } },
+          ctx.graph.supportsListItemDelta ? graphPath.itemsDelta(ctx.site.id, run.listId) : run.itemsPath,
+          { query: { $expand: expandFields(selectClause(list)), $top: settings.pageSize } },
         );
   const total = mode === 'full' ? (previous.itemCount ?? undefined) : undefined;
   const iterator = pages[Symbol.asyncIterator]();

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import { type EntityManager, In, type ObjectLiteral } from 'typeorm';
 import { listFor, type SyncContext } from '../context.js';
-import { odataString } from '../graph/index.js';
+import { expandFields, fieldEquals, graphPath, odataString } from '../graph/index.js';
 import {
   type FieldSchema,
   type GraphListItem,
@@ -316,10 +316,10 @@ export class RelationLoaders {
     const answers = await this.ctx.graph.batch<{ value: GraphListItem[] }>(
       chunks.map((chunk) => ({
         method: 'GET',
-        path: `/sites/${this.ctx.site.id}/lists/${listId}/items`,
+        path: graphPath.items(this.ctx.site.id, listId),
         query: {
-          $filter: chunk.map((id) => `fields/${list.idField.name} eq ${odataString(id)}`).join(' or '),
-          $expand: `fields($select=${selectClause(list)})`,
+          $filter: chunk.map((id) => fieldEquals(list.idField.name, odataString(id))).join(' or '),
+          $expand: expandFields(selectClause(list)),
           $top: FILTER_CHUNK_SIZE,
         },
       })),

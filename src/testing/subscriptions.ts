@@ -1,6 +1,6 @@
 import { badRequest, GraphError, notFound } from './errors.js';
 import type { SeededRandom } from './random.js';
-import { formatDate, type ListRecord } from './state.js';
+import { formatDate, type ListRecord } from './store/records.js';
 import type { SubscriptionSnapshot } from './types.js';
 
 /** Longest lifetime of a list subscription; Graph refuses (400) a later expirationDateTime instead of capping it. */
