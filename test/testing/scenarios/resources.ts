@@ -153,7 +153,7 @@ export function itemsScenario(transport: Transport): void {
         expect((await ctx.call('DELETE', `${items}/${created.json.id}`)).status).toBe(204);
     });
 
-    it('keeps numbers to 15 significant digits (SharePoint's float column)', async () => {
+    it('keeps numbers to 15 significant digits (a SQL Server float column)', async () => {
       const made = await ctx.call('POST', items, {
         fields: { Title: 'P', TwentyId: 'id-p', Size: 0.1 + 0.2 },
       });
