@@ -185,6 +185,8 @@ export class SubscriptionService {
       encryptionCertificate: null,
       encryptionCertificateId: null,
       notificationUrlAppId: null,
+      // subscription-post-subscriptions.md: the answer names the content type of the notifications.
+      notificationContentType: 'application/json',
     };
   }
 

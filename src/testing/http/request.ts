@@ -70,6 +70,62 @@ export function odataQuery(query: URLSearchParams): URLSearchParams {
   return out;
 }
 
+/** One navigation property of `$expand` with its nested options: `items($expand=fields($select=A);$top=5)`. */
+export interface ExpandEntry {
+  name: string;
+  select?: string[];
+  expand: ExpandEntry[];
+  top?: string;
+}
+
+/** Splits at `separator` outside parentheses. */
+function splitTopLevel(text: string, separator: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === separator && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.map((p) => p.trim()).filter(Boolean);
+}
+
+/**
+ * `$expand` as a tree: comma-separated navigation properties, each with options in parentheses separated by
+ * `;`, written with or without `$` (`columns(select=name)`, `items(expand=fields(select=A,B))`, list-get.md).
+ */
+export function parseExpandTree(expand: string | null): ExpandEntry[] {
+  if (!expand) return [];
+  return splitTopLevel(expand, ',').map((part) => {
+    const open = part.indexOf('(');
+    const name = (open === -1 ? part : part.slice(0, open)).trim();
+    const entry: ExpandEntry = { name, expand: [] };
+    if (open === -1) return entry;
+    if (!part.endsWith(')')) throw badRequest(`Invalid $expand value '${part}'.`);
+    for (const option of splitTopLevel(part.slice(open + 1, -1), ';')) {
+      const eq = option.indexOf('=');
+      const key = option.slice(0, eq).trim().replace(/^\$/, '').toLowerCase();
+      const value = option.slice(eq + 1).trim();
+      if (eq === -1) throw badRequest(`Invalid $expand option '${option}' of '${name}'.`);
+      // Other options ($filter, $orderby) are not emulated and ignored.
+      if (key === 'select')
+        entry.select = value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+      else if (key === 'expand') entry.expand = parseExpandTree(value);
+      else if (key === 'top') entry.top = value;
+    }
+    return entry;
+  });
+}
+
 export interface Expand {
   /** `fields` is expanded, optionally narrowed by `fields($select=A,B)`. */
   fields: boolean;
@@ -79,15 +135,11 @@ export interface Expand {
 
 /** `$expand` of an item or a list: `fields`, `fields($select=A,B)`, `columns`. */
 export function parseExpand(expand: string | null): Expand {
-  if (!expand) return { fields: false, columns: false };
-  const columns = /(^|,)\s*columns\b/.test(expand);
-  const m = /fields(?:\(\s*\$select\s*=\s*([^)]*)\))?/i.exec(expand);
-  if (!m) return { fields: false, columns };
-  const select = m[1]
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return { fields: true, columns, ...(select?.length ? { select } : {}) };
+  const tree = parseExpandTree(expand);
+  const columns = tree.some((e) => e.name.toLowerCase() === 'columns');
+  const fields = tree.find((e) => e.name.toLowerCase() === 'fields');
+  if (!fields) return { fields: false, columns };
+  return { fields: true, columns, ...(fields.select?.length ? { select: fields.select } : {}) };
 }
 
 /** `$select=a,b` as lower-cased names, or undefined when absent. */
@@ -102,6 +154,9 @@ export function parseSelect(query: URLSearchParams): Set<string> | undefined {
   return new Set(names);
 }
 
+/** Navigation properties an answer carries only when expanded; `$select` keeps them. */
+const EXPANDED = new Set(['columns', 'fields', 'items']);
+
 /**
  * Top-level `$select`: keeps the selected properties, `@odata.*` annotations and the expanded navigation
  * properties (`columns`, `fields`), as Graph does.
@@ -113,8 +168,7 @@ export function selected(
   if (!select) return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
-    if (key.startsWith('@odata.') || key === 'columns' || key === 'fields' || select.has(key.toLowerCase()))
-      out[key] = v;
+    if (key.includes('@odata.') || EXPANDED.has(key) || select.has(key.toLowerCase())) out[key] = v;
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { badRequest, GraphError } from '../../errors.js';
 import { deletedItemJson, itemJson } from '../../shapes.js';
 import type { ListRecord } from '../../store/records.js';
-import { json, type Parsed, pageSize, parseExpand } from '../request.js';
+import { json, type Parsed, pageSize, parseExpand, parseSelect, selected } from '../request.js';
 import type { Route, RouteContext } from '../route.js';
 
 /** Delta tokens carry the list, the change sequence they start after, and the list's token epoch. */
@@ -103,10 +103,12 @@ function delta({ state, list, request: p, settings, random }: RouteContext) {
   const size = pageSize(p.query, settings);
   const expand = parseExpand(p.query.get('$expand'));
   const fields = { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) };
+  // listitem-delta.md: `$select` narrows the entries; a deleted entry keeps what says it is gone.
+  const select = parseSelect(p.query);
   const served = entries.slice(0, size);
   const page: Record<string, unknown>[] = served.map((e) => {
     const item = e.deleted ? undefined : list.items.get(e.itemId);
-    return item ? itemJson(list, item, fields) : deletedItemJson(list, e.itemId);
+    return item ? selected(itemJson(list, item, fields), select) : deletedItemJson(list, e.itemId);
   });
   if (page.length > 0 && random.chance(settings.deltaRepeatProbability)) {
     page.push(page[Math.floor(random.next() * page.length)]!);

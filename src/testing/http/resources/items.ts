@@ -105,6 +105,11 @@ function filtered(context: RouteContext, items: ItemRecord[]): ItemRecord[] {
   );
 }
 
+/** The `$skiptoken` of the page after `last`: SharePoint's `Paged=TRUE&p_ID=<id>`, base64. */
+export function skipTokenAfter(last: ItemRecord): string {
+  return Buffer.from(`Paged=TRUE&p_ID=${last.id}`).toString('base64url');
+}
+
 /**
  * One page of a list's items. SharePoint pages by item id (`Paged=TRUE&p_ID=<last id>`, base64): an item
  * deleted or added between two pages shifts nothing, unlike an offset.
@@ -130,7 +135,7 @@ function listItems(context: RouteContext) {
   const body: Record<string, unknown> = { value: page.map(shape) };
   if (rest.length > size) {
     const next = new URLSearchParams(p.query);
-    next.set('$skiptoken', Buffer.from(`Paged=TRUE&p_ID=${page.at(-1)!.id}`).toString('base64url'));
+    next.set('$skiptoken', skipTokenAfter(page.at(-1)!));
     body['@odata.nextLink'] = `${p.base}${p.path}?${next.toString()}`;
   }
   return { ...json(200, body), items: page.length };

@@ -27,7 +27,15 @@ export function resolveSite(state: EmulatorState, path: string): { site: SiteRec
     return { site, tail: after.split('/').filter(Boolean) };
   }
   const segments = rest.split('/').filter(Boolean);
-  const site = state.findSiteById(segments[0]!);
+  const key = segments[0]!;
+  // site-get.md / site-getbypath.md: `root` is the tenant's root site, a bare hostname that host's root site.
+  const site =
+    state.findSiteById(key) ??
+    (key.toLowerCase() === 'root'
+      ? state.sites.find((s) => s.path === '/')
+      : key.includes(',')
+        ? undefined
+        : state.findSiteByPath(key, '/'));
   if (!site) throw notFound('Requested site could not be found');
   return { site, tail: segments.slice(1) };
 }
