@@ -105,7 +105,7 @@ export async function main(serverUrl: string): Promise<ExampleResult> {
       const rows = await Promise.all(
         people.map(async (p) => ({
           name: p.name,
-          company: ((await loaders.related<Company>(p, 'company')) as Company | null)?.name ?? null,
+          company: ((await loaders.related<Company>(Person, p, 'company')) as Company | null)?.name ?? null,
         })),
       );
       res.setHeader('x-sql-queries', String(sqlQueries - before));
@@ -113,7 +113,10 @@ export async function main(serverUrl: string): Promise<ExampleResult> {
     } else if (req.url === '/companies') {
       const companies = await dataSource.getRepository(Company).find({ order: { name: 'ASC' } });
       const rows = await Promise.all(
-        companies.map(async (c) => ({ name: c.name, people: (await loaders.inverse(c, 'people')).length })),
+        companies.map(async (c) => ({
+          name: c.name,
+          people: (await loaders.inverse(Company, c, 'people')).length,
+        })),
       );
       res.setHeader('x-sql-queries', String(sqlQueries - before));
       res.end(JSON.stringify(rows));

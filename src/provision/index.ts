@@ -133,6 +133,11 @@ export interface ListPlan {
   indexesToAdd: { id: string; name: string }[];
   /** The built-in Title is required; the library fills it but relaxes it so people may leave it empty. */
   relaxTitle?: { id: string };
+  /**
+   * The id column (`TwentyId`) of a list made before it stopped being required: one `PATCH { required: false }`
+   * lets people add items in SharePoint's form (the library gives them their id). It stays indexed and unique.
+   */
+  relaxIdColumn?: { id: string; name: string };
   drift: DriftEntry[];
 }
 
@@ -149,6 +154,8 @@ export interface ProvisioningResult {
   createdLists: string[];
   createdColumns: { list: string; column: string }[];
   indexedColumns: { list: string; column: string }[];
+  /** Existing columns made optional (the id column of a list made when it was required). */
+  relaxedColumns: { list: string; column: string }[];
   /** Lists or columns left missing because `createLists` / `createColumns` were off. */
   skipped: { list: string; column?: string; reason: string }[];
   drift: DriftEntry[];
@@ -298,7 +305,13 @@ export async function planProvisioning(
     }
     const title = columns.find((c) => c.name === 'Title');
     const relaxTitle = title?.required === true ? { id: title.id } : undefined;
-    const action = columnsToCreate.length || indexesToAdd.length || relaxTitle ? 'update' : 'none';
+    const idColumn = byName.get(list.idField.name.toLowerCase());
+    const relaxIdColumn =
+      idColumn?.required === true && list.idField.definition.required !== true
+        ? { id: idColumn.id, name: idColumn.name }
+        : undefined;
+    const action =
+      columnsToCreate.length || indexesToAdd.length || relaxTitle || relaxIdColumn ? 'update' : 'none';
     plans.push(
       withSchema(
         {
@@ -308,6 +321,7 @@ export async function planProvisioning(
           columnsToCreate,
           indexesToAdd,
           ...(relaxTitle ? { relaxTitle } : {}),
+          ...(relaxIdColumn ? { relaxIdColumn } : {}),
           drift,
         },
         list,
@@ -341,6 +355,7 @@ export async function applyProvisioning(
     createdLists: [],
     createdColumns: [],
     indexedColumns: [],
+    relaxedColumns: [],
     skipped: [],
     drift,
   };
@@ -426,6 +441,15 @@ export async function applyProvisioning(
         note: () => {},
       });
     }
+    if (list.relaxIdColumn) {
+      const column = list.relaxIdColumn.name;
+      requests.push({
+        method: 'PATCH',
+        path: `${columnsPath}/${list.relaxIdColumn.id}`,
+        body: { required: false },
+        note: () => result.relaxedColumns.push({ list: list.title, column }),
+      });
+    }
   }
   if (requests.length > 0) {
     const answers = await graph.batch(requests.map(({ method, path, body }) => ({ method, path, body })));
@@ -480,6 +504,10 @@ export function formatPlan(plan: ProvisioningPlan): string {
       for (const c of list.columnsToCreate) lines.push(`    + add column ${describeColumn(c)}`);
       for (const i of list.indexesToAdd) lines.push(`    + index ${i.name}`);
       if (list.relaxTitle) lines.push('    ~ make Title optional (the library fills it)');
+      if (list.relaxIdColumn)
+        lines.push(
+          `    ~ make ${list.relaxIdColumn.name} optional (stays indexed and unique): people may add items in SharePoint's form; the next pull gives them their id`,
+        );
     } else {
       lines.push(`= list "${list.title}" (${list.entity}) is up to date`);
     }
@@ -495,14 +523,23 @@ export function formatProvisioningResult(result: ProvisioningResult): string {
   for (const title of result.createdLists) lines.push(`+ created list "${title}"`);
   for (const c of result.createdColumns) lines.push(`+ created column ${c.list}.${c.column}`);
   for (const c of result.indexedColumns) lines.push(`+ indexed column ${c.list}.${c.column}`);
+  for (const c of result.relaxedColumns)
+    lines.push(`~ made column ${c.list}.${c.column} optional (still indexed and unique)`);
   for (const s of result.skipped)
     lines.push(`- skipped ${s.list}${s.column ? `.${s.column}` : ''}: ${s.reason}`);
   for (const d of result.drift) lines.push(`! drift (not changed): ${d.list}.${d.column}: ${d.detail}`);
-  const changes = result.createdLists.length + result.createdColumns.length + result.indexedColumns.length;
+  const changes =
+    result.createdLists.length +
+    result.createdColumns.length +
+    result.indexedColumns.length +
+    result.relaxedColumns.length;
   lines.push(
     changes === 0
       ? `Nothing to do: SharePoint already has all ${result.listIds.size} list(s) and their columns.`
-      : `Applied: ${result.createdLists.length} list(s) created, ${result.createdColumns.length} column(s) created, ${result.indexedColumns.length} column(s) indexed.`,
+      : `Applied: ${result.createdLists.length} list(s) created, ${result.createdColumns.length} column(s) created, ${result.indexedColumns.length} column(s) indexed` +
+          (result.relaxedColumns.length > 0
+            ? `, ${result.relaxedColumns.length} column(s) made optional.`
+            : '.'),
   );
   return lines.join('\n');
 }

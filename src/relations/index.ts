@@ -75,15 +75,27 @@ export class RelationLoaders {
   }
 
   /**
-   * The record an owning relation points at (`related(person, 'company')`), or the records of a many-to-many
-   * (`related(person, 'tags')`). The id is read from the entity: the relation loaded with
+   * The record an owning relation points at (`related(Person, person, 'company')`), or the records of a
+   * many-to-many (`related(Person, person, 'tags')`). The id is read from the record: the relation loaded with
    * `loadRelationIds`, a related object with its key, or an explicit join column property.
+   *
+   * Name the entity (a class or an entity name) when the record may be a plain object — what
+   * `repository.save({...})`, `insert`, raw queries and `EntitySchema` entities give. `related(person,
+   * 'company')` (no entity) works for class instances only (docs/relations.md, "Which form to use").
    */
   async related<T extends ObjectLiteral = ObjectLiteral>(
-    entity: ObjectLiteral,
+    entity: EntityRef,
+    record: ObjectLiteral,
     property: string,
+  ): Promise<T | T[] | null>;
+  async related<T extends ObjectLiteral = ObjectLiteral>(
+    record: ObjectLiteral,
+    property: string,
+  ): Promise<T | T[] | null>;
+  async related<T extends ObjectLiteral = ObjectLiteral>(
+    ...args: [EntityRef, ObjectLiteral, string] | [ObjectLiteral, string]
   ): Promise<T | T[] | null> {
-    const owner = this.ownerList(entity);
+    const { owner, record: entity, property } = this.ownerOf('related', args);
     const relation = owner.relations.find((r) => r.property === property);
     if (!relation)
       throw new UsageError(
@@ -106,17 +118,28 @@ export class RelationLoaders {
     }
     if (!relation.field)
       throw new UsageError(`typeorm-sharepoint: ${owner.entityName}.${property} holds no id; use inverse()`);
-    const id = this.foreignKey(entity, relation.field);
+    const id = this.foreignKey(owner, entity, relation.field);
     if (id === null || id === undefined) return null;
     return this.byId<T>(relation.targetEntityName!).load(String(id));
   }
 
-  /** Every record whose many-to-one points at `entity` (`inverse(company, 'people')`), one SQL query per batch. */
+  /**
+   * Every record whose many-to-one points at the record (`inverse(Company, company, 'people')`), one SQL query
+   * per batch. As with `related`, the entity may be left out for class instances (`inverse(company, 'people')`).
+   */
   async inverse<T extends ObjectLiteral = ObjectLiteral>(
-    entity: ObjectLiteral,
+    entity: EntityRef,
+    record: ObjectLiteral,
     property: string,
+  ): Promise<T[]>;
+  async inverse<T extends ObjectLiteral = ObjectLiteral>(
+    record: ObjectLiteral,
+    property: string,
+  ): Promise<T[]>;
+  async inverse<T extends ObjectLiteral = ObjectLiteral>(
+    ...args: [EntityRef, ObjectLiteral, string] | [ObjectLiteral, string]
   ): Promise<T[]> {
-    const owner = this.ownerList(entity);
+    const { owner, record: entity, property } = this.ownerOf('inverse', args);
     const relation = owner.relations.find((r) => r.property === property);
     if (relation?.kind !== 'one-to-many' || !relation.inverseProperty) {
       throw new UsageError(
@@ -176,23 +199,49 @@ export class RelationLoaders {
     return this;
   }
 
-  private ownerList(entity: ObjectLiteral): ListSchema {
-    const list = this.ctx.lists.find(
-      (l) => l.kind === 'entity' && typeof l.target === 'function' && entity instanceof l.target,
-    );
-    if (!list)
+  /** The owner list and record of `related`/`inverse`: `(Entity, record, property)` or `(instance, property)`. */
+  private ownerOf(
+    method: 'related' | 'inverse',
+    args: [EntityRef, ObjectLiteral, string] | [ObjectLiteral, string],
+  ): { owner: ListSchema; record: ObjectLiteral; property: string } {
+    if (args.length === 3) {
+      const [entity, record, property] = args;
+      const owner = listFor(this.ctx, entity);
+      if (owner.kind !== 'entity')
+        throw new UsageError(`typeorm-sharepoint: ${owner.entityName} is a junction list, not an entity`);
+      if (record === null || typeof record !== 'object')
+        throw new UsageError(
+          `typeorm-sharepoint: loaders.${method}(${owner.entityName}, record, '${property}'): the record must be an object, got ${record === null ? 'null' : typeof record}`,
+        );
+      const other = this.instanceList(record);
+      if (other && other !== owner)
+        throw new UsageError(
+          `typeorm-sharepoint: loaders.${method}(${owner.entityName}, …): the record is a ${other.entityName}`,
+        );
+      return { owner, record, property };
+    }
+    const [record, property] = args;
+    const owner = record !== null && typeof record === 'object' ? this.instanceList(record) : undefined;
+    if (!owner)
       throw new UsageError(
-        `typeorm-sharepoint: ${entity?.constructor?.name ?? typeof entity} is not a synced entity instance`,
+        `typeorm-sharepoint: ${record?.constructor?.name ?? typeof record} is not a synced entity instance; ` +
+          `for a plain object (what repository.save({...}) returns) name the entity: loaders.${method}(Entity, record, '${property}')`,
       );
-    return list;
+    return { owner, record, property };
   }
 
-  private foreignKey(entity: ObjectLiteral, field: FieldSchema): unknown {
+  private instanceList(record: ObjectLiteral): ListSchema | undefined {
+    return this.ctx.lists.find(
+      (l) => l.kind === 'entity' && typeof l.target === 'function' && record instanceof l.target,
+    );
+  }
+
+  private foreignKey(owner: ListSchema, entity: ObjectLiteral, field: FieldSchema): unknown {
     const value = entity[field.property];
     if (value !== null && typeof value === 'object') return (value as ObjectLiteral).id ?? null;
     if (value !== undefined) return value;
     // An explicit join column property (`@Column() companyId`).
-    const meta = this.ctx.dataSource.getMetadata(entity.constructor);
+    const meta = this.ctx.dataSource.getMetadata(owner.target);
     const column = meta.columns.find((c) => c.databaseName === field.databaseName && !c.relationMetadata);
     return column ? entity[column.propertyName] : undefined;
   }

@@ -35,6 +35,15 @@ export {
   twentyIdOfRow,
 } from './key.js';
 export { humanize, internalName, isReservedName, pascal, pluralize } from './names.js';
+export {
+  type KeptColumns,
+  type KeptRule,
+  keepsEverything,
+  keptBySharePoint,
+  keptColumns,
+  keptRule,
+  SHAREPOINT_NUMBER_DIGITS,
+} from './precision.js';
 export { assertRelationTargets, type ReadOptions, readListSchemas } from './read.js';
 export type {
   ConflictPolicy,

@@ -247,7 +247,9 @@ function readEntity(
     property: pk.propertyPath,
     databaseName: pk.databaseName,
     kind: 'id',
-    required: true,
+    // Not required: people add items in SharePoint's own form without typing a UUID; the next pull or
+    // webhook gives such an item its id (docs/cache.md). Indexed and unique all the same.
+    required: false,
     indexed: true,
     unique: true,
     maxLength: 36,
@@ -546,7 +548,7 @@ function readJunctions(metadata: EntityMetadata, lists: ListSchema[], refine: Re
       property: '(junction)',
       databaseName: '(computed)',
       kind: 'id',
-      required: true,
+      required: false,
       indexed: true,
       unique: true,
       maxLength: 36,

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { CaptureInstallError } from '../errors/index.js';
-import { keyColumns, type ListSchema, quoteTablePath } from '../schema/index.js';
+import {
+  keepsEverything,
+  keptColumns,
+  keyColumns,
+  type ListSchema,
+  quoteTablePath,
+} from '../schema/index.js';
 import { type Db, execute, isLockConflict, rows, transaction, yieldingTransaction } from './db.js';
 import { boundedIdentifier, truncatedIdentifier } from './identifiers.js';
 
@@ -45,6 +51,14 @@ function legacyTriggerName(schema: string): string | undefined {
 const triggerName = captureTriggerName;
 
 /**
+ * Name of the BEFORE trigger that rounds a row to what SharePoint keeps (schema/precision.ts, docs/schema.md
+ * "What SharePoint keeps"); within 63 bytes for any schema name.
+ */
+export function keepTriggerName(schema: string): string {
+  return boundedIdentifier(schema, '_keep');
+}
+
+/**
  * One generic function for every synced table (decision 1). It upserts the record's single outbox row in the
  * writing transaction, so every write path — repositories, QueryBuilder, raw SQL — is captured at no extra
  * round trip. Arguments: entity name, key columns (comma-separated), priority.
@@ -86,6 +100,41 @@ function captureFunctionSql(schema: string): string[] {
        RETURN NULL;
      END
      $f$`,
+    // What SharePoint keeps (schema/precision.ts): the row an application commits is the row a rebuild gives
+    // back. Argument: {"seconds": [...], "digits15": [...], "json": [...], "emptyText": [...]} column names.
+    // Rows the library writes from SharePoint (capture suppressed) already hold what SharePoint keeps.
+    `CREATE OR REPLACE FUNCTION ${s}.keep_precision() RETURNS trigger LANGUAGE plpgsql AS $f$
+     DECLARE
+       cols jsonb := TG_ARGV[0]::jsonb;
+       r jsonb;
+       patch jsonb := '{}'::jsonb;
+       c text;
+       v text;
+     BEGIN
+       IF current_setting('${SUPPRESS_SETTING}', true) = 'on' THEN RETURN NEW; END IF;
+       r := to_jsonb(NEW);
+       FOR c IN SELECT jsonb_array_elements_text(cols -> 'seconds') LOOP
+         v := r ->> c;
+         IF v ~ '[.][0-9]' THEN patch := patch || jsonb_build_object(c, regexp_replace(v, '[.][0-9]+', '')); END IF;
+       END LOOP;
+       FOR c IN SELECT jsonb_array_elements_text(cols -> 'digits15') LOOP
+         IF jsonb_typeof(r -> c) = 'number' THEN
+           -- float8 -> numeric keeps 15 significant digits (DBL_DIG), as SharePoint's float column does
+           patch := patch || jsonb_build_object(c, (r ->> c)::float8::numeric);
+         END IF;
+       END LOOP;
+       FOR c IN SELECT jsonb_array_elements_text(cols -> 'json') LOOP
+         IF jsonb_typeof(r -> c) IS DISTINCT FROM 'null' AND r ? c THEN
+           patch := patch || jsonb_build_object(c, r -> c);
+         END IF;
+       END LOOP;
+       FOR c IN SELECT jsonb_array_elements_text(cols -> 'emptyText') LOOP
+         IF r ->> c = '' THEN patch := patch || jsonb_build_object(c, NULL::text); END IF;
+       END LOOP;
+       IF patch = '{}'::jsonb THEN RETURN NEW; END IF;
+       RETURN jsonb_populate_record(NEW, patch);
+     END
+     $f$`,
   ];
 }
 
@@ -98,12 +147,14 @@ const mark = (sqlText: string) =>
 
 interface WantedTrigger {
   table: string;
-  sql: string;
-  mark: string;
+  name: string;
+  /** null: the trigger must not exist (a table with nothing to round). */
+  sql: string | null;
+  mark: string | null;
 }
 
 function wantedTriggers(schema: string, lists: ListSchema[]): WantedTrigger[] {
-  return lists.map((list) => {
+  return lists.flatMap((list) => {
     const table = quoteTablePath(list.tablePath);
     const args = [list.entityName, keyColumns(list).join(','), String(priorityNumber(list))]
       .map((a) => `'${a.replace(/'/g, "''")}'`)
@@ -111,9 +162,19 @@ function wantedTriggers(schema: string, lists: ListSchema[]): WantedTrigger[] {
     // CREATE OR REPLACE (PostgreSQL 14+) swaps the definition atomically: never a moment without a trigger.
     const sqlText = `CREATE OR REPLACE TRIGGER "${triggerName(schema)}" AFTER INSERT OR UPDATE OR DELETE ON ${table}
          FOR EACH ROW EXECUTE FUNCTION "${schema}".capture_change(${args})`;
-    return { table, sql: sqlText, mark: mark(sqlText) };
+    const kept = keptColumns(list);
+    const keepSql = keepsEverything(kept)
+      ? null
+      : `CREATE OR REPLACE TRIGGER "${keepTriggerName(schema)}" BEFORE INSERT OR UPDATE ON ${table}
+         FOR EACH ROW EXECUTE FUNCTION "${schema}".keep_precision('${JSON.stringify(kept).replace(/'/g, "''")}')`;
+    return [
+      { table, name: triggerName(schema), sql: sqlText, mark: mark(sqlText) },
+      { table, name: keepTriggerName(schema), sql: keepSql, mark: keepSql && mark(keepSql) },
+    ];
   });
 }
+
+const triggerKey = (table: string, name: string) => `${table}\u0000${name}`;
 
 /**
  * What is installed, read from the catalogs only (no lock on any application table): per table, whether
@@ -124,19 +185,33 @@ async function installedTriggers(
   schema: string,
   wanted: WantedTrigger[],
 ): Promise<Map<string, { current: boolean; legacy: boolean }>> {
-  const found = await rows<{ tbl: string; note: string | null; enabled: string | null; legacy: boolean }>(
+  const found = await rows<{
+    tbl: string;
+    name: string;
+    present: boolean;
+    note: string | null;
+    enabled: string | null;
+    legacy: boolean;
+  }>(
     db,
-    `SELECT c.tbl, obj_description(t.oid, 'pg_trigger') AS note, t.tgenabled::text AS enabled,
-            EXISTS (SELECT 1 FROM pg_trigger l WHERE l.tgrelid = to_regclass(c.tbl) AND l.tgname = $3) AS legacy
-       FROM unnest($1::text[]) AS c(tbl)
-       LEFT JOIN pg_trigger t ON t.tgrelid = to_regclass(c.tbl) AND t.tgname = $2`,
-    [wanted.map((w) => w.table), triggerName(schema), legacyTriggerName(schema) ?? null],
+    `SELECT c.tbl, c.name, t.oid IS NOT NULL AS present, obj_description(t.oid, 'pg_trigger') AS note,
+            t.tgenabled::text AS enabled,
+            c.name = $3 AND EXISTS (SELECT 1 FROM pg_trigger l WHERE l.tgrelid = to_regclass(c.tbl) AND l.tgname = $4) AS legacy
+       FROM unnest($1::text[], $2::text[]) AS c(tbl, name)
+       LEFT JOIN pg_trigger t ON t.tgrelid = to_regclass(c.tbl) AND t.tgname = c.name`,
+    [
+      wanted.map((w) => w.table),
+      wanted.map((w) => w.name),
+      triggerName(schema),
+      legacyTriggerName(schema) ?? null,
+    ],
   );
-  const byTable = new Map(found.map((f) => [f.tbl, f]));
+  const byKey = new Map(found.map((f) => [triggerKey(f.tbl, f.name), f]));
   return new Map(
     wanted.map((w) => {
-      const f = byTable.get(w.table);
-      return [w.table, { current: f?.note === w.mark && f.enabled === 'O', legacy: f?.legacy ?? false }];
+      const f = byKey.get(triggerKey(w.table, w.name));
+      const current = w.sql === null ? !f?.present : f?.note === w.mark && f.enabled === 'O';
+      return [triggerKey(w.table, w.name), { current, legacy: f?.legacy ?? false }];
     }),
   );
 }
@@ -181,7 +256,7 @@ export async function installCaptureTriggers(
 
   const installed = await installedTriggers(dataSource, schema, wanted);
   for (const w of wanted) {
-    const state = installed.get(w.table);
+    const state = installed.get(triggerKey(w.table, w.name));
     if (state?.current && !state.legacy) continue;
     // One table per transaction: a lock on one table is never held while waiting for another's, and the
     // short lock_timeout makes the attach, not the application's writes, wait and try again.
@@ -189,10 +264,12 @@ export async function installCaptureTriggers(
       dataSource,
       async (runner) => {
         await serialise(runner);
-        const now = (await installedTriggers(runner, schema, [w])).get(w.table);
-        if (!now?.current) {
-          await execute(runner, w.sql);
-          await execute(runner, `COMMENT ON TRIGGER "${triggerName(schema)}" ON ${w.table} IS '${w.mark}'`);
+        const now = (await installedTriggers(runner, schema, [w])).get(triggerKey(w.table, w.name));
+        if (!now?.current && w.sql === null) {
+          await execute(runner, `DROP TRIGGER IF EXISTS "${w.name}" ON ${w.table}`);
+        } else if (!now?.current) {
+          await execute(runner, w.sql!);
+          await execute(runner, `COMMENT ON TRIGGER "${w.name}" ON ${w.table} IS '${w.mark}'`);
         }
         const legacy = legacyTriggerName(schema);
         if (legacy && now?.legacy) await execute(runner, `DROP TRIGGER IF EXISTS "${legacy}" ON ${w.table}`);

@@ -167,6 +167,11 @@ async function provision(context: SyncContext, options: SharePointSyncOptions): 
   if (bootstrap.onAttach) {
     const result = await applyProvisioning(graph, plan, bootstrap);
     for (const [entity, listId] of result.listIds) context.listIds.set(entity, listId);
+    for (const c of result.relaxedColumns)
+      context.logger.info(
+        'typeorm-sharepoint: bootstrap made the id column optional (still indexed and unique): people may add items in SharePoint, the next pull gives them their id',
+        c,
+      );
   } else {
     for (const list of plan.lists) if (list.listId) context.listIds.set(list.schema.entityName, list.listId);
   }

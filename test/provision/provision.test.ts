@@ -5,6 +5,7 @@ import {
   applyProvisioning,
   DriftError,
   formatPlan,
+  formatProvisioningResult,
   PermissionError,
   planProvisioning,
   resolveSite,
@@ -39,6 +40,14 @@ class FirmV2 {
 class Drifty {
   @PrimaryGeneratedColumn('uuid') id!: string;
   @Column({ type: 'integer', nullable: true }) score?: number | null;
+}
+
+/** A list made by an earlier release, when TwentyId was required. */
+@SharePointList({ title: 'Legacy Firms' })
+@Entity('legacy_firm')
+class LegacyFirm {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'varchar', length: 50 }) name!: string;
 }
 
 let db: TestDatabase;
@@ -85,7 +94,7 @@ describe('bootstrap', { shuffle: false }, () => {
     ]);
     const text = formatPlan(plan);
     expect(text).toContain('+ create list "Companies" (Company)');
-    expect(text).toContain('TwentyId text(36) required indexed unique');
+    expect(text).toContain('TwentyId text(36) indexed unique');
 
     const result = await applyProvisioning(graph, plan);
     expect(result.createdLists).toHaveLength(5);
@@ -110,7 +119,7 @@ describe('bootstrap', { shuffle: false }, () => {
       expect(byName.get('TwentyId')).toMatchObject({
         enforceUniqueValues: true,
         indexed: true,
-        required: true,
+        required: false,
       });
       expect(byName.get('Title')?.required).toBe(false);
     }
@@ -179,6 +188,49 @@ describe('bootstrap', { shuffle: false }, () => {
       .columns()
       .find((c) => c.name === 'Score')!;
     expect(score.text).toBeDefined();
+  });
+
+  it('migrates a list whose TwentyId is required with one column PATCH, and says so', async () => {
+    const site = await resolveSite(graph, SITE);
+    const legacy = emulator.site(SITE_REF).createList({
+      displayName: 'Legacy Firms',
+      columns: [
+        {
+          name: 'TwentyId',
+          text: { maxLength: 36 },
+          indexed: true,
+          enforceUniqueValues: true,
+          required: true,
+        },
+        { name: 'Name', text: { maxLength: 50 }, required: true },
+      ],
+    });
+    const idColumn = () => legacy.columns().find((c) => c.name === 'TwentyId')!;
+    // The Title of that list was relaxed long ago: only the id column is left to migrate.
+    const title = legacy.columns().find((c) => c.name === 'Title')!;
+    await graph.patch(`/sites/${site.id}/lists/${legacy.id}/columns/${title.id}`, { required: false });
+    const plan = await planProvisioning(graph, site.id, await lists([LegacyFirm]));
+    expect(plan.lists[0]).toMatchObject({
+      action: 'update',
+      columnsToCreate: [],
+      relaxIdColumn: { id: idColumn().id, name: 'TwentyId' },
+    });
+    expect(formatPlan(plan)).toContain('~ make TwentyId optional (stays indexed and unique)');
+
+    emulator.log.reset();
+    const result = await applyProvisioning(graph, plan);
+    const inner = emulator.log.entries.filter((e) => e.inBatch);
+    expect(inner.map((e) => `${e.method} ${e.path.replace(/.*\/lists\/[^/]+/, '')}`)).toEqual([
+      `PATCH /columns/${idColumn().id}`,
+    ]);
+    expect(result.relaxedColumns).toEqual([{ list: 'Legacy Firms', column: 'TwentyId' }]);
+    expect(formatProvisioningResult(result)).toContain(
+      '~ made column Legacy Firms.TwentyId optional (still indexed and unique)',
+    );
+    expect(formatProvisioningResult(result)).toContain('1 column(s) made optional');
+    expect(idColumn()).toMatchObject({ required: false, indexed: true, enforceUniqueValues: true });
+    // Migrated once: the next bootstrap has nothing to do.
+    expect((await planProvisioning(graph, site.id, await lists([LegacyFirm]))).upToDate).toBe(true);
   });
 
   it('a missing site tells the admin what to create', async () => {

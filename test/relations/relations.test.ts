@@ -206,6 +206,36 @@ describe('RelationLoaders', () => {
     expect(resolved.map((list) => list.map((t) => t.label).sort())).toEqual([['emea', 'vip'], ['new'], []]);
   });
 
+  it('plain objects (what repository.save({...}) returns) resolve when the entity is named; instances resolve either way', async () => {
+    const company = await h.dataSource.getRepository(RCompany).save({ name: 'Plain Co' });
+    const person = await h.dataSource
+      .getRepository(RPerson)
+      .save({ name: 'Plain Person', company: { id: company.id } as RCompany });
+    expect(person).not.toBeInstanceOf(RPerson);
+    const loaders = new RelationLoaders(h.ctx, { fetchMissing: false });
+
+    await expect(loaders.related(person, 'company')).rejects.toThrow(
+      /is not a synced entity instance.*loaders\.related\(Entity, record, 'company'\)/,
+    );
+    expect(((await loaders.related<RCompany>(RPerson, person, 'company')) as RCompany).name).toBe('Plain Co');
+    expect(((await loaders.related<RCompany>('RPerson', person, 'company')) as RCompany).id).toBe(company.id);
+    const people = await loaders.inverse<RPerson>(RCompany, company, 'people');
+    expect(people.map((p) => p.name)).toEqual(['Plain Person']);
+    await expect(loaders.inverse(company, 'people')).rejects.toThrow(/loaders\.inverse\(Entity, record/);
+
+    // The instance form is unchanged, and an instance may be passed with its entity too.
+    const instance = await h.dataSource
+      .getRepository(RPerson)
+      .findOneOrFail({ where: { id: person.id }, loadRelationIds: true });
+    expect(instance).toBeInstanceOf(RPerson);
+    expect(((await loaders.related<RCompany>(instance, 'company')) as RCompany).id).toBe(company.id);
+    expect(((await loaders.related<RCompany>(RPerson, instance, 'company')) as RCompany).id).toBe(company.id);
+    // Naming the wrong entity for an instance is refused, naming both.
+    await expect(loaders.related(RCompany, instance, 'company')).rejects.toThrow(
+      /loaders\.related\(RCompany, …\): the record is a RPerson/,
+    );
+  });
+
   it('a write in the same request is read back after prime/clear', async () => {
     const loaders = new RelationLoaders(h.ctx);
     const repo = h.dataSource.getRepository(RCompany);

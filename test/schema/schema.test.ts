@@ -51,7 +51,7 @@ describe('readListSchemas (Twenty-like model)', () => {
       TwentyId: {
         name: 'TwentyId',
         displayName: 'TwentyId',
-        required: true,
+        required: false,
         indexed: true,
         enforceUniqueValues: true,
         text: { maxLength: 36, allowMultipleLines: false },

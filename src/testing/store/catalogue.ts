@@ -341,7 +341,7 @@ function refuseDuplicates(list: ListRecord, column: ColumnRecord): void {
   const seen = new Set<string>();
   for (const item of list.items.values()) {
     const v = item.fields[column.name];
-    if (v === undefined || v === null) continue;
+    if (v === undefined || v === null || v === '') continue;
     const k = uniqueKey(v);
     if (seen.has(k))
       throw badRequest(`The column '${column.name}' has duplicate values and cannot enforce unique values.`);

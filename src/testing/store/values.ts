@@ -24,17 +24,13 @@ export function validateFields(
     }
     out[key] = raw === null || raw === undefined ? null : validateValue(column, raw);
   }
-  for (const column of list.columns) {
-    if (!column.required) continue;
-    const next = column.name in out ? out[column.name] : existing?.fields[column.name];
-    if (next === undefined || next === null || next === '') {
-      throw badRequest(`Field '${column.name}' is required.`);
-    }
-  }
+  // `required` is enforced by SharePoint's forms only: CSOM, REST and Graph accept items that leave a
+  // required column empty (SharePoint/PnP-JS-Core#376). docs/emulator.md, "Required and unique columns".
   for (const column of list.columns) {
     if (!column.enforceUniqueValues) continue;
     const v = out[column.name];
-    if (v === undefined || v === null) continue;
+    // Empty is no value: several items may leave a unique column empty (docs/emulator.md).
+    if (v === undefined || v === null || v === '') continue;
     const holder = uniqueIndex(list, column.name).get(uniqueKey(v));
     if (holder !== undefined && holder !== existing?.id && list.items.has(holder)) {
       throw new GraphErrorResponse(
@@ -70,7 +66,8 @@ export function validateValue(column: ColumnRecord, raw: unknown): unknown {
       if (typeof f.maximum === 'number' && raw > f.maximum) {
         throw badRequest(`Field '${name}' must be at most ${f.maximum}.`);
       }
-      return raw;
+      // A number column is SQL Server `float`: 15 significant digits (docs/emulator.md).
+      return Number(raw.toPrecision(15));
     }
     case 'boolean':
       if (typeof raw !== 'boolean') throw badRequest(`Field '${name}' expects true or false.`);
