@@ -8,6 +8,7 @@ export default defineConfig({
     // Examples and tests import the package by name, as users do; it resolves to the source here.
     alias: [
       { find: /^typeorm-sharepoint\/testing$/, replacement: source('./src/testing/index.ts') },
+      { find: /^typeorm-sharepoint\/twenty$/, replacement: source('./src/twenty/index.ts') },
       { find: /^typeorm-sharepoint$/, replacement: source('./src/index.ts') },
     ],
   },
