@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
-import type { ConflictPolicy, Priority } from '../schema/index.js';
+import type { ConflictPolicy, ListConfig, Priority } from '../schema/index.js';
 
 export const SYNC_MODES = ['immediate', 'batched', 'scheduled'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
@@ -29,6 +29,11 @@ export interface WorkspaceSettingsInput {
   conflictResolution?: ConflictPolicy;
   /** Change notifications for this workspace's lists (needs a webhook base URL). Default false. */
   webhooks?: boolean;
+  /**
+   * Lists configured without decorators (attach's `lists`: entity name → list and column options), e.g. from
+   * `twentyLists()` of `typeorm-sharepoint/twenty`. Over the definition's `options.lists`.
+   */
+  lists?: Record<string, ListConfig>;
 }
 
 /** Validated settings with defaults applied. */
@@ -41,6 +46,7 @@ export interface WorkspaceSettings {
   schedule?: { hourUtc: number };
   conflictResolution?: ConflictPolicy;
   webhooks: boolean;
+  lists?: Record<string, ListConfig>;
   /** Derived from `syncMode` and `schedule`. */
   defaultPriority: Priority;
 }
@@ -73,6 +79,7 @@ const ALLOWED: Record<keyof WorkspaceSettingsInput, string> = {
   schedule: 'an hour of day (UTC) from 0 to 23, or { hourUtc }',
   conflictResolution: `one of ${POLICIES.join(', ')}`,
   webhooks: 'true or false',
+  lists: 'an object of entity name → list options ({ title, priority, columns, … })',
 };
 
 const siteSchema = z.union([
@@ -92,6 +99,8 @@ const settingsSchema = z
     schedule: z.union([hour, z.object({ hourUtc: hour }).strict()]).optional(),
     conflictResolution: z.enum(POLICIES).optional(),
     webhooks: z.boolean().default(false),
+    // Checked in depth at attach, with the entities at hand (unknown entity, property, option).
+    lists: z.record(z.string().min(1), z.looseObject({})).optional(),
   })
   .strict();
 
@@ -162,6 +171,7 @@ export function parseWorkspaceSettings(workspace: string, input: unknown): Works
     ...(schedule ? { schedule } : {}),
     ...(s.conflictResolution ? { conflictResolution: s.conflictResolution } : {}),
     webhooks: s.webhooks,
+    ...(s.lists ? { lists: s.lists as Record<string, ListConfig> } : {}),
     defaultPriority,
   };
 }

@@ -724,6 +724,7 @@ export class SharePointWorkspaces {
       defaultPriority: settings.defaultPriority,
       ...(settings.objects ? { entities: settings.objects } : {}),
       ...(settings.conflictResolution ? { conflictResolution: settings.conflictResolution } : {}),
+      ...(settings.lists ? { lists: { ...own.lists, ...settings.lists } } : {}),
       ...(credential ? { credential } : {}),
       logger,
       graph: { ...defaults.graph, ...own.graph, limiter: this.limiterFor(tenant) },
