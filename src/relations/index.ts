@@ -79,8 +79,10 @@ export class RelationLoaders {
   async related<T extends ObjectLiteral = ObjectLiteral>(
     entity: ObjectLiteral,
     property: string,
+    /** Which entity `entity` is: needed for an `EntitySchema`'s plain objects (Twenty's), not for class instances. */
+    of?: string | Function,
   ): Promise<T | T[] | null> {
-    const owner = this.ownerList(entity);
+    const owner = this.ownerList(entity, of);
     const relation = owner.relations.find((r) => r.property === property);
     if (!relation)
       throw new Error(
@@ -112,8 +114,10 @@ export class RelationLoaders {
   async inverse<T extends ObjectLiteral = ObjectLiteral>(
     entity: ObjectLiteral,
     property: string,
+    /** Which entity `entity` is: needed for an `EntitySchema`'s plain objects (Twenty's), not for class instances. */
+    of?: string | Function,
   ): Promise<T[]> {
-    const owner = this.ownerList(entity);
+    const owner = this.ownerList(entity, of);
     const relation = owner.relations.find((r) => r.property === property);
     if (relation?.kind !== 'one-to-many' || !relation.inverseProperty) {
       throw new Error(`typeorm-sharepoint: ${owner.entityName}.${property} is not a one-to-many relation`);
@@ -171,13 +175,15 @@ export class RelationLoaders {
     return this;
   }
 
-  private ownerList(entity: ObjectLiteral): ListSchema {
+  private ownerList(entity: ObjectLiteral, of?: string | Function): ListSchema {
+    if (of !== undefined) return listFor(this.ctx, of);
     const list = this.ctx.lists.find(
       (l) => l.kind === 'entity' && typeof l.target === 'function' && entity instanceof l.target,
     );
     if (!list)
       throw new Error(
-        `typeorm-sharepoint: ${entity?.constructor?.name ?? typeof entity} is not a synced entity instance`,
+        `typeorm-sharepoint: ${entity?.constructor?.name ?? typeof entity} is not a synced entity instance ` +
+          "(a plain object of an EntitySchema: pass its entity name, e.g. inverse(company, 'people', 'company'))",
       );
     return list;
   }
