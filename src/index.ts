@@ -20,8 +20,10 @@ export {
 export type { Logger, SyncEvent, SyncEventListener } from './context.js';
 // Gateway (advanced use: talk to the same site with the same retry, pacing and auth)
 export {
+  type AuthenticationProvider,
   GraphClient,
   type GraphClientOptions,
+  type GraphCredential,
   GraphError,
   odataString,
   type TokenCredential,

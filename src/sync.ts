@@ -10,7 +10,7 @@ import {
   type SyncEventListener,
   silentLogger,
 } from './context.js';
-import { GraphClient, type GraphClientOptions, type TokenCredential } from './graph/index.js';
+import { GraphClient, type GraphClientOptions, type GraphCredential } from './graph/index.js';
 import {
   Conflicts,
   Inbound,
@@ -48,8 +48,8 @@ export type EntityRef = Function | string;
 export interface SharePointSyncOptions {
   /** The SharePoint site that holds the lists, e.g. `{ hostname: 'contoso.sharepoint.com', path: '/sites/crm' }`. */
   site: { hostname: string; path: string };
-  /** Any `@azure/identity` TokenCredential. Omit it for the emulator. */
-  credential?: TokenCredential;
+  /** Any `@azure/identity` TokenCredential, or the official Graph SDK's `AuthenticationProvider`. Omit it for the emulator. */
+  credential?: GraphCredential;
   /** Gateway settings: base URL (emulator, national clouds), timeouts, retry, resource-unit budget. */
   graph?: Omit<GraphClientOptions, 'credential'>;
   /** Schema of the library's own tables. Default `sharepoint_sync`. */

@@ -1,6 +1,12 @@
 import type { DataSource } from 'typeorm';
 import { createValidator, emptyValue, type FieldSchema, type ListSchema } from '../schema/index.js';
-import { contentHash, type UpsertTarget, upsertTargetFor } from '../store/rows.js';
+import {
+  contentHash,
+  quoteIdentifier,
+  type SyncStateRow,
+  type UpsertTarget,
+  upsertTargetFor,
+} from '../store/rows.js';
 import { junctionTwentyId } from '../writeback/index.js';
 
 /** A SharePoint list item as the items and delta endpoints return it (only what the loader reads). */
@@ -73,6 +79,37 @@ function junctionIdOfRow(list: ListSchema, row: Record<string, unknown>): string
   const owner = row[j.ownerField.databaseName];
   const inverse = row[j.inverseField.databaseName];
   return owner == null || inverse == null ? null : junctionTwentyId(String(owner), String(inverse));
+}
+
+/**
+ * What sync_state records of an item just read from SharePoint: its id, eTag, the mapped values SharePoint
+ * holds (so write-back can PATCH only what changed; the derived Title is kept as it was sent) and their
+ * content hash. The one rule for every path that stores items in the cache (loads, relation fetches).
+ */
+export function syncStateOfItem(
+  list: ListSchema,
+  twentyId: string,
+  item: Pick<GraphListItem, 'id' | 'eTag'>,
+  fields: Record<string, unknown>,
+): SyncStateRow {
+  const canonical = canonicalFromItem(list, fields);
+  return {
+    twentyId,
+    itemId: item.id,
+    etag: item.eTag ?? null,
+    fields: fields.Title === undefined ? canonical : { ...canonical, Title: fields.Title },
+    contentHash: hashCanonical(canonical),
+  };
+}
+
+/** The SQL expression giving a row's TwentyId as text (junction rows: md5 of the pair, as write-back computes it). */
+export function rowIdSql(list: ListSchema, alias: string): string {
+  if (list.kind === 'junction' && list.junction) {
+    const o = `${alias}.${quoteIdentifier(list.junction.ownerField.databaseName)}::text`;
+    const i = `${alias}.${quoteIdentifier(list.junction.inverseField.databaseName)}::text`;
+    return `md5(${o} || ':' || ${i})::uuid::text`;
+  }
+  return `${alias}.${quoteIdentifier(list.primaryKey)}::text`;
 }
 
 export type ConvertedItem =

@@ -9,6 +9,7 @@ import { deleteCacheState, LOAD_LOCK_CLASS, selectCacheState, unsentCounts } fro
 import { suppressCapture } from '../writeback/index.js';
 import { dependenciesOf } from './convert.js';
 import { DeltaTokenExpiredError, type LoadResult, type LoadSettings, loadList } from './loader.js';
+import { emptyResult } from './run.js';
 import { type VerifyReport, verifyList } from './verify.js';
 
 export type { LoadResult } from './loader.js';
@@ -221,7 +222,7 @@ export class Cache {
 
   private async ensureOne(list: ListSchema, why: 'ensure' | 'refresh'): Promise<LoadResult> {
     const entity = list.entityName;
-    if (why === 'ensure' && this.fresh.has(entity)) return cachedResult(entity);
+    if (why === 'ensure' && this.fresh.has(entity)) return emptyResult(entity, 'cached');
     const running = this.inflight.get(entity);
     if (running) return running;
     const load = this.load(list, why).finally(() => this.inflight.delete(entity));
@@ -245,7 +246,7 @@ export class Cache {
       const sameList = state?.list_id === listId;
       if (why === 'ensure' && state?.loaded_at && sameList && (state.age_seconds ?? Infinity) < ttl) {
         this.fresh.set(entity, true, { ttl: Math.max(1, (ttl - (state.age_seconds ?? 0)) * 1000) });
-        return { ...cachedResult(entity), durationMs: Date.now() - started };
+        return { ...emptyResult(entity, 'cached'), durationMs: Date.now() - started };
       }
       const previous = {
         deltaLink: sameList ? state?.delta_link : null,
@@ -302,18 +303,4 @@ export class Cache {
     for (const list of lists) visit(list);
     return ordered;
   }
-}
-
-function cachedResult(entity: string): LoadResult {
-  return {
-    entity,
-    mode: 'cached',
-    loaded: 0,
-    deleted: 0,
-    skipped: [],
-    pendingLocal: 0,
-    assignedTwentyIds: 0,
-    requests: 0,
-    durationMs: 0,
-  };
 }

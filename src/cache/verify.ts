@@ -1,5 +1,6 @@
 import type { QueryRunner } from 'typeorm';
 import type { SyncContext } from '../context.js';
+import { expandFields, graphPath } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 import { rows as selectRows } from '../store/db.js';
 import { quoteTablePath, stableFieldsJson } from '../store/rows.js';
@@ -77,9 +78,8 @@ export async function verifyList(
   const relationFields = list.fields.filter((f) => f.kind === 'relation' && f.relationTarget);
   let itemsWithoutTwentyId = 0;
   let sharePointCount = 0;
-  const itemsPath = `/sites/${ctx.site.id}/lists/${listId}/items`;
-  for await (const page of ctx.graph.pages<GraphListItem>(itemsPath, {
-    query: { $expand: `fields($select=${selectClause(list)})`, $top: options.pageSize },
+  for await (const page of ctx.graph.pages<GraphListItem>(graphPath.items(ctx.site.id, listId), {
+    query: { $expand: expandFields(selectClause(list)), $top: options.pageSize },
   })) {
     for (const item of page.value) {
       sharePointCount += 1;
@@ -217,8 +217,8 @@ export async function verifyList(
     const answers = await ctx.graph.batch<GraphListItem>(
       differingIds.map((d) => ({
         method: 'GET' as const,
-        path: `${itemsPath}/${d.itemId}`,
-        query: { $expand: `fields($select=${selectClause(list)})` },
+        path: graphPath.item(ctx.site.id, listId, d.itemId),
+        query: { $expand: expandFields(selectClause(list)) },
       })),
     );
     answers.forEach((answer, i) => {

@@ -11,6 +11,7 @@ import {
   SharePointSync,
   type SharePointSyncOptions,
 } from 'typeorm-sharepoint';
+import type { FaultRule } from 'typeorm-sharepoint/testing';
 import { runDemo } from '../demo/index.js';
 import { loadDataSource, loadWorkspaces, UsageError } from './datasource.js';
 import { Output } from './output.js';
@@ -48,6 +49,59 @@ function parsePort(value: string): number {
   if (!/^\d+$/.test(value) || port > 65_535)
     throw new InvalidArgumentError('expected a port number from 0 to 65535.');
   return port;
+}
+
+interface EmulatorCommandOptions {
+  port: number;
+  host: string;
+  site?: string[];
+  seed?: number;
+  ruPerMinute?: number;
+  latencyMs?: number;
+  latencyPerItemMs?: number;
+  deltaRepeatProbability?: number;
+  batchShuffle: boolean;
+  fault?: FaultRule[];
+}
+
+const numberParser = (rule: string, ok: (n: number) => boolean) => (value: string) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !ok(n))
+    throw new InvalidArgumentError(`expected ${rule}.`);
+  return n;
+};
+const parsePositive = numberParser('a number > 0', (n) => n > 0);
+const parseNonNegative = numberParser('a number ≥ 0', (n) => n >= 0);
+const parseProbability = numberParser('a number from 0 to 1', (n) => n >= 0 && n <= 1);
+
+const FAULT_KEYS = [
+  'method',
+  'path',
+  'pathPattern',
+  'scope',
+  'status',
+  'retryAfterSeconds',
+  'latencyMs',
+  'drop',
+  'lostResponse',
+  'probability',
+  'count',
+];
+
+/** `--fault <json>` (repeatable): a FaultRule as JSON; `pathPattern` becomes the rule's RegExp path. */
+function parseFault(value: string, previous: FaultRule[] = []): FaultRule[] {
+  let rule: FaultRule & { pathPattern?: string };
+  try {
+    rule = JSON.parse(value);
+    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) throw new Error('not an object');
+    const unknown = Object.keys(rule).filter((k) => !FAULT_KEYS.includes(k));
+    if (unknown.length) throw new Error(`unknown key ${unknown.join(', ')}; known: ${FAULT_KEYS.join(', ')}`);
+    const { pathPattern, ...rest } = rule;
+    rule = pathPattern === undefined ? rest : { ...rest, path: new RegExp(pathPattern) };
+  } catch (error) {
+    throw new InvalidArgumentError(`expected a JSON fault rule (${(error as Error).message}).`);
+  }
+  return [...previous, rule];
 }
 
 /** commander parser for a duration in seconds: a positive number, else a usage error (exit 2). */
@@ -457,7 +511,17 @@ export function buildProgram(
       if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError('expected an integer.');
       return Number(v);
     })
-    .action(async (options: { port: number; host: string; site?: string[]; seed?: number }) => {
+    .option('--ru-per-minute <n>', 'resource-unit budget per rolling minute (429 beyond it)', parsePositive)
+    .option('--latency-ms <ms>', 'fixed time every HTTP call takes', parseNonNegative)
+    .option('--latency-per-item-ms <ms>', 'added time per list item an answer carries', parseNonNegative)
+    .option('--delta-repeat-probability <p>', 'chance a delta page repeats an entry (0–1)', parseProbability)
+    .option('--no-batch-shuffle', 'answer $batch requests in the order asked')
+    .option(
+      '--fault <json>',
+      'a fault rule, repeatable: {"method":"POST","pathPattern":"/items$","status":429,"retryAfterSeconds":2,"probability":0.1} (keys of FaultRule; pathPattern is a RegExp source, path an exact path)',
+      parseFault,
+    )
+    .action(async (options: EmulatorCommandOptions) => {
       const { createEmulator } = await import('typeorm-sharepoint/testing');
       // `--site` after `emulator` is usually taken by the program-level option (same name): use either.
       const given = options.site?.length ? options.site : (program.opts<GlobalOptions>().site ?? []);
@@ -466,6 +530,13 @@ export function buildProgram(
       const emulator = createEmulator({
         sites,
         ...(options.seed === undefined ? {} : { seed: options.seed }),
+        ...(options.ruPerMinute === undefined ? {} : { resourceUnitsPerMinute: options.ruPerMinute }),
+        latency: { perRequestMs: options.latencyMs ?? 0, perItemMs: options.latencyPerItemMs ?? 0 },
+        ...(options.deltaRepeatProbability === undefined
+          ? {}
+          : { deltaRepeatProbability: options.deltaRepeatProbability }),
+        shuffleBatchResponses: options.batchShuffle,
+        faults: options.fault ?? [],
       });
       const { url } = await emulator.listen({ port: options.port, host: options.host });
       out().result(

@@ -1,19 +1,20 @@
-export type { TokenCredential } from './auth.js';
-export {
-  type BatchResult,
-  GraphClient,
-  type GraphClientOptions,
-  type GraphLogger,
-  type GraphMethod,
-  type GraphPage,
-  type GraphRequest,
-  type GraphRequestEvent,
-  type GraphRequestInit,
-  type GraphResponse,
-  type GraphStats,
-} from './client.js';
+export type { AuthenticationProvider, GraphCredential, TokenCredential } from './auth.js';
+export { GraphClient } from './client.js';
 export { resourceUnitCost } from './cost.js';
 export { GraphError } from './errors.js';
 export { type LimiterOptions, ResourceUnitLimiter } from './limiter.js';
 export { odataString } from './odata.js';
 export { CREDENTIAL_SECRETS } from './redact.js';
+export { expandFields, fieldEquals, graphPath, listIdOfResource, listResource, ODATA } from './resources.js';
+export type {
+  BatchResult,
+  GraphClientOptions,
+  GraphLogger,
+  GraphMethod,
+  GraphPage,
+  GraphRequest,
+  GraphRequestEvent,
+  GraphRequestInit,
+  GraphResponse,
+  GraphStats,
+} from './types.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Cache, LoadResult } from '../cache/index.js';
 import { listFor, type SyncContext } from '../context.js';
-import { GraphError } from '../graph/index.js';
+import { GraphError, graphPath, listIdOfResource, listResource } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 import { execute, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
@@ -257,7 +257,7 @@ export class Webhooks {
   private accepted(resources: string[]): void {
     const lists = new Set<ListSchema>();
     for (const resource of resources) {
-      const listId = /lists\/([^/]+)/i.exec(resource)?.[1];
+      const listId = listIdOfResource(resource);
       for (const [entity, id] of this.ctx.listIds) {
         if (id === listId) lists.add(listFor(this.ctx, entity));
       }
@@ -312,20 +312,23 @@ export class Webhooks {
       let subscription: { id: string; expirationDateTime: string } | undefined;
       if (previous && previous.list_id === listId) {
         subscription = await this.ctx.graph
-          .patch<{ id: string; expirationDateTime: string }>(`/subscriptions/${previous.subscription_id}`, {
-            expirationDateTime,
-          })
+          .patch<{ id: string; expirationDateTime: string }>(
+            graphPath.subscription(previous.subscription_id),
+            {
+              expirationDateTime,
+            },
+          )
           .catch((error: unknown) => {
             if (error instanceof GraphError && error.status === 404) return undefined;
             throw error;
           });
       }
       subscription ??= await this.ctx.graph.post<{ id: string; expirationDateTime: string }>(
-        '/subscriptions',
+        graphPath.subscriptions(),
         {
           changeType: 'updated',
           notificationUrl,
-          resource: `sites/${this.ctx.site.id}/lists/${listId}`,
+          resource: listResource(this.ctx.site.id, listId),
           expirationDateTime,
           clientState: this.clientState,
         },

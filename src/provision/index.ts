@@ -1,4 +1,4 @@
-import { type GraphClient, GraphError } from '../graph/index.js';
+import { type GraphClient, GraphError, graphPath } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 
 /** Graph v1.0 cannot create site collections: a missing site is something an admin must do. */
@@ -63,7 +63,7 @@ export async function resolveSite(
   const path = ref.path.startsWith('/') ? ref.path : `/${ref.path}`;
   try {
     const found = await graph.get<{ id: string; webUrl?: string; displayName?: string }>(
-      `/sites/${ref.hostname}:${path}`,
+      graphPath.siteByPath(ref.hostname, path),
     );
     return {
       id: found.id,
@@ -239,7 +239,7 @@ export async function planProvisioning(
 ): Promise<ProvisioningPlan> {
   const remote: RemoteList[] = [];
   try {
-    for await (const page of graph.pages<RemoteList>(`/sites/${siteId}/lists`, {
+    for await (const page of graph.pages<RemoteList>(graphPath.lists(siteId), {
       query: { $expand: 'columns', $select: 'id,displayName' },
     })) {
       remote.push(...page.value);
@@ -360,7 +360,7 @@ export async function applyProvisioning(
       continue;
     }
     const created = await graph
-      .post<{ id: string; columns?: RemoteColumn[] }>(`/sites/${site}/lists`, {
+      .post<{ id: string; columns?: RemoteColumn[] }>(graphPath.lists(site), {
         displayName: list.title,
         columns: list.columnsToCreate,
         list: { template: 'genericList' },
@@ -371,7 +371,7 @@ export async function applyProvisioning(
     for (const c of list.columnsToCreate)
       result.createdColumns.push({ list: list.title, column: String(c.name) });
     // The new list's Title is required by default: find its id to relax it (one GET per new list).
-    const columns = await graph.get<{ value: RemoteColumn[] }>(`/sites/${site}/lists/${created.id}/columns`, {
+    const columns = await graph.get<{ value: RemoteColumn[] }>(graphPath.columns(site, created.id), {
       query: { $select: 'id,name,required' },
     });
     const title = columns.value.find((c) => c.name === 'Title');
@@ -388,7 +388,7 @@ export async function applyProvisioning(
 
   const requests: { method: 'POST' | 'PATCH'; path: string; body: unknown; note: () => void }[] = [];
   for (const { list, listId } of followUps) {
-    const columnsPath = `/sites/${site}/lists/${listId}/columns`;
+    const columnsPath = graphPath.columns(site, listId);
     for (const definition of list.columnsToCreate) {
       if (!createColumns) {
         result.skipped.push({
@@ -408,7 +408,7 @@ export async function applyProvisioning(
     for (const index of list.indexesToAdd) {
       requests.push({
         method: 'PATCH',
-        path: `${columnsPath}/${index.id}`,
+        path: graphPath.column(site, listId, index.id),
         body: { indexed: true },
         note: () => result.indexedColumns.push({ list: list.title, column: index.name }),
       });
@@ -416,7 +416,7 @@ export async function applyProvisioning(
     if (list.relaxTitle) {
       requests.push({
         method: 'PATCH',
-        path: `${columnsPath}/${list.relaxTitle.id}`,
+        path: graphPath.column(site, listId, list.relaxTitle.id),
         body: { required: false },
         note: () => {},
       });

@@ -1,14 +1,8 @@
 import DataLoader from 'dataloader';
 import { type EntityManager, In, type ObjectLiteral } from 'typeorm';
-import {
-  canonicalFromItem,
-  type GraphListItem,
-  hashCanonical,
-  makeItemConverter,
-  selectClause,
-} from '../cache/convert.js';
+import { type GraphListItem, makeItemConverter, selectClause, syncStateOfItem } from '../cache/convert.js';
 import { listFor, type SyncContext } from '../context.js';
-import { odataString } from '../graph/index.js';
+import { expandFields, fieldEquals, graphPath, odataString } from '../graph/index.js';
 import type { FieldSchema, ListSchema } from '../schema/index.js';
 import { type Db, rows as selectRows, transaction } from '../store/db.js';
 import { upsertRows, upsertSyncStates } from '../store/rows.js';
@@ -272,10 +266,10 @@ export class RelationLoaders {
     const answers = await this.ctx.graph.batch<{ value: GraphListItem[] }>(
       chunks.map((chunk) => ({
         method: 'GET',
-        path: `/sites/${this.ctx.site.id}/lists/${listId}/items`,
+        path: graphPath.items(this.ctx.site.id, listId),
         query: {
-          $filter: chunk.map((id) => `fields/${list.idField.name} eq ${odataString(id)}`).join(' or '),
-          $expand: `fields($select=${selectClause(list)})`,
+          $filter: chunk.map((id) => fieldEquals(list.idField.name, odataString(id))).join(' or '),
+          $expand: expandFields(selectClause(list)),
           $top: FILTER_CHUNK_SIZE,
         },
       })),
@@ -295,14 +289,7 @@ export class RelationLoaders {
         const converted = convert(item.fields ?? {});
         if (!converted.ok || !converted.twentyId) continue;
         rows.push(converted.row);
-        const canonical = canonicalFromItem(list, converted.fields);
-        states.push({
-          twentyId: converted.twentyId,
-          itemId: item.id,
-          etag: item.eTag ?? null,
-          fields: canonical,
-          contentHash: hashCanonical(canonical),
-        });
+        states.push(syncStateOfItem(list, converted.twentyId, item, converted.fields));
       }
     }
     if (rows.length === 0) return 0;

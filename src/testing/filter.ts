@@ -87,20 +87,21 @@ class Parser {
     return t?.type === 'word' ? t.value : undefined;
   }
 
+  /** `a or b or …` (`or` binds loosest), each side an `and` chain. */
   private parseOr(): FilterNode {
-    let left = this.parseAnd();
-    while (this.peekWord() === 'or') {
-      this.position++;
-      left = { kind: 'or', left, right: this.parseAnd() };
-    }
-    return left;
+    return this.parseChain('or', () => this.parseAnd());
   }
 
   private parseAnd(): FilterNode {
-    let left = this.parseUnary();
-    while (this.peekWord() === 'and') {
+    return this.parseChain('and', () => this.parseUnary());
+  }
+
+  /** Left-associative `operand kind operand kind …`. */
+  private parseChain(kind: 'and' | 'or', operand: () => FilterNode): FilterNode {
+    let left = operand();
+    while (this.peekWord() === kind) {
       this.position++;
-      left = { kind: 'and', left, right: this.parseUnary() };
+      left = { kind, left, right: operand() };
     }
     return left;
   }

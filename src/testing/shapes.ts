@@ -5,7 +5,7 @@ import {
   itemETag,
   type ListRecord,
   type SiteRecord,
-} from './state.js';
+} from './store/records.js';
 
 /** JSON shapes as Graph v1.0 returns them; only properties of v1.0-lists-schema.json. */
 

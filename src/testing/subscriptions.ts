@@ -1,6 +1,6 @@
 import { badRequest, GraphError, notFound } from './errors.js';
 import type { SeededRandom } from './random.js';
-import { formatDate, type ListRecord } from './state.js';
+import { formatDate, type ListRecord } from './store/records.js';
 import type { SubscriptionSnapshot } from './types.js';
 
 /** Longest lifetime of a list subscription; Graph refuses (400) a later expirationDateTime instead of capping it. */
@@ -185,6 +185,8 @@ export class SubscriptionService {
       encryptionCertificate: null,
       encryptionCertificateId: null,
       notificationUrlAppId: null,
+      // subscription-post-subscriptions.md: the answer names the content type of the notifications.
+      notificationContentType: 'application/json',
     };
   }
 

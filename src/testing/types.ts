@@ -18,12 +18,26 @@ export interface EmulatorOptions {
   shuffleBatchResponses?: boolean;
   /** Probability that an entry of a delta page appears twice in the feed. Default 0.05. */
   deltaRepeatProbability?: number;
-  /** Fixed latency added to every HTTP call (benchmarks). Default 0. */
+  /**
+   * The latency model: every HTTP call answers after `perRequestMs` plus `perItemMs` for each list item it
+   * carries (a page of items, a delta page, one item; inside `$batch` the items of every inner answer).
+   * Default none.
+   */
+  latency?: LatencyModel;
+  /** The same as `latency: { perRequestMs: latencyMs }` (give one or the other). Default 0. */
   latencyMs?: number;
+  /** Fault rules injected from the start, as `emulator.faults.inject(rule)` would. */
+  faults?: FaultRule[];
   /** Window in which item changes are coalesced into one webhook notification. Default 50. */
   notificationDelayMs?: number;
   /** Clock in epoch milliseconds; tests can move time. Default `Date.now`. */
   now?: () => number;
+}
+
+/** A fixed time per HTTP call plus a time per list item returned (e.g. 100 ms + 0.2 ms × 5,000 items). */
+export interface LatencyModel {
+  perRequestMs?: number;
+  perItemMs?: number;
 }
 
 export type FaultStatus = 429 | 500 | 502 | 503 | 504;
@@ -127,7 +141,7 @@ export interface EmulatorSite {
 }
 
 export interface ListeningServer {
-  /** `http://127.0.0.1:PORT`; Graph paths live at `${url}/v1.0/...`. */
+  /** `http://127.0.0.1:PORT` (`https://` with `tls`); Graph paths live at `${url}/v1.0/...`. */
   url: string;
   close(): Promise<void>;
 }
@@ -135,7 +149,12 @@ export interface ListeningServer {
 export interface Emulator {
   /** msw 2 handlers answering Graph paths under `/v1.0` on any origin. */
   handlers: RequestHandler[];
-  listen(options?: { port?: number; host?: string }): Promise<ListeningServer>;
+  /** `tls` (a key and certificate in PEM) serves https, as Graph does: its nextLinks and deltaLinks are https. */
+  listen(options?: {
+    port?: number;
+    host?: string;
+    tls?: { key: string | Buffer; cert: string | Buffer };
+  }): Promise<ListeningServer>;
   /** Closes every server it started and stops timers. */
   close(): Promise<void>;
   faults: {

@@ -1,7 +1,7 @@
 import { type Meter, metrics } from '@opentelemetry/api';
 import type { DataSource } from 'typeorm';
 import { type Logger, silentLogger } from '../context.js';
-import type { TokenCredential } from '../graph/index.js';
+import type { GraphCredential } from '../graph/index.js';
 import { emptyTotals } from '../metrics/index.js';
 import { assertSchemaName } from '../store/db.js';
 import { SharePointSync, type SharePointSyncOptions, type SyncStatus } from '../sync.js';
@@ -46,7 +46,7 @@ export interface WorkspaceDefinition {
    * `Retry-After` pauses); different tenants never slow each other. Default: the site's host name.
    */
   tenant?: string;
-  credential?: TokenCredential;
+  credential?: GraphCredential;
   /** Attach options for this workspace, over the constructor's `defaults`. */
   options?: WorkspaceAttachOptions;
 }
@@ -77,7 +77,7 @@ export interface SharePointWorkspacesOptions {
   /** How long closing a workspace waits for its outbox to empty; what is left is sent on its next attach. Default 60 000. */
   flushTimeoutMs?: number;
   /** Attach options for every workspace (Graph base URL, credential, cache, bootstrap, write-back, logger, metrics). */
-  defaults?: WorkspaceAttachOptions & { credential?: TokenCredential };
+  defaults?: WorkspaceAttachOptions & { credential?: GraphCredential };
   /** Budget of each tenant (one per tenant, shared by its workspaces). Default: `defaults.graph.budget`, else 1200 RU per minute. */
   tenantBudget?: { resourceUnitsPerMinute?: number; windowMs?: number; slowDownBelowRatio?: number };
   /** The shared write-back pool. */

@@ -1,5 +1,5 @@
 import type { BatchResult, GraphRequest } from '../graph/index.js';
-import { odataString } from '../graph/index.js';
+import { expandFields, fieldEquals, graphPath, ODATA, odataString } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 
 /** SharePoint field values keyed by internal column name. */
@@ -103,7 +103,7 @@ function ownFields(remote: Fields, template: Fields | null | undefined): Fields 
     ? Object.keys(template)
     : Object.keys(remote).filter((k) => !READ_ONLY_FIELDS.has(k));
   for (const name of names) {
-    if (name.startsWith('@odata')) continue;
+    if (name.startsWith(ODATA.prefix)) continue;
     out[name] = remote[name] ?? null;
   }
   return out;
@@ -134,14 +134,15 @@ function isUniquenessError(result: Extract<BatchResult, { ok: false }>): boolean
  */
 export function* sendRecord(input: RecordInput): RecordProgram {
   const { list, siteId, listId, twentyId, fields, state } = input;
-  const items = `/sites/${siteId}/lists/${listId}/items`;
+  const items = graphPath.items(siteId, listId);
+  const itemPath = (itemId: string) => graphPath.item(siteId, listId, itemId);
   const idName = list.idField.name;
 
   const lookup = function* (): Generator<GraphRequest, ListItemBody | null | Outcome, BatchResult> {
     const result = yield {
       method: 'GET',
       path: items,
-      query: { $filter: `fields/${idName} eq ${odataString(twentyId)}`, $expand: 'fields', $top: 2 },
+      query: { $filter: fieldEquals(idName, odataString(twentyId)), $expand: expandFields(), $top: 2 },
     };
     if (!result.ok) return errorOutcome(result, `looking up ${idName} ${twentyId}`);
     const found = (result.body as { value?: ListItemBody[] }).value ?? [];
@@ -151,7 +152,7 @@ export function* sendRecord(input: RecordInput): RecordProgram {
   const readItem = function* (
     itemId: string,
   ): Generator<GraphRequest, ListItemBody | null | Outcome, BatchResult> {
-    const result = yield { method: 'GET', path: `${items}/${itemId}`, query: { $expand: 'fields' } };
+    const result = yield { method: 'GET', path: itemPath(itemId), query: { $expand: expandFields() } };
     if (!result.ok) return result.status === 404 ? null : errorOutcome(result, `reading item ${itemId}`);
     return result.body as ListItemBody;
   };
@@ -177,7 +178,7 @@ export function* sendRecord(input: RecordInput): RecordProgram {
     for (let round = 0; round < 2; round++) {
       const result = yield {
         method: 'DELETE',
-        path: `${items}/${itemId}`,
+        path: itemPath(itemId),
         ...(etag ? { headers: { 'If-Match': etag } } : {}),
       };
       if (result.ok || result.status === 404) return { kind: 'removed', sent: 'delete' };
@@ -220,7 +221,7 @@ export function* sendRecord(input: RecordInput): RecordProgram {
     }
     const patched = yield {
       method: 'PATCH',
-      path: `${items}/${found.id}/fields`,
+      path: graphPath.itemFields(siteId, listId, found.id),
       body: diff,
       ...(found.eTag ? { headers: { 'If-Match': found.eTag } } : {}),
     };
@@ -247,7 +248,7 @@ export function* sendRecord(input: RecordInput): RecordProgram {
     if (Object.keys(diff).length === 0) return { kind: 'synced', itemId, etag, fields };
     const result = yield {
       method: 'PATCH',
-      path: `${items}/${itemId}/fields`,
+      path: graphPath.itemFields(siteId, listId, itemId),
       body: diff,
       ...(etag ? { headers: { 'If-Match': etag } } : {}),
     };
@@ -284,8 +285,8 @@ export function* sendRecord(input: RecordInput): RecordProgram {
 }
 
 function etagOf(body: unknown): string | null {
-  const b = body as { '@odata.etag'?: string; eTag?: string } | undefined;
-  return b?.['@odata.etag'] ?? b?.eTag ?? null;
+  const b = body as { [ODATA.etag]?: string; eTag?: string } | undefined;
+  return b?.[ODATA.etag] ?? b?.eTag ?? null;
 }
 
 /**

@@ -71,6 +71,13 @@ describe('createEmulator options', () => {
     );
     expect(() => createEmulator({ sites: [SITE], deltaRepeatProbability: 2 })).toThrow(/between 0 and 1/);
     expect(() => createEmulator({ sites: [SITE], latencyMs: -5 })).toThrow(/latencyMs/);
+    expect(() => createEmulator({ sites: [SITE], latency: { perItemMs: -1 } })).toThrow(
+      "option 'latency.perItemMs' must be a number ≥ 0 (got -1)",
+    );
+    expect(() => createEmulator({ sites: [SITE], latency: {}, latencyMs: 5 })).toThrow(/latencyMs.*latency/);
+    expect(() => createEmulator({ sites: [SITE], faults: [{ status: 500, probability: 3 }] })).toThrow(
+      /probability/,
+    );
   });
 });
 

@@ -53,5 +53,5 @@ describe('msw is an optional peer', () => {
       expect(result.status, entry).toBe(200);
       expect(result.handlers, entry).toMatch(/emulator\.handlers needs msw 2 \(npm i -D msw\)/);
     }
-  });
+  }, 300_000); // the build it may have to run takes minutes on a loaded machine
 });

@@ -1,0 +1,142 @@
+import { badRequest, GraphError } from '../../errors.js';
+import { evaluateFilter, filterFields, parseFilter } from '../../filter.js';
+import { clean, itemJson } from '../../shapes.js';
+import type { ItemRecord, ListRecord } from '../../store/records.js';
+import { json, noContent, type Parsed, pageSize, parseExpand, parseSelect, selected } from '../request.js';
+import type { Route, RouteContext } from '../route.js';
+
+const PREFER_NON_INDEXED = 'honornonindexedquerieswarningmayfailrandomly';
+
+/** Items as the request's `$expand=fields(…)` and `$select` shape them. */
+export function itemShaper(list: ListRecord, request: Parsed): (item: ItemRecord) => Record<string, unknown> {
+  const expand = parseExpand(request.query.get('$expand'));
+  const fields = { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) };
+  const select = parseSelect(request.query);
+  return (item) => selected(clean(itemJson(list, item, fields)), select);
+}
+
+/** A written item as Graph answers a create or update: with its fields. */
+const written = (status: number, list: ListRecord, item: ItemRecord) => ({
+  ...json(status, clean(itemJson(list, item, { expand: true }))),
+  items: 1,
+});
+
+/** List items (listitem-create.md, listitem-get.md, listitem-list.md, listitem-update.md, listitem-delete.md). */
+export const itemRoutes: Route[] = [
+  {
+    path: '/sites/{site}/lists/{list}/items',
+    methods: {
+      POST: ({ state, list, request }) => {
+        const body = request.body as { fields?: unknown } | undefined;
+        return written(201, list, state.createItem(list, body?.fields));
+      },
+      GET: (context) => listItems(context),
+    },
+  },
+  {
+    path: '/sites/{site}/lists/{list}/items/{item}',
+    methods: {
+      GET: ({ state, list, item, request }) => ({
+        ...json(200, itemShaper(list, request)(state.requireItem(list, item))),
+        items: 1,
+      }),
+      DELETE: ({ state, list, item, request }) => {
+        state.deleteItem(list, item, request.headers['if-match']);
+        return noContent();
+      },
+      PATCH: ({ state, list, item, request }) => {
+        const body = request.body as { fields?: unknown } | undefined;
+        return written(
+          200,
+          list,
+          state.updateItem(list, item, body?.fields ?? {}, request.headers['if-match']),
+        );
+      },
+    },
+  },
+  {
+    path: '/sites/{site}/lists/{list}/items/{item}/fields',
+    methods: {
+      PATCH: ({ state, list, item, request }) => {
+        const updated = state.updateItem(list, item, request.body, request.headers['if-match']);
+        return { ...json(200, clean(itemJson(list, updated, { expand: true })).fields), items: 1 };
+      },
+      GET: ({ state, list, item }) => ({
+        ...json(200, clean(itemJson(list, state.requireItem(list, item), { expand: true })).fields),
+        items: 1,
+      }),
+    },
+  },
+];
+
+/** The items `$filter` keeps; a non-indexed column needs the Prefer header and a list under the threshold. */
+function filtered(context: RouteContext, items: ItemRecord[]): ItemRecord[] {
+  const { list, request, settings } = context;
+  const filter = request.query.get('$filter');
+  if (!filter) return items;
+  const node = parseFilter(filter);
+  for (const name of filterFields(node)) {
+    const field = name.replace(/^fields\//, '');
+    if (field === 'id') continue;
+    const column = list.columns.find((c) => c.name.toLowerCase() === field.toLowerCase());
+    if (!column) throw badRequest(`Field '${field}' is not recognized.`);
+    if (column.indexed) continue;
+    const prefer = (request.headers.prefer ?? '').toLowerCase();
+    if (!prefer.includes(PREFER_NON_INDEXED)) {
+      throw badRequest(
+        `Field '${field}' cannot be referenced in filter or orderby as it is not indexed. Provide the 'Prefer: HonorNonIndexedQueriesWarningMayFailRandomly' header to allow this, but be warned that such queries may fail on large lists.`,
+      );
+    }
+    if (list.items.size > settings.listViewThreshold) {
+      throw new GraphError(
+        400,
+        'invalidRequest',
+        'The attempted operation is prohibited because it exceeds the list view threshold.',
+      );
+    }
+  }
+  return items.filter((item) =>
+    evaluateFilter(node, (name) => {
+      const field = name.replace(/^fields\//, '');
+      if (field === 'id') return String(item.id);
+      const key = Object.keys(item.fields).find((k) => k.toLowerCase() === field.toLowerCase());
+      return key === undefined ? null : item.fields[key];
+    }),
+  );
+}
+
+/** The `$skiptoken` of the page after `last`: SharePoint's `Paged=TRUE&p_ID=<id>`, base64. */
+export function skipTokenAfter(last: ItemRecord): string {
+  return Buffer.from(`Paged=TRUE&p_ID=${last.id}`).toString('base64url');
+}
+
+/**
+ * One page of a list's items. SharePoint pages by item id (`Paged=TRUE&p_ID=<last id>`, base64): an item
+ * deleted or added between two pages shifts nothing, unlike an offset.
+ */
+function listItems(context: RouteContext) {
+  const { list, request: p, settings } = context;
+  const items = filtered(
+    context,
+    [...list.items.values()].sort((a, b) => a.id - b.id),
+  );
+  const size = pageSize(p.query, settings);
+  const skipToken = p.query.get('$skiptoken');
+  let afterId = 0;
+  if (skipToken !== null) {
+    const m = /^Paged=TRUE&p_ID=(\d+)$/.exec(Buffer.from(skipToken, 'base64url').toString('utf8'));
+    if (!m) throw badRequest(`Invalid $skiptoken '${skipToken}': follow @odata.nextLink as given.`);
+    afterId = Number(m[1]);
+  }
+  const start = afterId === 0 ? 0 : items.findIndex((item) => item.id > afterId);
+  const rest = start === -1 ? [] : items.slice(start);
+  const page = rest.slice(0, size);
+  const shape = itemShaper(list, p);
+  const body: Record<string, unknown> = { value: page.map(shape) };
+  if (rest.length > size) {
+    const next = new URLSearchParams(p.query);
+    next.set('$skiptoken', skipTokenAfter(page.at(-1)!));
+    body['@odata.nextLink'] = `${p.base}${p.path}?${next.toString()}`;
+  }
+  return { ...json(200, body), items: page.length };
+}
