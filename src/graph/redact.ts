@@ -12,14 +12,19 @@
  */
 export const CREDENTIAL_SECRETS: unique symbol = Symbol.for('typeorm-sharepoint.credentialSecrets') as never;
 
-/** The secrets a credential is known to hold: `CREDENTIAL_SECRETS`, and `clientSecret` (@azure/identity's ClientSecretCredential keeps it there). */
-export function secretsOf(credential: unknown): string[] {
+/**
+ * The secrets a credential is known to hold: `CREDENTIAL_SECRETS`, and `clientSecret` (@azure/identity's
+ * ClientSecretCredential keeps it there), also inside the Graph SDK's `TokenCredentialAuthenticationProvider`
+ * (which keeps the credential it wraps as `tokenCredential`).
+ */
+export function secretsOf(credential: unknown, depth = 0): string[] {
   if (!credential || typeof credential !== 'object') return [];
   const out: string[] = [];
   const listed = (credential as { [CREDENTIAL_SECRETS]?: unknown })[CREDENTIAL_SECRETS];
   if (Array.isArray(listed)) for (const s of listed) if (typeof s === 'string') out.push(s);
   const clientSecret = (credential as { clientSecret?: unknown }).clientSecret;
   if (typeof clientSecret === 'string') out.push(clientSecret);
+  if (depth === 0) out.push(...secretsOf((credential as { tokenCredential?: unknown }).tokenCredential, 1));
   return out;
 }
 

@@ -156,6 +156,22 @@ describe('a credential error quoting the bare client secret', () => {
     );
     expect(secretsOf(credential)).toContain(SECRET);
   });
+
+  it("the Graph SDK's TokenCredentialAuthenticationProvider around it is recognised too", async () => {
+    const identity = await vi.importActual<typeof import('@azure/identity')>('@azure/identity');
+    const { TokenCredentialAuthenticationProvider } = await import(
+      '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js'
+    );
+    const credential = new identity.ClientSecretCredential(
+      '11111111-2222-4333-8444-555555555555',
+      '66666666-7777-4888-8999-000000000000',
+      SECRET,
+    );
+    const provider = new TokenCredentialAuthenticationProvider(credential, {
+      scopes: ['https://graph.microsoft.com/.default'],
+    });
+    expect(secretsOf(provider)).toContain(SECRET);
+  });
 });
 
 describe('values the gateway obtained or sent', () => {
