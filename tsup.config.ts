@@ -2,7 +2,11 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+    entry: {
+      index: 'src/index.ts',
+      'testing/index': 'src/testing/index.ts',
+      'twenty/index': 'src/twenty/index.ts',
+    },
     format: ['esm', 'cjs'],
     // import.meta.url (the lazy, optional msw import of the emulator) in the CommonJS build too.
     shims: true,

@@ -21,6 +21,9 @@ export function rowToFields(list: ListSchema, row: Record<string, unknown>): Rec
   for (const field of list.fields) {
     const value = row[field.databaseName];
     fields[field.name] = value === null || value === undefined ? null : field.toSharePoint(value);
+    // Graph takes a multi-choice value only with its collection type (annotations are never hashed).
+    if (field.kind === 'multiChoice' && Array.isArray(fields[field.name]))
+      fields[`${field.name}@odata.type`] = 'Collection(Edm.String)';
   }
   const title = list.titleSource ? fields[list.titleSource.name] : null;
   fields.Title =

@@ -1,6 +1,10 @@
 import { z } from 'zod';
+import { arrayOf } from './arrays.js';
 import { ConversionError } from './errors.js';
 import type { FieldKind, FieldSchema } from './types.js';
+
+/** A decimal number as PostgreSQL's `numeric` prints it (no exponent, no thousands separator). */
+export const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -82,9 +86,12 @@ function definitionOf(spec: FieldSpec): Record<string, unknown> {
       return { ...base, text: { maxLength: 36, allowMultipleLines: false } };
     case 'text':
       return { ...base, text: { maxLength: spec.maxLength ?? 255, allowMultipleLines: false } };
+    case 'decimal':
+      return { ...base, text: { maxLength: 255, allowMultipleLines: false } };
     case 'note':
     case 'json':
     case 'list':
+    case 'array':
       return { ...base, text: { allowMultipleLines: true } };
     case 'integer':
     case 'number':
@@ -106,6 +113,12 @@ function definitionOf(spec: FieldSpec): Record<string, unknown> {
       return {
         ...base,
         choice: { choices: spec.choices ?? [], allowTextEntry: false, displayAs: 'dropDownMenu' },
+      };
+    case 'multiChoice':
+      // Graph v1.0 has no separate multi-choice type: a choice column shown as check boxes takes many values.
+      return {
+        ...base,
+        choice: { choices: spec.choices ?? [], allowTextEntry: false, displayAs: 'checkBoxes' },
       };
   }
 }
@@ -171,6 +184,51 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
           return s;
         },
       };
+    case 'multiChoice': {
+      const checked = (values: (string | null)[]) => {
+        for (const v of values) {
+          if (v === null) throw new Error('a multi-choice value cannot hold NULL');
+          if (!spec.choices?.includes(v))
+            throw new Error(`${JSON.stringify(v)} is not one of ${spec.choices?.join(', ')}`);
+        }
+        return values as string[];
+      };
+      return {
+        // SharePoint has no empty multi-choice value distinct from none: an empty array is sent as empty.
+        toSharePoint: (v) => {
+          const values = arrayOf(v);
+          return values.length === 0 ? null : values;
+        },
+        fromSharePoint: (raw) => {
+          if (!Array.isArray(raw)) throw new Error('not a multi-choice value (an array of choices)');
+          return checked(raw.map(String));
+        },
+      };
+    }
+    case 'array':
+      return {
+        toSharePoint: (v) => JSON.stringify(arrayOf(v)),
+        fromSharePoint: (raw) => {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(String(raw));
+          } catch {
+            throw new Error('not a JSON array');
+          }
+          if (!Array.isArray(parsed) || parsed.some((e) => e !== null && typeof e !== 'string'))
+            throw new Error('not a JSON array of strings');
+          return parsed;
+        },
+      };
+    case 'decimal': {
+      // Exact: a SharePoint number is a double (15–17 significant digits), PostgreSQL's numeric is not.
+      const exact = (v: unknown) => {
+        const s = (typeof v === 'number' ? decimalText(v) : String(v)).trim();
+        if (!DECIMAL.test(s)) throw new Error(`${JSON.stringify(s)} is not a decimal number`);
+        return s;
+      };
+      return { toSharePoint: exact, fromSharePoint: exact };
+    }
     case 'json':
       return {
         // Keys sorted: jsonb reorders them, so only a canonical text compares equal on both sides.
@@ -202,6 +260,14 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
         },
       };
   }
+}
+
+/** A JavaScript number as plain decimal text (`1e21` → `1000000000000000000000`). */
+function decimalText(n: number): string {
+  if (!Number.isFinite(n)) throw new Error(`${n} is not a finite number`);
+  const s = String(n);
+  if (!/e/i.test(s)) return s;
+  return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });
 }
 
 /** JSON with object keys sorted at every level. */
@@ -286,8 +352,13 @@ function zodFor(spec: FieldSpec): z.ZodType {
       }, `a date between ${MIN_YEAR} and ${MAX_YEAR}`);
     case 'choice':
       return z.enum((spec.choices ?? ['']) as [string, ...string[]]);
+    case 'multiChoice':
+      return z.array(z.enum((spec.choices ?? ['']) as [string, ...string[]])).nullable();
+    case 'decimal':
+      return sharePointLength(255).pipe(z.string().regex(DECIMAL, 'a decimal number'));
     case 'json':
     case 'list':
+    case 'array':
       return z.string();
   }
 }
@@ -297,6 +368,7 @@ function zodFor(spec: FieldSpec): z.ZodType {
  * text column that refuses NULL (Twenty declares such columns with a default of `''`).
  */
 export function emptyValue(field: FieldSchema): unknown {
+  if (!field.nullable && field.kind === 'multiChoice') return [];
   return !field.nullable && (field.kind === 'text' || field.kind === 'note') ? '' : null;
 }
 

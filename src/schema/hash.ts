@@ -24,12 +24,12 @@ function canonicalValue(value: unknown): unknown {
 
 /**
  * Stable JSON of SharePoint field values (keys sorted, null and undefined omitted — SharePoint omits
- * empty fields, so "absent" and "null" must hash the same; `@odata.*` annotations ignored).
+ * empty fields, so "absent" and "null" must hash the same; OData annotations ignored: `@odata.*` and per-field ones such as `Tags@odata.type`).
  */
 export function stableFieldsJson(fields: Record<string, unknown>): string {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(fields).sort()) {
-    if (k.startsWith('@odata.')) continue;
+    if (k.includes('@')) continue;
     const v = fields[k];
     if (v === null || v === undefined) continue;
     out[k] = canonicalValue(v);

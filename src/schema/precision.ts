@@ -8,7 +8,8 @@ import type { FieldSchema, ListSchema } from './types.js';
  *
  * - `seconds` — date-times (`timestamp`, `timestamptz`, create/update/delete dates): SharePoint keeps whole
  *   seconds in UTC, so the fraction is dropped (truncated, never rounded up: `…17.999Z` → `…17Z`).
- * - `digits15` — numbers with a fraction (`numeric`/`decimal`, `real`, `double precision`): SharePoint stores
+ * - `digits15` — number columns (`numeric(p, s)` with p ≤ 15, `real`, `double precision`; an unconstrained
+ *   `numeric` is a text column holding the exact decimal, docs/schema.md): SharePoint stores
  *   a number column as SQL Server `float`, whose precision is 15 significant digits, so the value is rounded
  *   to 15 significant digits (`0.1 + 0.2` → `0.3`, `123456789012345678.91` → `123456789012346000`).
  * - `json` — a `json` column keeps its text as written; SharePoint keeps the value (keys sorted), so the text

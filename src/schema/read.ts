@@ -389,10 +389,13 @@ function fieldOfColumn(
   const fail = (detail: string) => {
     throw new SchemaError(entity, property, 'unmappableType', detail);
   };
-  if (column.isArray)
+  const isArray = column.isArray || refine.array === true;
+  if (isArray && !(type === 'enum' || type === 'text' || STRING_TYPES.has(type)))
     fail(
-      `PostgreSQL array column (${type}[]) has no SharePoint column; use simple-array or jsonb, or @SharePointIgnore()`,
+      `PostgreSQL array column (${type}[]) has no SharePoint column (enum[] and text[] do); use jsonb or simple-array, or @SharePointIgnore()`,
     );
+  if (refine.choices !== undefined && !(isArray && type !== 'enum'))
+    fail('the choices option is for text[] columns (stored as multi-choice); an enum brings its own values');
   if (unmappable(type))
     fail(`type "${type}" has no SharePoint column; map it to another type or add @SharePointIgnore()`);
 
@@ -401,7 +404,19 @@ function fieldOfColumn(
   let scale: number | undefined;
   let choices: string[] | undefined;
   let uuid = false;
-  if (STRING_TYPES.has(type)) {
+  if (isArray && type === 'enum') {
+    // Twenty's MULTI_SELECT: enum[].
+    kind = 'multiChoice';
+    choices = (column.enum ?? []).map(String);
+    if (choices.length === 0) fail('enum array column without values');
+  } else if (isArray && refine.choices !== undefined) {
+    if (refine.choices.length === 0) fail('the choices option needs at least one choice');
+    kind = 'multiChoice';
+    choices = refine.choices.map(String);
+  } else if (isArray) {
+    // Twenty's ARRAY: text[] as a JSON array in multi-line text (elements may hold commas).
+    kind = 'array';
+  } else if (STRING_TYPES.has(type)) {
     const length = refine.maxLength ?? (Number.parseInt(String(column.length || ''), 10) || 255);
     maxLength = length;
     kind = refine.multiline || length > 255 ? 'note' : 'text';
@@ -416,6 +431,10 @@ function fieldOfColumn(
     kind = 'integer';
   } else if (FLOAT_TYPES.has(type)) {
     kind = 'number';
+  } else if ((type === 'numeric' || type === 'decimal') && !(column.precision && column.precision <= 15)) {
+    // A SharePoint number is a double: exact to 15 significant digits. `numeric` without such a precision
+    // (Twenty's amountMicros, lat/lng) is kept exact as decimal text (docs/schema.md, "Exact numbers").
+    kind = 'decimal';
   } else if (DECIMAL_TYPES.has(type)) {
     kind = 'number';
     scale = column.scale;
@@ -437,9 +456,10 @@ function fieldOfColumn(
     fail(`type "${type}" has no SharePoint column; map it to another type or add @SharePointIgnore()`);
   }
   const hasDefault = column.default !== undefined && column.default !== null;
+  const nullable = refine.nullable ?? column.isNullable;
   const required =
     refine.required ??
-    (!column.isNullable &&
+    (!nullable &&
       !hasDefault &&
       !column.isGenerated &&
       !column.isCreateDate &&
@@ -447,10 +467,8 @@ function fieldOfColumn(
       !column.isVersion &&
       !column.isDeleteDate);
   const defaultValue =
-    hasDefault &&
-    (typeof column.default === 'string' || typeof column.default === 'number') &&
-    kind! !== 'boolean'
-      ? String(column.default)
+    hasDefault && (typeof column.default === 'string' || typeof column.default === 'number')
+      ? sharePointDefault(kind!, String(column.default), choices)
       : undefined;
   const spec: FieldSpec = {
     name: nameFor(entity, property, refine.name, pascal(property)),
@@ -459,7 +477,7 @@ function fieldOfColumn(
     databaseName: column.databaseName,
     kind: kind!,
     required,
-    nullable: column.isNullable,
+    nullable,
     indexed: refine.indexed ?? false,
     ...(maxLength !== undefined ? { maxLength } : {}),
     ...(scale !== undefined ? { scale } : {}),
@@ -471,6 +489,32 @@ function fieldOfColumn(
   };
   if (spec.kind === 'text' && spec.maxLength !== undefined && spec.maxLength > 255) spec.kind = 'note';
   return buildField(spec);
+}
+
+/**
+ * The column default SharePoint is given, when it is a value SharePoint can hold: text, a number, one of the
+ * choices (an SQL string literal counts as its text). Anything else (an SQL expression such as `now()`, a default of another shape) gives no default.
+ */
+function sharePointDefault(
+  kind: FieldKind,
+  given: string,
+  choices: string[] | undefined,
+): string | undefined {
+  // An SQL literal (`'NEW'`, `'System'::text`): Twenty hands its defaults to TypeORM in this form.
+  const literal = /^'((?:[^']|'')*)'(::[\w". ]+(\[\])?)?$/.exec(given);
+  const value = literal ? literal[1]!.replace(/''/g, "'") : given;
+  switch (kind) {
+    case 'text':
+    case 'note':
+      return value === '' ? undefined : value;
+    case 'integer':
+    case 'number':
+      return value.trim() !== '' && Number.isFinite(Number(value)) ? value : undefined;
+    case 'choice':
+      return choices?.includes(value) ? value : undefined;
+    default:
+      return undefined;
+  }
 }
 
 function relationField(

@@ -42,6 +42,22 @@ export interface SharePointColumnOptions {
   /** Strings: store as multi-line text (no 255 limit). Default: `text` columns and lengths over 255. */
   multiline?: boolean;
   /**
+   * PostgreSQL accepts NULL in this column. Default: the ORM metadata's `nullable`. Set it where the ORM
+   * metadata does not match the table (Twenty's composite sub-columns: its EntitySchemas flag them nullable
+   * exactly when they are required). Decides `required` and what an empty SharePoint value becomes.
+   */
+  nullable?: boolean;
+  /**
+   * The database column is a PostgreSQL array although the ORM metadata says scalar text (Twenty's ARRAY
+   * fields: its EntitySchemas omit `array: true`, its tables have `text[]`). Mapped as a `text[]` column.
+   */
+  array?: boolean;
+  /**
+   * A `text[]` column: store it as a SharePoint multi-choice column with these choices instead of a JSON
+   * array in multi-line text (a value outside them is refused before commit).
+   */
+  choices?: string[];
+  /**
    * Relations only: the target is a local table, not a SharePoint list, and that is intended. Without it, a
    * relation to an entity that is not synced is a `SchemaError` at attach: after a rebuild its rows would not
    * be there to point at. With it, SharePoint stores the id; a rebuild restores it only where the target
@@ -61,8 +77,15 @@ export type FieldKind =
   | 'dateTime'
   | 'date'
   | 'choice'
+  /** PostgreSQL `enum[]` (Twenty's MULTI_SELECT), or `text[]` given `choices`: a multi-choice column. */
+  | 'multiChoice'
   | 'json'
+  /** TypeORM `simple-array`: a JSON array in multi-line text, read back as comma-joined text. */
   | 'list'
+  /** A PostgreSQL `text[]` (Twenty's ARRAY): a JSON array in multi-line text (any element, commas too). */
+  | 'array'
+  /** `numeric` without a precision of at most 15 digits (Twenty's micros, lat/lng): exact decimal text. */
+  | 'decimal'
   | 'relation';
 
 /** One SharePoint column and how values cross between PostgreSQL and Graph. */

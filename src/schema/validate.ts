@@ -19,7 +19,7 @@ function ruleOf(issue: z.core.$ZodIssue, field: FieldSchema): string {
     case 'invalid_value':
       return 'choice';
     case 'invalid_format':
-      return 'uuid';
+      return field.kind === 'decimal' ? 'decimal' : 'uuid';
     case 'invalid_type':
       return field.kind === 'integer' && issue.expected === 'int' ? 'integer' : 'type';
     case 'custom':

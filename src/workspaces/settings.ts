@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 import { CONFLICT_POLICIES, isSiteRef, parseSiteRef, SITE_HOSTNAME, SITE_PATH } from '../options/index.js';
-import type { ConflictPolicy, Priority } from '../schema/index.js';
+import type { ConflictPolicy, ListConfig, Priority } from '../schema/index.js';
 
 export const SYNC_MODES = ['immediate', 'batched', 'scheduled'] as const;
 export type SyncMode = (typeof SYNC_MODES)[number];
@@ -30,6 +30,11 @@ export interface WorkspaceSettingsInput {
   conflictResolution?: ConflictPolicy;
   /** Change notifications for this workspace's lists (needs a webhook base URL). Default false. */
   webhooks?: boolean;
+  /**
+   * Lists configured without decorators (attach's `lists`: entity name → list and column options), e.g. from
+   * `twentyLists()` of `typeorm-sharepoint/twenty`. Over the definition's `options.lists`.
+   */
+  lists?: Record<string, ListConfig>;
 }
 
 /** Validated settings with defaults applied. */
@@ -42,6 +47,7 @@ export interface WorkspaceSettings {
   schedule?: { hourUtc: number };
   conflictResolution?: ConflictPolicy;
   webhooks: boolean;
+  lists?: Record<string, ListConfig>;
   /** Derived from `syncMode` and `schedule`. */
   defaultPriority: Priority;
 }
@@ -72,6 +78,7 @@ const ALLOWED: Record<keyof WorkspaceSettingsInput, string> = {
   schedule: 'an hour of day (UTC) from 0 to 23, or { hourUtc }',
   conflictResolution: `one of ${POLICIES.join(', ')}`,
   webhooks: 'true or false',
+  lists: 'an object of entity name → list options ({ title, priority, columns, … })',
 };
 
 const siteSchema = z.union([
@@ -91,6 +98,8 @@ const settingsSchema = z
     schedule: z.union([hour, z.object({ hourUtc: hour }).strict()]).optional(),
     conflictResolution: z.enum(POLICIES).optional(),
     webhooks: z.boolean().default(false),
+    // Checked in depth at attach, with the entities at hand (unknown entity, property, option).
+    lists: z.record(z.string().min(1), z.looseObject({})).optional(),
   })
   .strict();
 
@@ -161,6 +170,7 @@ export function parseWorkspaceSettings(workspace: string, input: unknown): Works
     ...(schedule ? { schedule } : {}),
     ...(s.conflictResolution ? { conflictResolution: s.conflictResolution } : {}),
     webhooks: s.webhooks,
+    ...(s.lists ? { lists: s.lists as Record<string, ListConfig> } : {}),
     defaultPriority,
   };
 }

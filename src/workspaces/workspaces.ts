@@ -752,6 +752,7 @@ export class SharePointWorkspaces {
       defaultPriority: settings.defaultPriority,
       ...(settings.objects ? { entities: settings.objects } : {}),
       ...(settings.conflictResolution ? { conflictResolution: settings.conflictResolution } : {}),
+      ...(settings.lists ? { lists: { ...own.lists, ...settings.lists } } : {}),
       ...(credential ? { credential } : {}),
       logger,
       graph: {

@@ -78,8 +78,19 @@ export function validateValue(column: ColumnRecord, raw: unknown): unknown {
       return formatDate(ms);
     }
     case 'choice': {
-      if (typeof raw !== 'string') throw badRequest(`Field '${name}' expects one of its choices.`);
       const choices = Array.isArray(f.choices) ? (f.choices as unknown[]) : [];
+      if (f.displayAs === 'checkBoxes') {
+        // A multi-choice column: a collection of choices; an empty one is no value.
+        if (!Array.isArray(raw) || !raw.every((v) => typeof v === 'string'))
+          throw badRequest(`Field '${name}' expects a collection of its choices.`);
+        const bad = f.allowTextEntry ? undefined : raw.find((v) => !choices.includes(v));
+        if (bad !== undefined)
+          throw badRequest(
+            `Field '${name}' does not allow the value '${bad}' (choices: ${choices.join(', ')}).`,
+          );
+        return raw.length === 0 ? null : [...raw];
+      }
+      if (typeof raw !== 'string') throw badRequest(`Field '${name}' expects one of its choices.`);
       if (!f.allowTextEntry && !choices.includes(raw)) {
         throw badRequest(
           `Field '${name}' does not allow the value '${raw}' (choices: ${choices.join(', ')}).`,
