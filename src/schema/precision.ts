@@ -11,7 +11,7 @@ import type { FieldSchema, ListSchema } from './types.js';
  * - `digits15` — number columns (`numeric(p, s)` with p ≤ 15, `real`, `double precision`; an unconstrained
  *   `numeric` is a text column holding the exact decimal, docs/schema.md): SharePoint stores
  *   a number column as SQL Server `float`, whose precision is 15 significant digits, so the value is rounded
- *   to 15 significant digits (`0.1 + 0.2` → `0.3`, `123456789012345678.91` → `123456789012346000`).
+ *   to 15 significant digits (`0.1 + 0.2` → `0.3`).
  * - `json` — a `json` column keeps its text as written; SharePoint keeps the value (keys sorted), so the text
  *   becomes PostgreSQL's canonical form (`{"b":1, "a":2}` → `{"a": 2, "b": 1}`), as a rebuild writes it.
  * - `emptyText` — a nullable text column: SharePoint has no empty string (it leaves empty fields out), so `''`

@@ -126,7 +126,10 @@ describe('what SharePoint keeps', () => {
     expect(Object.keys(before)).toHaveLength(3);
     const precise = (readBefore as Record<string, unknown>[]).find((r) => r.name === 'precise')!;
     expect(precise.at).toBe('2026-12-01T03:18:17.000Z');
-    expect(precise.amount).toBe('123456789012346000.00');
+    // numeric(20, 2) and an unconstrained numeric are beyond a SharePoint number's 15 digits: kept exactly, as
+    // decimal text (docs/schema.md, "Exact numbers"); a double is rounded to 15 significant digits.
+    expect(precise.amount).toBe('123456789012345678.91');
+    expect(precise.fine).toBe('0.12345678901234567890');
     expect(precise.ratio).toBe(0.3);
     expect(precise.notes).toBe(LONG);
     expect((readBefore as Record<string, unknown>[]).find((r) => r.name === 'empty')!.notes).toBeNull();
