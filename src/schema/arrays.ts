@@ -1,3 +1,4 @@
+import { ConversionError } from './errors.js';
 /**
  * PostgreSQL one-dimensional array literals (`{a,"b c",NULL}`). node-pg parses arrays of built-in types
  * (`text[]`) into JavaScript arrays but returns arrays of user types — every `enum[]`, Twenty's
@@ -5,7 +6,8 @@
  */
 export function parsePgArray(literal: string): (string | null)[] {
   const s = literal.trim();
-  if (!s.startsWith('{') || !s.endsWith('}')) throw new Error(`${JSON.stringify(literal)} is not an array`);
+  if (!s.startsWith('{') || !s.endsWith('}'))
+    throw new ConversionError(`${JSON.stringify(literal)} is not an array`);
   const out: (string | null)[] = [];
   let i = 1;
   const end = s.length - 1;
@@ -24,14 +26,15 @@ export function parsePgArray(literal: string): (string | null)[] {
       i++; // closing quote
     } else {
       while (i < end && s[i] !== ',') {
-        if (s[i] === '{') throw new Error(`${JSON.stringify(literal)} has more than one dimension`);
+        if (s[i] === '{') throw new ConversionError(`${JSON.stringify(literal)} has more than one dimension`);
         value += s[i];
         i++;
       }
       value = value.trim();
     }
     out.push(!quoted && value.toUpperCase() === 'NULL' ? null : value);
-    if (s[i] !== ',' && i < end) throw new Error(`${JSON.stringify(literal)} is not an array literal`);
+    if (s[i] !== ',' && i < end)
+      throw new ConversionError(`${JSON.stringify(literal)} is not an array literal`);
     i++;
   }
   return out;
@@ -41,5 +44,5 @@ export function parsePgArray(literal: string): (string | null)[] {
 export function arrayOf(value: unknown): (string | null)[] {
   if (Array.isArray(value)) return value.map((v) => (v === null || v === undefined ? null : String(v)));
   if (typeof value === 'string') return parsePgArray(value);
-  throw new Error(`${JSON.stringify(value)} is not an array`);
+  throw new ConversionError(`${JSON.stringify(value)} is not an array`);
 }

@@ -187,9 +187,9 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
     case 'multiChoice': {
       const checked = (values: (string | null)[]) => {
         for (const v of values) {
-          if (v === null) throw new Error('a multi-choice value cannot hold NULL');
+          if (v === null) throw new ConversionError('a multi-choice value cannot hold NULL');
           if (!spec.choices?.includes(v))
-            throw new Error(`${JSON.stringify(v)} is not one of ${spec.choices?.join(', ')}`);
+            throw new ConversionError(`${JSON.stringify(v)} is not one of ${spec.choices?.join(', ')}`);
         }
         return values as string[];
       };
@@ -200,7 +200,8 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
           return values.length === 0 ? null : values;
         },
         fromSharePoint: (raw) => {
-          if (!Array.isArray(raw)) throw new Error('not a multi-choice value (an array of choices)');
+          if (!Array.isArray(raw))
+            throw new ConversionError('not a multi-choice value (an array of choices)');
           return checked(raw.map(String));
         },
       };
@@ -213,10 +214,10 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
           try {
             parsed = JSON.parse(String(raw));
           } catch {
-            throw new Error('not a JSON array');
+            throw new ConversionError('not a JSON array');
           }
           if (!Array.isArray(parsed) || parsed.some((e) => e !== null && typeof e !== 'string'))
-            throw new Error('not a JSON array of strings');
+            throw new ConversionError('not a JSON array of strings');
           return parsed;
         },
       };
@@ -224,7 +225,7 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
       // Exact: a SharePoint number is a double (15–17 significant digits), PostgreSQL's numeric is not.
       const exact = (v: unknown) => {
         const s = (typeof v === 'number' ? decimalText(v) : String(v)).trim();
-        if (!DECIMAL.test(s)) throw new Error(`${JSON.stringify(s)} is not a decimal number`);
+        if (!DECIMAL.test(s)) throw new ConversionError(`${JSON.stringify(s)} is not a decimal number`);
         return s;
       };
       return { toSharePoint: exact, fromSharePoint: exact };
@@ -264,7 +265,7 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
 
 /** A JavaScript number as plain decimal text (`1e21` → `1000000000000000000000`). */
 function decimalText(n: number): string {
-  if (!Number.isFinite(n)) throw new Error(`${n} is not a finite number`);
+  if (!Number.isFinite(n)) throw new ConversionError(`${n} is not a finite number`);
   const s = String(n);
   if (!/e/i.test(s)) return s;
   return n.toLocaleString('en-US', { useGrouping: false, maximumFractionDigits: 20 });

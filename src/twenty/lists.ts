@@ -1,3 +1,4 @@
+import { UsageError } from '../errors/index.js';
 import { humanize, type ListConfig, type Priority, type SharePointColumnOptions } from '../schema/index.js';
 import { COMPOSITE_TYPES, compositeColumnName, type TwentyField, type TwentyObject } from './metadata.js';
 
@@ -30,7 +31,7 @@ export function twentyLists(
   const chosen = options.objects ?? objects.map((o) => o.nameSingular);
   for (const name of chosen) {
     if (!known.has(name))
-      throw new Error(
+      throw new UsageError(
         `typeorm-sharepoint/twenty: object "${name}" is not in the metadata given (objects: ${[...known.keys()].join(', ')})`,
       );
   }

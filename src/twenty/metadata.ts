@@ -1,3 +1,4 @@
+import { UsageError } from '../errors/index.js';
 /**
  * Twenty CRM's object and field metadata, as much of it as the SharePoint mapping needs. The shapes follow
  * Twenty's own (`FieldMetadataType`, composite types, relation settings); relation targets are named by
@@ -153,6 +154,7 @@ export function joinColumnOf(field: TwentyField): string {
  */
 export function twentyWorkspaceSchema(workspaceId: string): string {
   const hex = workspaceId.replace(/-/g, '').toLowerCase();
-  if (!/^[0-9a-f]{32}$/.test(hex)) throw new Error(`${JSON.stringify(workspaceId)} is not a workspace UUID`);
+  if (!/^[0-9a-f]{32}$/.test(hex))
+    throw new UsageError(`${JSON.stringify(workspaceId)} is not a workspace UUID`);
   return `workspace_${BigInt(`0x${hex}`).toString(36)}`;
 }

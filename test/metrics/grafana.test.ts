@@ -42,6 +42,15 @@ async function exportedMetrics(): Promise<{ text: string; names: Set<string>; in
     meter,
     attributes: { workspace: 'acme' },
     readStoredFigures: async () => ({ pending: 3, lagSeconds: 2, deadLetters: 1, openConflicts: 1 }),
+    readBudget: async () => ({
+      shared: true,
+      resourceUnitsPerMinute: 1250,
+      resourceUnitsPerDay: 1_200_000,
+      usedThisMinute: 40,
+      usedToday: 900,
+      remainingToday: 1_199_100,
+      throttled: 1,
+    }),
   });
   metrics.onEvent({ type: 'writeback.sent', entity: 'Company', op: 'create', count: 2, latencyMs: [10, 20] });
   metrics.onEvent({ type: 'writeback.batch', size: 3 });
