@@ -298,5 +298,131 @@ export function documentedBehaviours(transport: Transport): void {
       expect((await ctx.call('POST', columns, definition('Title'))).status).toBe(400);
       expect((await ctx.call('PATCH', `${columns}/${created.json.id}`, { name: 'Other' })).status).toBe(400);
     });
+    it('columndefinition-get.md and list-list-columns.md: a column and the columns of a list, typed as documented', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({
+        displayName: 'Addresses',
+        columns: [{ name: 'Address', text: {} }],
+      });
+      const columns = await ctx.call('GET', `/sites/${ctx.siteId}/lists/${list.id}/columns`);
+      expect(columns.status).toBe(200);
+      const textColumn = {
+        description: expect.any(String),
+        displayName: expect.any(String),
+        hidden: expect.any(Boolean),
+        id: expect.any(String),
+        indexed: false,
+        name: expect.any(String),
+        readOnly: false,
+        required: expect.any(Boolean),
+        text: {
+          allowMultipleLines: false,
+          appendChangesToExistingText: false,
+          linesForEditing: 0,
+          maxLength: 255,
+        },
+      };
+      const byName = (name: string) => columns.json.value.find((c: any) => c.name === name);
+      expect(byName('Title')).toMatchObject({ ...textColumn, displayName: 'Title', hidden: false });
+      expect(byName('Address')).toMatchObject({ ...textColumn, displayName: 'Address', required: false });
+      for (const column of columns.json.value) expect(shapeViolations('columnDefinition', column)).toEqual([]);
+      const one = await ctx.call('GET', `/sites/${ctx.siteId}/lists/${list.id}/columns/${byName('Title').id}`);
+      expect(one.status).toBe(200);
+      expect(one.json).toMatchObject({ ...textColumn, displayName: 'Title', name: 'Title' });
+      expect(one.json.description).toBe('');
+    });
+
+    it('listitem-delete.md: DELETE …/items/{id} answers 204 with no body; a stale If-Match answers 412 and keeps it', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Deleting' });
+      const kept = list.createItem({ Title: 'kept' });
+      const gone = list.createItem({ Title: 'gone' });
+      const items = `/sites/${ctx.siteId}/lists/${list.id}/items`;
+      const etag = (await ctx.call('GET', `${items}/${kept.id}`)).json.eTag as string;
+      await ctx.call('PATCH', `${items}/${kept.id}/fields`, { Title: 'changed' });
+      const stale = await ctx.call('DELETE', `${items}/${kept.id}`, undefined, { 'If-Match': etag });
+      expect(stale.status).toBe(412);
+      expect((await ctx.call('GET', `${items}/${kept.id}`)).status).toBe(200);
+      const deleted = await ctx.call('DELETE', `${items}/${gone.id}`);
+      expect(deleted.status).toBe(204);
+      expect(deleted.json).toBeUndefined();
+      expect((await ctx.call('GET', `${items}/${gone.id}`)).status).toBe(404);
+      expect((await ctx.call('DELETE', `${items}/${gone.id}`)).status).toBe(404);
+    });
+
+    it('list-list.md: the lists of a site, each with id, name, dates and list.hidden/template', async () => {
+      const emulator = createEmulator({ sites: ['contoso.sharepoint.com:/sites/lists'] });
+      const served = await transport.start(emulator);
+      try {
+        const site = emulator.site('contoso.sharepoint.com:/sites/lists');
+        site.createList({ displayName: 'MicroFeed' });
+        const answer = await call(served.base, 'GET', `/sites/${site.id}/lists`);
+        expect(answer.status).toBe(200);
+        expect(answer.json.value).toHaveLength(1);
+        expect(answer.json.value[0]).toMatchObject({
+          id: expect.any(String),
+          name: 'MicroFeed',
+          createdDateTime: expect.any(String),
+          lastModifiedDateTime: expect.any(String),
+          list: { hidden: false, template: 'genericList' },
+        });
+        for (const list of answer.json.value) expect(shapeViolations('list', list)).toEqual([]);
+      } finally {
+        await served.stop();
+        await emulator.close();
+      }
+    });
+
+    it('subscription-get.md, subscription-update.md, subscription-list.md, subscription-delete.md: answers and types', async () => {
+      const receiver = await startReceiver();
+      try {
+        const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Managed' });
+        const created = await ctx.call('POST', '/subscriptions', {
+          changeType: 'updated',
+          notificationUrl: receiver.url,
+          resource: `sites/${ctx.siteId}/lists/${list.id}`,
+          expirationDateTime: new Date(Date.now() + 60 * 60_000).toISOString(),
+          clientState: 'secretClientValue',
+        });
+        expect(created.status).toBe(201);
+        const id = created.json.id as string;
+        const subscription = {
+          id,
+          resource: `sites/${ctx.siteId}/lists/${list.id}`,
+          applicationId: expect.any(String),
+          changeType: 'updated',
+          notificationUrl: receiver.url,
+          expirationDateTime: expect.any(String),
+          creatorId: expect.any(String),
+          latestSupportedTlsVersion: expect.any(String),
+          notificationContentType: 'application/json',
+        };
+        const got = await ctx.call('GET', `/subscriptions/${id}`);
+        expect(got.status).toBe(200);
+        expect(got.json).toMatchObject({ ...subscription, clientState: 'secretClientValue' });
+        expect(shapeViolations('subscription', got.json)).toEqual([]);
+
+        const renewedTo = new Date(Date.now() + 2 * 60 * 60_000).toISOString();
+        const updated = await ctx.call('PATCH', `/subscriptions/${id}`, { expirationDateTime: renewedTo });
+        expect(updated.status).toBe(200);
+        expect(updated.json).toMatchObject(subscription);
+        expect(Date.parse(updated.json.expirationDateTime)).toBe(Date.parse(renewedTo));
+        expect(shapeViolations('subscription', updated.json)).toEqual([]);
+
+        const listed = await ctx.call('GET', '/subscriptions');
+        expect(listed.status).toBe(200);
+        const entry = listed.json.value.find((s: any) => s.id === id);
+        expect(entry).toMatchObject(subscription);
+        // subscription-list.md: "the clientState property value is not returned for security purposes".
+        expect(entry.clientState).toBeNull();
+        for (const s of listed.json.value) expect(shapeViolations('subscription', s)).toEqual([]);
+
+        const deleted = await ctx.call('DELETE', `/subscriptions/${id}`);
+        expect(deleted.status).toBe(204);
+        expect(deleted.json).toBeUndefined();
+        expect((await ctx.call('GET', `/subscriptions/${id}`)).status).toBe(404);
+        expect((await ctx.call('DELETE', `/subscriptions/${id}`)).status).toBe(404);
+      } finally {
+        await receiver.close();
+      }
+    });
   });
 }
