@@ -324,8 +324,12 @@ export function documentedBehaviours(transport: Transport): void {
       const byName = (name: string) => columns.json.value.find((c: any) => c.name === name);
       expect(byName('Title')).toMatchObject({ ...textColumn, displayName: 'Title', hidden: false });
       expect(byName('Address')).toMatchObject({ ...textColumn, displayName: 'Address', required: false });
-      for (const column of columns.json.value) expect(shapeViolations('columnDefinition', column)).toEqual([]);
-      const one = await ctx.call('GET', `/sites/${ctx.siteId}/lists/${list.id}/columns/${byName('Title').id}`);
+      for (const column of columns.json.value)
+        expect(shapeViolations('columnDefinition', column)).toEqual([]);
+      const one = await ctx.call(
+        'GET',
+        `/sites/${ctx.siteId}/lists/${list.id}/columns/${byName('Title').id}`,
+      );
       expect(one.status).toBe(200);
       expect(one.json).toMatchObject({ ...textColumn, displayName: 'Title', name: 'Title' });
       expect(one.json.description).toBe('');
@@ -423,6 +427,53 @@ export function documentedBehaviours(transport: Transport): void {
       } finally {
         await receiver.close();
       }
+    });
+    it('delta-query-overview.md: every page has a nextLink or a deltaLink; both carry $select and $top; 410 has a Location', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Tracked' });
+      const items = [0, 1, 2].map((i) => list.createItem({ Title: `t${i}` }));
+      const keys = (entry: any) =>
+        Object.keys(entry)
+          .filter((k) => !k.startsWith('@'))
+          .sort();
+      const feed = `/sites/${ctx.siteId}/lists/${list.id}/items/delta`;
+      // "The state tokens also encode and include other query parameters (such as $select) specified in the
+      // initial delta query request"; the links are followed as given.
+      const pages = [await ctx.call('GET', `${feed}?$select=id,eTag&$top=2`)];
+      while (pages.at(-1)!.json['@odata.nextLink'])
+        pages.push(await call('', 'GET', pages.at(-1)!.json['@odata.nextLink']));
+      for (const page of pages) {
+        expect(page.status).toBe(200);
+        expect(typeof (page.json['@odata.nextLink'] ?? page.json['@odata.deltaLink'])).toBe('string');
+        expect(page.json['@odata.nextLink'] && page.json['@odata.deltaLink']).toBeFalsy();
+        for (const entry of page.json.value) expect(keys(entry)).toEqual(['eTag', 'id']);
+      }
+      expect(pages.length).toBeGreaterThanOrEqual(2);
+      const deltaLink = pages.at(-1)!.json['@odata.deltaLink'] as string;
+      for (const item of items) list.updateItem(item.id, { Title: `${item.fields.Title}!` });
+      const changes = await call('', 'GET', deltaLink);
+      expect(changes.status).toBe(200);
+      // The feed may repeat an entry ("Replays"); distinct entries keep to the page size asked.
+      expect(new Set(changes.json.value.map((v: any) => v.id)).size).toBeLessThanOrEqual(2);
+      expect(typeof changes.json['@odata.nextLink']).toBe('string');
+      for (const entry of changes.json.value) expect(keys(entry)).toEqual(['eTag', 'id']);
+      // Nothing changed since the latest deltaLink: an empty page, still with a deltaLink.
+      const latest = await ctx.call('GET', `${feed}?token=latest`);
+      const quiet = await call('', 'GET', latest.json['@odata.deltaLink']);
+      expect(quiet.json.value).toEqual([]);
+      expect(typeof quiet.json['@odata.deltaLink']).toBe('string');
+      // "Synchronization reset": 410 and a Location with the initial query, which restarts in full.
+      ctx.emulator.expireDeltaTokens(list.id);
+      const gone = await call('', 'GET', deltaLink);
+      expect(gone.status).toBe(410);
+      expect(['resyncChangesApplyDifferences', 'resyncChangesUploadDifferences']).toContain(
+        gone.json.error.code,
+      );
+      const restart = new URL(gone.headers.get('location')!);
+      expect(restart.searchParams.has('token')).toBe(false);
+      expect(restart.searchParams.get('$select')).toBe('id,eTag');
+      const again = await call('', 'GET', restart.toString());
+      expect(again.status).toBe(200);
+      for (const entry of again.json.value) expect(keys(entry)).toEqual(['eTag', 'id']);
     });
   });
 }
