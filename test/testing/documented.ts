@@ -456,6 +456,24 @@ export function documentedBehaviours(transport: Transport): void {
       expect(new Set(changes.json.value.map((v: any) => v.id)).size).toBeLessThanOrEqual(2);
       expect(typeof changes.json['@odata.nextLink']).toBe('string');
       for (const entry of changes.json.value) expect(keys(entry)).toEqual(['eTag', 'id']);
+      // The page writes its tokens `$skipToken` and `$deltaToken`; option names are case-insensitive.
+      const token = new URL(deltaLink).searchParams.get('token')!;
+      const camel = await ctx.call(
+        'GET',
+        `${feed}?$select=id,eTag&$top=2&$deltaToken=${encodeURIComponent(token)}`,
+      );
+      expect(camel.status).toBe(200);
+      // Compared as sets of ids: the feed may repeat an entry ("Replays").
+      const ids = (reply: any) => [...new Set(reply.json.value.map((v: any) => v.id))].sort();
+      expect(ids(camel)).toEqual(ids(changes));
+      const nextLink = new URL(changes.json['@odata.nextLink']);
+      const skip = nextLink.searchParams.get('$skiptoken')!;
+      nextLink.searchParams.delete('$skiptoken');
+      nextLink.searchParams.set('$skipToken', skip);
+      const skipped = await call('', 'GET', nextLink.toString());
+      expect(skipped.status).toBe(200);
+      expect(ids(skipped)).toEqual(ids(await call('', 'GET', changes.json['@odata.nextLink'])));
+      expect(ids(skipped)).toHaveLength(1);
       // Nothing changed since the latest deltaLink: an empty page, still with a deltaLink.
       const latest = await ctx.call('GET', `${feed}?token=latest`);
       const quiet = await call('', 'GET', latest.json['@odata.deltaLink']);
