@@ -298,5 +298,213 @@ export function documentedBehaviours(transport: Transport): void {
       expect((await ctx.call('POST', columns, definition('Title'))).status).toBe(400);
       expect((await ctx.call('PATCH', `${columns}/${created.json.id}`, { name: 'Other' })).status).toBe(400);
     });
+    it('columndefinition-get.md and list-list-columns.md: a column and the columns of a list, typed as documented', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({
+        displayName: 'Addresses',
+        columns: [{ name: 'Address', text: {} }],
+      });
+      const columns = await ctx.call('GET', `/sites/${ctx.siteId}/lists/${list.id}/columns`);
+      expect(columns.status).toBe(200);
+      const textColumn = {
+        description: expect.any(String),
+        displayName: expect.any(String),
+        hidden: expect.any(Boolean),
+        id: expect.any(String),
+        indexed: false,
+        name: expect.any(String),
+        readOnly: false,
+        required: expect.any(Boolean),
+        text: {
+          allowMultipleLines: false,
+          appendChangesToExistingText: false,
+          linesForEditing: 0,
+          maxLength: 255,
+        },
+      };
+      const byName = (name: string) => columns.json.value.find((c: any) => c.name === name);
+      // Where the emulator differs (docs/emulator.md): the page's Title says `required: false`; a new generic
+      // list's Title is required in SharePoint (its form asks for it), and so it is in the emulator.
+      expect(byName('Title')).toMatchObject({
+        ...textColumn,
+        displayName: 'Title',
+        hidden: false,
+        required: true,
+      });
+      expect(byName('Address')).toMatchObject({ ...textColumn, displayName: 'Address', required: false });
+      for (const column of columns.json.value)
+        expect(shapeViolations('columnDefinition', column)).toEqual([]);
+      const one = await ctx.call(
+        'GET',
+        `/sites/${ctx.siteId}/lists/${list.id}/columns/${byName('Title').id}`,
+      );
+      expect(one.status).toBe(200);
+      expect(one.json).toMatchObject({ ...textColumn, displayName: 'Title', name: 'Title' });
+      expect(one.json.description).toBe('');
+    });
+
+    it('listitem-delete.md: DELETE …/items/{id} answers 204 with no body; a stale If-Match answers 412 and keeps it', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Deleting' });
+      const kept = list.createItem({ Title: 'kept' });
+      const gone = list.createItem({ Title: 'gone' });
+      const items = `/sites/${ctx.siteId}/lists/${list.id}/items`;
+      const etag = (await ctx.call('GET', `${items}/${kept.id}`)).json.eTag as string;
+      await ctx.call('PATCH', `${items}/${kept.id}/fields`, { Title: 'changed' });
+      const stale = await ctx.call('DELETE', `${items}/${kept.id}`, undefined, { 'If-Match': etag });
+      expect(stale.status).toBe(412);
+      expect((await ctx.call('GET', `${items}/${kept.id}`)).status).toBe(200);
+      const deleted = await ctx.call('DELETE', `${items}/${gone.id}`);
+      expect(deleted.status).toBe(204);
+      expect(deleted.json).toBeUndefined();
+      expect((await ctx.call('GET', `${items}/${gone.id}`)).status).toBe(404);
+      expect((await ctx.call('DELETE', `${items}/${gone.id}`)).status).toBe(404);
+    });
+
+    it('list-list.md: the lists of a site, each with id, name, dates and list.hidden/template', async () => {
+      const emulator = createEmulator({ sites: ['contoso.sharepoint.com:/sites/lists'] });
+      const served = await transport.start(emulator);
+      try {
+        const site = emulator.site('contoso.sharepoint.com:/sites/lists');
+        site.createList({ displayName: 'MicroFeed' });
+        const answer = await call(served.base, 'GET', `/sites/${site.id}/lists`);
+        expect(answer.status).toBe(200);
+        expect(answer.json.value).toHaveLength(1);
+        expect(answer.json.value[0]).toMatchObject({
+          id: expect.any(String),
+          name: 'MicroFeed',
+          createdDateTime: expect.any(String),
+          lastModifiedDateTime: expect.any(String),
+          list: { hidden: false, template: 'genericList' },
+        });
+        for (const list of answer.json.value) expect(shapeViolations('list', list)).toEqual([]);
+      } finally {
+        await served.stop();
+        await emulator.close();
+      }
+    });
+
+    it('subscription-get.md, subscription-update.md, subscription-list.md, subscription-delete.md: answers and types', async () => {
+      const receiver = await startReceiver();
+      try {
+        const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Managed' });
+        const created = await ctx.call('POST', '/subscriptions', {
+          changeType: 'updated',
+          notificationUrl: receiver.url,
+          resource: `sites/${ctx.siteId}/lists/${list.id}`,
+          expirationDateTime: new Date(Date.now() + 60 * 60_000).toISOString(),
+          clientState: 'secretClientValue',
+        });
+        expect(created.status).toBe(201);
+        const id = created.json.id as string;
+        const subscription = {
+          id,
+          resource: `sites/${ctx.siteId}/lists/${list.id}`,
+          applicationId: expect.any(String),
+          changeType: 'updated',
+          notificationUrl: receiver.url,
+          expirationDateTime: expect.any(String),
+          creatorId: expect.any(String),
+          latestSupportedTlsVersion: expect.any(String),
+          notificationContentType: 'application/json',
+        };
+        const got = await ctx.call('GET', `/subscriptions/${id}`);
+        expect(got.status).toBe(200);
+        expect(got.json).toMatchObject({ ...subscription, clientState: 'secretClientValue' });
+        expect(shapeViolations('subscription', got.json)).toEqual([]);
+
+        // The page's body writes seven fractional digits (`…45.9356913Z`).
+        const renewedTo = new Date(Date.now() + 2 * 60 * 60_000).toISOString().replace('Z', '6913Z');
+        const updated = await ctx.call('PATCH', `/subscriptions/${id}`, { expirationDateTime: renewedTo });
+        expect(updated.status).toBe(200);
+        expect(updated.json).toMatchObject(subscription);
+        expect(Date.parse(updated.json.expirationDateTime)).toBe(Date.parse(renewedTo));
+        expect(shapeViolations('subscription', updated.json)).toEqual([]);
+
+        const listed = await ctx.call('GET', '/subscriptions');
+        expect(listed.status).toBe(200);
+        const entry = listed.json.value.find((s: any) => s.id === id);
+        expect(entry).toMatchObject(subscription);
+        // subscription-list.md: "the clientState property value is not returned for security purposes".
+        expect(entry.clientState).toBeNull();
+        for (const s of listed.json.value) expect(shapeViolations('subscription', s)).toEqual([]);
+
+        const deleted = await ctx.call('DELETE', `/subscriptions/${id}`);
+        expect(deleted.status).toBe(204);
+        expect(deleted.json).toBeUndefined();
+        expect((await ctx.call('GET', `/subscriptions/${id}`)).status).toBe(404);
+        expect((await ctx.call('DELETE', `/subscriptions/${id}`)).status).toBe(404);
+      } finally {
+        await receiver.close();
+      }
+    });
+    it('delta-query-overview.md: every page has a nextLink or a deltaLink; both carry $select and $top; 410 has a Location', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Tracked' });
+      const items = [0, 1, 2].map((i) => list.createItem({ Title: `t${i}` }));
+      // "Resources that have been created and deleted prior to the initial delta query won't be returned."
+      list.deleteItem(list.createItem({ Title: 'short-lived' }).id);
+      const keys = (entry: any) =>
+        Object.keys(entry)
+          .filter((k) => !k.startsWith('@'))
+          .sort();
+      const feed = `/sites/${ctx.siteId}/lists/${list.id}/items/delta`;
+      // "The state tokens also encode and include other query parameters (such as $select) specified in the
+      // initial delta query request"; the links are followed as given.
+      const pages = [await ctx.call('GET', `${feed}?$select=id,eTag&$top=2`)];
+      while (pages.at(-1)!.json['@odata.nextLink'])
+        pages.push(await call('', 'GET', pages.at(-1)!.json['@odata.nextLink']));
+      for (const page of pages) {
+        expect(page.status).toBe(200);
+        expect(typeof (page.json['@odata.nextLink'] ?? page.json['@odata.deltaLink'])).toBe('string');
+        expect(page.json['@odata.nextLink'] && page.json['@odata.deltaLink']).toBeFalsy();
+        for (const entry of page.json.value) expect(keys(entry)).toEqual(['eTag', 'id']);
+      }
+      expect(pages.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(pages.flatMap((p) => p.json.value.map((v: any) => v.id)))).toEqual(
+        new Set(items.map((i) => i.id)),
+      );
+      const deltaLink = pages.at(-1)!.json['@odata.deltaLink'] as string;
+      for (const item of items) list.updateItem(item.id, { Title: `${item.fields.Title}!` });
+      const changes = await call('', 'GET', deltaLink);
+      expect(changes.status).toBe(200);
+      // The feed may repeat an entry ("Replays"); distinct entries keep to the page size asked.
+      expect(new Set(changes.json.value.map((v: any) => v.id)).size).toBeLessThanOrEqual(2);
+      expect(typeof changes.json['@odata.nextLink']).toBe('string');
+      for (const entry of changes.json.value) expect(keys(entry)).toEqual(['eTag', 'id']);
+      // The page writes its tokens `$skipToken` and `$deltaToken`; option names are case-insensitive.
+      const token = new URL(deltaLink).searchParams.get('token')!;
+      const camel = await ctx.call(
+        'GET',
+        `${feed}?$select=id,eTag&$top=2&$deltaToken=${encodeURIComponent(token)}`,
+      );
+      expect(camel.status).toBe(200);
+      // Compared as sets of ids: the feed may repeat an entry ("Replays").
+      const ids = (reply: any) => [...new Set(reply.json.value.map((v: any) => v.id))].sort();
+      expect(ids(camel)).toEqual(ids(changes));
+      const nextLink = new URL(changes.json['@odata.nextLink']);
+      const skip = nextLink.searchParams.get('$skiptoken')!;
+      nextLink.searchParams.delete('$skiptoken');
+      nextLink.searchParams.set('$skipToken', skip);
+      const skipped = await call('', 'GET', nextLink.toString());
+      expect(skipped.status).toBe(200);
+      expect(ids(skipped)).toEqual(ids(await call('', 'GET', changes.json['@odata.nextLink'])));
+      expect(ids(skipped)).toHaveLength(1);
+      // Nothing changed since the latest deltaLink: an empty page, still with a deltaLink.
+      const latest = await ctx.call('GET', `${feed}?token=latest`);
+      const quiet = await call('', 'GET', latest.json['@odata.deltaLink']);
+      expect(quiet.json.value).toEqual([]);
+      expect(typeof quiet.json['@odata.deltaLink']).toBe('string');
+      // "Synchronization reset": 410 and a Location with the initial query, which restarts in full.
+      ctx.emulator.expireDeltaTokens(list.id);
+      const gone = await call('', 'GET', deltaLink);
+      expect(gone.status).toBe(410);
+      expect(['resyncChangesApplyDifferences', 'resyncChangesUploadDifferences']).toContain(
+        gone.json.error.code,
+      );
+      const restart = new URL(gone.headers.get('location')!);
+      expect(restart.searchParams.has('token')).toBe(false);
+      expect(restart.searchParams.get('$select')).toBe('id,eTag');
+      const again = await call('', 'GET', restart.toString());
+      expect(again.status).toBe(200);
+      for (const entry of again.json.value) expect(keys(entry)).toEqual(['eTag', 'id']);
+    });
   });
 }

@@ -48,20 +48,23 @@ const SYSTEM_OPTIONS = [
   'top',
   'orderby',
   'skiptoken',
+  'deltatoken',
   'count',
   'search',
   'skip',
 ];
 
 /**
- * The query with every system option under its `$` name: Graph's own examples write `expand=fields` and
- * `select=…` (listitem-get.md, list-get.md), and v1.0 treats them as `$expand`, `$select`. Nested options
- * (`fields(select=A,B)`) get their `$` too. A `$` form given as well wins.
+ * The query with every system option under its `$` name, in lower case: Graph's own examples write
+ * `expand=fields` and `select=…` (listitem-get.md, list-get.md), and v1.0 treats them as `$expand`, `$select`;
+ * delta-query-overview.md writes `$skipToken` and `$deltaToken` (OData option names are case-insensitive).
+ * Nested options (`fields(select=A,B)`) get their `$` too. A `$` form given as well wins.
  */
 export function odataQuery(query: URLSearchParams): URLSearchParams {
   const out = new URLSearchParams();
   for (const [key, value] of query) {
-    const bare = SYSTEM_OPTIONS.includes(key.toLowerCase()) ? `$${key.toLowerCase()}` : key;
+    const name = key.toLowerCase().replace(/^\$/, '');
+    const bare = SYSTEM_OPTIONS.includes(name) ? `$${name}` : key;
     if (bare !== key && query.has(bare)) continue;
     const nested =
       bare === '$expand' ? value.replace(/\(\s*(select|filter|top|expand)\s*=/gi, '($$$1=') : value;

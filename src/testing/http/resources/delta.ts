@@ -37,10 +37,22 @@ function feedLink(p: Parsed, query: URLSearchParams): string {
   return `${p.base}${feedPath}${text ? `?${text}` : ''}`;
 }
 
-/** The deltaLink of `upto`: the request's `$expand` and a token. */
+/**
+ * The query options a delta link carries on: delta-query-overview.md, "the state tokens also encode and include
+ * other query parameters (such as `$select`) specified in the initial delta query request".
+ */
+function carried(p: Parsed): URLSearchParams {
+  const options = new URLSearchParams();
+  for (const name of ['$select', '$expand', '$top']) {
+    const value = p.query.get(name);
+    if (value) options.set(name, value);
+  }
+  return options;
+}
+
+/** The deltaLink of `upto`: the request's query options and a token. */
 function deltaLink(p: Parsed, list: ListRecord, upto: number): string {
-  const link = new URLSearchParams();
-  if (p.query.get('$expand')) link.set('$expand', p.query.get('$expand')!);
+  const link = carried(p);
   link.set('token', encodeToken({ l: list.id, s: upto, e: list.tokenEpoch }));
   return feedLink(p, link);
 }
@@ -51,8 +63,7 @@ function tokenStart(p: Parsed, list: ListRecord, tokenParam: string): number {
   if (token && token.l === list.id && token.e === list.tokenEpoch) return token.s;
   // listitem-delta.md: 410 with a documented resync code and a Location that starts a fresh
   // enumeration. The server kept no local changes of the client, so "apply the differences".
-  const restart = new URLSearchParams();
-  if (p.query.get('$expand')) restart.set('$expand', p.query.get('$expand')!);
+  const restart = carried(p);
   throw new GraphErrorResponse(
     410,
     'resyncChangesApplyDifferences',

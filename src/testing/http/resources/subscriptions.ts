@@ -18,7 +18,8 @@ export const subscriptionRoutes: Route[] = [
       GET: ({ subscriptions, request }) =>
         json(200, {
           '@odata.context': `${request.base}/$metadata#subscriptions`,
-          value: subscriptions.list().map((r) => subscriptions.toJson(r)),
+          // subscription-list.md: "the clientState property value is not returned for security purposes".
+          value: subscriptions.list().map((r) => ({ ...subscriptions.toJson(r), clientState: null })),
         }),
     },
   },
