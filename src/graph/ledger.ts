@@ -95,7 +95,11 @@ export function settleLease(
   }
   const dayLeft = request.perDay - (usedToday - request.returned);
   if (dayLeft < request.need) return none({ waitMs: DAY_RECHECK_MS, pausedForMs: 0 });
-  const granted = Math.max(request.need, Math.min(request.want, Math.floor(tokens), dayLeft));
+  // A lease counts against the day until its unused units come back with the next lease: never lease more
+  // than an average minute of the daily allowance, or a large per-minute budget (tests, big tenants) would
+  // book the whole day's allowance in one lease and then wait for the next day.
+  const dayShare = Math.ceil(request.perDay / 1440);
+  const granted = Math.max(request.need, Math.min(request.want, dayShare, Math.floor(tokens), dayLeft));
   tokens -= granted;
   return {
     state: { ...next, tokens },

@@ -22,6 +22,9 @@ async function attach(options: { pollIntervalSeconds: number }) {
     graph: { baseUrl: graphUrl, budget: { resourceUnitsPerMinute: 100_000_000 } },
     writeback: { runWorker: false },
     inbound: options,
+    // The deltaLink a pull stores carries its page size ($top, as Graph's tokens keep the query's options):
+    // the child's pull of 1,000 changes then comes in 20 pages, and can be killed between them.
+    cache: { pageSize: 50 },
   });
   return { dataSource, sync };
 }
