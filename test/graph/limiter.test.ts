@@ -172,6 +172,19 @@ describe('ResourceUnitLimiter: one budget shared through a ledger (virtual clock
     expect(figures.usedToday).toBe(6000);
   });
 
+  it('a per-minute budget far above the daily one: a lease never books the day, requests keep flowing', async () => {
+    // 100 million RU a minute (tests, generous settings) and the default daily limit (1.2 million): one lease
+    // of a second's worth (1.7 million) would book the whole day at once and stall every later request.
+    const time = virtualTime();
+    const ledger = new StoreLedger(new MemoryLedgerStore(time.now));
+    const a = limiterOn(time, { resourceUnitsPerWindow: 100_000_000 });
+    a.shareWith(ledger, 'contoso');
+    for (let i = 0; i < 200; i++) await time.run(a.acquire(2));
+    expect(time.now() - 1_000_000).toBeLessThan(60_000);
+    const figures = await a.figures();
+    expect(figures.remainingToday).toBeGreaterThan(1_000_000);
+  });
+
   it('a pause seen by one limiter holds the other back until it ends', async () => {
     const time = virtualTime();
     const ledger = new StoreLedger(new MemoryLedgerStore(time.now));
