@@ -62,6 +62,15 @@ export interface VerifyOptions {
   maxListed?: number;
 }
 
+type RemoteEntry = { itemId: string; hash: string; relations?: Record<string, string> };
+type LocalDiffering = { twentyId: string; itemId: string; local: Record<string, unknown> };
+/**
+ * Records that differ only if a relation SharePoint holds points at a record that exists nowhere: such a
+ * relation is empty (relation columns hold the target's TwentyId, decision 6, and a load leaves one that
+ * points nowhere NULL: cache/loader.ts resolveForwardReferences), so it is settled after the scan.
+ */
+type Dangling = LocalDiffering & { hash: string; relations: Record<string, string> };
+
 /**
  * Compares one list: SharePoint is read page by page into a map TwentyId → (item id, hash) — the only
  * thing held in memory —, then PostgreSQL is read in key order in chunks and hashed the same way.
@@ -76,7 +85,55 @@ export async function verifyList(
   const maxListed = options.maxListed ?? 100;
   const listId = ctx.listIds.get(list.entityName);
   if (!listId) throw new ListNotProvisionedError(list.entityName);
-  const remote = new Map<string, { itemId: string; hash: string; relations?: Record<string, string> }>();
+  const { remote, sharePointCount, itemsWithoutTwentyId } = await readSharePoint(ctx, list, listId, options);
+
+  const pending = new Set(
+    (await selectRows<{ twenty_id: string }>(runner, outboxRecordsOf(ctx.schema), [list.entityName])).map(
+      (r) => r.twenty_id,
+    ),
+  );
+
+  const result: ListVerification = {
+    entity: list.entityName,
+    listId,
+    postgresCount: 0,
+    sharePointCount,
+    missingInPostgres: [],
+    missingInPostgresCount: 0,
+    missingInSharePoint: [],
+    missingInSharePointCount: 0,
+    differing: [],
+    differingCount: 0,
+    itemsWithoutTwentyId,
+    pendingLocal: pending.size,
+    drift: false,
+  };
+  const differingIds: LocalDiffering[] = [];
+  const dangling = await scanPostgres(runner, list, remote, pending, result, differingIds, maxListed);
+  if (dangling.length > 0) await settleDangling(ctx, runner, list, dangling, result, differingIds, maxListed);
+  for (const id of remote.keys()) {
+    if (pending.has(id)) continue;
+    result.missingInPostgresCount += 1;
+    if (result.missingInPostgres.length < maxListed) result.missingInPostgres.push(id);
+  }
+  if (differingIds.length > 0)
+    result.differing.push(...(await fieldDifferences(ctx, list, listId, differingIds)));
+  result.drift =
+    result.missingInPostgresCount > 0 ||
+    result.missingInSharePointCount > 0 ||
+    result.differingCount > 0 ||
+    result.itemsWithoutTwentyId > 0;
+  return result;
+}
+
+/** Step 1: SharePoint, page by page, into TwentyId → (item id, hash, relation ids). */
+async function readSharePoint(
+  ctx: SyncContext,
+  list: ListSchema,
+  listId: string,
+  options: VerifyOptions,
+): Promise<{ remote: Map<string, RemoteEntry>; sharePointCount: number; itemsWithoutTwentyId: number }> {
+  const remote = new Map<string, RemoteEntry>();
   const relationFields = list.fields.filter((f) => f.kind === 'relation' && f.relationTarget);
   let itemsWithoutTwentyId = 0;
   let sharePointCount = 0;
@@ -103,42 +160,25 @@ export async function verifyList(
       });
     }
   }
+  return { remote, sharePointCount, itemsWithoutTwentyId };
+}
 
-  const pending = new Set(
-    (await selectRows<{ twenty_id: string }>(runner, outboxRecordsOf(ctx.schema), [list.entityName])).map(
-      (r) => r.twenty_id,
-    ),
-  );
-
-  const result: ListVerification = {
-    entity: list.entityName,
-    listId,
-    postgresCount: 0,
-    sharePointCount,
-    missingInPostgres: [],
-    missingInPostgresCount: 0,
-    missingInSharePoint: [],
-    missingInSharePointCount: 0,
-    differing: [],
-    differingCount: 0,
-    itemsWithoutTwentyId,
-    pendingLocal: pending.size,
-    drift: false,
-  };
-  const differingIds: { twentyId: string; itemId: string; local: Record<string, unknown> }[] = [];
-  // Records that differ only if a relation SharePoint holds points at a record that exists nowhere: such a
-  // relation is empty (relation columns hold the target's TwentyId, decision 6, and a load leaves one that
-  // points nowhere NULL: cache/loader.ts resolveForwardReferences), so it is settled after the scan.
-  const dangling: {
-    twentyId: string;
-    itemId: string;
-    local: Record<string, unknown>;
-    hash: string;
-    relations: Record<string, string>;
-  }[] = [];
+/**
+ * Step 2: PostgreSQL through a cursor, one scan a chunk at a time (memory stays at one chunk); removes
+ * what it matches from `remote`, counts into `result`, and returns the records to settle after the scan.
+ */
+async function scanPostgres(
+  runner: QueryRunner,
+  list: ListSchema,
+  remote: Map<string, RemoteEntry>,
+  pending: Set<string>,
+  result: ListVerification,
+  differingIds: LocalDiffering[],
+  maxListed: number,
+): Promise<Dangling[]> {
+  const dangling: Dangling[] = [];
   const table = quoteTablePath(list.tablePath);
   const idExpr = rowIdSql(list, 'e');
-  // A cursor reads the table in one scan, a chunk at a time (memory stays at one chunk).
   await runner.startTransaction('REPEATABLE READ');
   try {
     await runner.query(
@@ -187,59 +227,64 @@ export async function verifyList(
     if (runner.isTransactionActive) await runner.rollbackTransaction();
     throw error;
   }
-  if (dangling.length > 0) {
-    const absent = await absentTargets(
-      ctx,
-      runner,
-      list,
-      dangling.map((d) => d.relations),
-    );
-    for (const d of dangling) {
-      // Put SharePoint's dangling ids into the local record: if that makes the two equal, nothing differs.
-      const withIds = { ...d.local };
-      for (const [name, value] of Object.entries(d.relations))
-        if (absent.get(name)?.has(value)) withIds[name] = value;
-      if (contentHash(withIds) === d.hash) continue;
-      result.differingCount += 1;
-      if (differingIds.length < maxListed)
-        differingIds.push({ twentyId: d.twentyId, itemId: d.itemId, local: d.local });
-    }
-  }
-  for (const id of remote.keys()) {
-    if (pending.has(id)) continue;
-    result.missingInPostgresCount += 1;
-    if (result.missingInPostgres.length < maxListed) result.missingInPostgres.push(id);
-  }
+  return dangling;
+}
 
-  // Field by field only for the differing records (re-read each item: the map above kept only hashes).
-  if (differingIds.length > 0) {
-    const answers = await ctx.graph.batch<GraphListItem>(
-      differingIds.map((d) => ({
-        method: 'GET' as const,
-        path: graphPath.item(ctx.site.id, listId, d.itemId),
-        query: { $expand: expandFields(selectClause(list)) },
-      })),
-    );
-    answers.forEach((answer, i) => {
-      const d = differingIds[i]!;
-      const remoteFields = answer.ok ? canonicalFromItem(list, answer.body.fields ?? {}) : {};
-      const names = new Set([...Object.keys(d.local), ...Object.keys(remoteFields)]);
-      const fields: FieldDifference[] = [];
-      for (const name of names) {
-        const a = d.local[name] ?? null;
-        const b = remoteFields[name] ?? null;
-        if (stableFieldsJson({ v: a }) !== stableFieldsJson({ v: b }))
-          fields.push({ field: name, postgres: a, sharePoint: b });
-      }
-      result.differing.push({ twentyId: d.twentyId, itemId: d.itemId, fields });
-    });
+/** Step 3: a record whose only difference is relations pointing at deleted records does not differ. */
+async function settleDangling(
+  ctx: SyncContext,
+  runner: QueryRunner,
+  list: ListSchema,
+  dangling: Dangling[],
+  result: ListVerification,
+  differingIds: LocalDiffering[],
+  maxListed: number,
+): Promise<void> {
+  const absent = await absentTargets(
+    ctx,
+    runner,
+    list,
+    dangling.map((d) => d.relations),
+  );
+  for (const d of dangling) {
+    // Put SharePoint's dangling ids into the local record: if that makes the two equal, nothing differs.
+    const withIds = { ...d.local };
+    for (const [name, value] of Object.entries(d.relations))
+      if (absent.get(name)?.has(value)) withIds[name] = value;
+    if (contentHash(withIds) === d.hash) continue;
+    result.differingCount += 1;
+    if (differingIds.length < maxListed)
+      differingIds.push({ twentyId: d.twentyId, itemId: d.itemId, local: d.local });
   }
-  result.drift =
-    result.missingInPostgresCount > 0 ||
-    result.missingInSharePointCount > 0 ||
-    result.differingCount > 0 ||
-    result.itemsWithoutTwentyId > 0;
-  return result;
+}
+
+/** Step 4: field by field only for the differing records (re-read each item: the map kept only hashes). */
+async function fieldDifferences(
+  ctx: SyncContext,
+  list: ListSchema,
+  listId: string,
+  differingIds: LocalDiffering[],
+): Promise<RecordDifference[]> {
+  const answers = await ctx.graph.batch<GraphListItem>(
+    differingIds.map((d) => ({
+      method: 'GET' as const,
+      path: graphPath.item(ctx.site.id, listId, d.itemId),
+      query: { $expand: expandFields(selectClause(list)) },
+    })),
+  );
+  return answers.map((answer, i) => {
+    const d = differingIds[i]!;
+    const remoteFields = answer.ok ? canonicalFromItem(list, answer.body.fields ?? {}) : {};
+    const names = new Set([...Object.keys(d.local), ...Object.keys(remoteFields)]);
+    const fields: FieldDifference[] = [];
+    for (const name of names) {
+      const a = d.local[name] ?? null;
+      const b = remoteFields[name] ?? null;
+      if (stableFieldsJson({ v: a }) !== stableFieldsJson({ v: b }))
+        fields.push({ field: name, postgres: a, sharePoint: b });
+    }
+    return { twentyId: d.twentyId, itemId: d.itemId, fields };
+  });
 }
 
 /**

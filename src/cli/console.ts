@@ -51,6 +51,7 @@ async function exportedWorkspaceIds(file: string): Promise<(() => Promise<string
  * `typeorm-sharepoint console --port N`: the operator console over the same data-source file as the other
  * commands. It only observes and acts through the tables: the application keeps running the sync (worker,
  * polls); a retry or a resolution is sent by the application's worker.
+ * Over 80 lines: the command's options and its one action (open the data source, attach as observer, serve).
  */
 export function registerConsole(
   program: Command,

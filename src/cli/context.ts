@@ -63,7 +63,10 @@ export function syncOptions(global: GlobalOptions, env: NodeJS.ProcessEnv): Shar
   };
 }
 
-/** The program with its global options; the commands are registered by src/cli/commands. */
+/**
+ * The program with its global options; the commands are registered by src/cli/commands.
+ * Over 80 lines: the declaration of the global options (data, one `.option` each).
+ */
 export function createCli(env: NodeJS.ProcessEnv, json: boolean, version: string): Cli {
   const program = new Command('typeorm-sharepoint')
     .description('SharePoint Lists as the source of truth for a TypeORM app; PostgreSQL as the cache.')

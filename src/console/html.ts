@@ -6,6 +6,8 @@ import { History, type HistoryPoint, type OverviewFigures } from './figures.js';
 type Conflict = Awaited<ReturnType<SharePointSync['conflicts']['list']>>[number];
 type DeadLetter = Awaited<ReturnType<SharePointSync['deadLetters']>>[number];
 
+// Over 400 lines: the console's page templates (markup as data), one short function per page or fragment.
+
 /** HTML escaping for text and attribute values: every value from the database or a request goes through it. */
 export function esc(value: unknown): string {
   return String(value ?? '')

@@ -29,6 +29,7 @@ const SITE = 'contoso.sharepoint.com:/sites/demo';
 // Per process, so two demos (or the demo's tests) on one server never meet.
 const DATABASE = `typeorm_sharepoint_demo_${process.pid}`;
 
+// Over 80 lines: a linear script of printed demo steps (each `step(...)` a few statements), read top to bottom.
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const print = options.print ?? ((line: string) => console.log(line));
   const step = (title: string) => print(`\n▶ ${title}`);

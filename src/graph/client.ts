@@ -21,19 +21,6 @@ import type {
 } from './types.js';
 import { GraphUrl, type Target } from './url.js';
 
-export type {
-  BatchResult,
-  GraphClientOptions,
-  GraphLogger,
-  GraphMethod,
-  GraphPage,
-  GraphRequest,
-  GraphRequestEvent,
-  GraphRequestInit,
-  GraphResponse,
-  GraphStats,
-} from './types.js';
-
 const DEFAULT_SCOPES = ['https://graph.microsoft.com/.default'];
 
 /**

@@ -1,5 +1,6 @@
 /**
- * Resource units SharePoint charges per Graph request (FACTS.md, "Throttling and resource units"):
+ * Resource units SharePoint charges per Graph request (Microsoft's "Avoid getting throttled or blocked in
+ * SharePoint Online", resource units; summarised in docs/graph.md, "Pacing"):
  * 1 for a single-entity GET and for delta with a token; 2 for a multi-item query (a collection,
  * a `$filter`, delta without token) and for create, update and delete; 5 for permission operations.
  * The `$batch` envelope itself costs nothing: each inner request is charged.

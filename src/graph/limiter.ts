@@ -12,6 +12,7 @@ import type { BudgetLedger, LedgerGrant } from './ledger.js';
  * With a ledger (`share`), the bucket, the daily allowance and the pause are shared by every process using the
  * same ledger key: the limiter leases a slice of units (`leaseMs` worth) so a request costs no round trip.
  * Callers are served in arrival order, so a large `$batch` is not starved by small requests.
+ * The file is over 400 lines on purpose: one token bucket with its ledger sharing, one concern, one home.
  */
 export interface LimiterOptions {
   resourceUnitsPerWindow: number;

@@ -66,7 +66,8 @@ export interface GraphClientOptions {
   fetch?: typeof fetch;
   /**
    * Whether list-item delta exists where `baseUrl` points. Default: true, except the US Government and China
-   * clouds (FACTS.md), where loads page through the list instead.
+   * clouds (Microsoft Graph reference, "listItem: delta", national cloud table), where loads page through the
+   * list instead.
    */
   listItemDelta?: boolean;
 }

@@ -42,7 +42,10 @@ export class GraphUrl {
     this.basePath = base.pathname.replace(/\/+$/, '');
   }
 
-  /** Whether list-item delta exists in this cloud (FACTS.md: not in the US Government and China clouds). */
+  /**
+   * Whether list-item delta exists in this cloud (Microsoft Graph reference, "listItem: delta", national cloud
+   * table: not in the US Government and China clouds).
+   */
   get hasListItemDelta(): boolean {
     return !NO_LIST_ITEM_DELTA.has(this.hostname);
   }

@@ -2,6 +2,9 @@ import { SharePointSyncError } from '../errors/index.js';
 import { type GraphClient, GraphError, graphPath } from '../graph/index.js';
 import type { ListSchema } from '../schema/index.js';
 
+// Over 400 lines: provisioning's errors, plan (read + compare) and apply (create + follow-ups) and the
+// drift report's wording; each function is short (issue 16). Splitting plan/apply into files is a follow-up.
+
 /** Graph v1.0 cannot create site collections: a missing site is something an admin must do. */
 export class SiteNotFoundError extends SharePointSyncError {
   override name = 'SiteNotFoundError';
@@ -249,6 +252,13 @@ export async function planProvisioning(
   siteId: string,
   lists: ListSchema[],
 ): Promise<ProvisioningPlan> {
+  const remote = await readSiteLists(graph, siteId);
+  const plans = lists.map((list) => planList(list, remote));
+  return { siteId, lists: plans, upToDate: plans.every((p) => p.action === 'none') };
+}
+
+/** The site's lists with their columns, in one paged request. */
+async function readSiteLists(graph: GraphClient, siteId: string): Promise<RemoteList[]> {
   const remote: RemoteList[] = [];
   try {
     for await (const page of graph.pages<RemoteList>(graphPath.lists(siteId), {
@@ -261,74 +271,72 @@ export async function planProvisioning(
       throw new PermissionError('reading the lists of the site', WRITE_PERMISSION, error);
     throw error;
   }
-  const plans: ListPlan[] = [];
-  for (const list of lists) {
-    const wanted = [list.idField.definition, ...list.fields.map((f) => f.definition)];
-    const existing = remote.find((r) => r.displayName.toLowerCase() === list.title.toLowerCase());
-    const base = { entity: list.entityName, title: list.title };
-    if (!existing) {
-      const plan = {
-        ...base,
-        action: 'create' as const,
-        columnsToCreate: wanted,
-        indexesToAdd: [],
-        drift: [],
-      };
-      plans.push(withSchema(plan, list));
+  return remote;
+}
+
+/** One entity against the site: create the list, or the columns, indexes and relaxations it lacks, and drift. */
+function planList(list: ListSchema, remote: RemoteList[]): ListPlan {
+  const wanted = [list.idField.definition, ...list.fields.map((f) => f.definition)];
+  const existing = remote.find((r) => r.displayName.toLowerCase() === list.title.toLowerCase());
+  const base = { entity: list.entityName, title: list.title };
+  if (!existing) {
+    const plan = {
+      ...base,
+      action: 'create' as const,
+      columnsToCreate: wanted,
+      indexesToAdd: [],
+      drift: [],
+    };
+    return withSchema(plan, list);
+  }
+  const columns = existing.columns ?? [];
+  const byName = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
+  const columnsToCreate: Record<string, unknown>[] = [];
+  const indexesToAdd: { id: string; name: string }[] = [];
+  const drift: DriftEntry[] = [];
+  for (const definition of wanted) {
+    const remoteColumn = byName.get(String(definition.name).toLowerCase());
+    if (!remoteColumn) {
+      columnsToCreate.push(definition);
       continue;
     }
-    const columns = existing.columns ?? [];
-    const byName = new Map(columns.map((c) => [c.name.toLowerCase(), c]));
-    const columnsToCreate: Record<string, unknown>[] = [];
-    const indexesToAdd: { id: string; name: string }[] = [];
-    const drift: DriftEntry[] = [];
-    for (const definition of wanted) {
-      const remoteColumn = byName.get(String(definition.name).toLowerCase());
-      if (!remoteColumn) {
-        columnsToCreate.push(definition);
-        continue;
-      }
-      drift.push(...compareColumn(list, definition, remoteColumn));
-      if (definition.indexed === true && remoteColumn.indexed !== true)
-        indexesToAdd.push({ id: remoteColumn.id, name: remoteColumn.name });
-    }
-    const known = new Set(wanted.map((d) => String(d.name).toLowerCase()));
-    for (const column of columns) {
-      if (isOwnColumn(column) && !known.has(column.name.toLowerCase())) {
-        drift.push({
-          list: list.title,
-          column: column.name,
-          problem: 'extraColumn',
-          detail: 'SharePoint has a column the entity does not map (left alone)',
-        });
-      }
-    }
-    const title = columns.find((c) => c.name === 'Title');
-    const relaxTitle = title?.required === true ? { id: title.id } : undefined;
-    const idColumn = byName.get(list.idField.name.toLowerCase());
-    const relaxIdColumn =
-      idColumn?.required === true && list.idField.definition.required !== true
-        ? { id: idColumn.id, name: idColumn.name }
-        : undefined;
-    const action =
-      columnsToCreate.length || indexesToAdd.length || relaxTitle || relaxIdColumn ? 'update' : 'none';
-    plans.push(
-      withSchema(
-        {
-          ...base,
-          listId: existing.id,
-          action,
-          columnsToCreate,
-          indexesToAdd,
-          ...(relaxTitle ? { relaxTitle } : {}),
-          ...(relaxIdColumn ? { relaxIdColumn } : {}),
-          drift,
-        },
-        list,
-      ),
-    );
+    drift.push(...compareColumn(list, definition, remoteColumn));
+    if (definition.indexed === true && remoteColumn.indexed !== true)
+      indexesToAdd.push({ id: remoteColumn.id, name: remoteColumn.name });
   }
-  return { siteId, lists: plans, upToDate: plans.every((p) => p.action === 'none') };
+  const known = new Set(wanted.map((d) => String(d.name).toLowerCase()));
+  for (const column of columns) {
+    if (isOwnColumn(column) && !known.has(column.name.toLowerCase())) {
+      drift.push({
+        list: list.title,
+        column: column.name,
+        problem: 'extraColumn',
+        detail: 'SharePoint has a column the entity does not map (left alone)',
+      });
+    }
+  }
+  const title = columns.find((c) => c.name === 'Title');
+  const relaxTitle = title?.required === true ? { id: title.id } : undefined;
+  const idColumn = byName.get(list.idField.name.toLowerCase());
+  const relaxIdColumn =
+    idColumn?.required === true && list.idField.definition.required !== true
+      ? { id: idColumn.id, name: idColumn.name }
+      : undefined;
+  const action =
+    columnsToCreate.length || indexesToAdd.length || relaxTitle || relaxIdColumn ? 'update' : 'none';
+  return withSchema(
+    {
+      ...base,
+      listId: existing.id,
+      action,
+      columnsToCreate,
+      indexesToAdd,
+      ...(relaxTitle ? { relaxTitle } : {}),
+      ...(relaxIdColumn ? { relaxIdColumn } : {}),
+      drift,
+    },
+    list,
+  );
 }
 
 function withSchema(plan: Omit<ListPlan, 'schema'>, schema: ListSchema): ListPlan {
@@ -359,13 +367,32 @@ export async function applyProvisioning(
     skipped: [],
     drift,
   };
+  const followUps = await createMissingLists(graph, plan, result, createLists);
+  const requests = followUpRequests(plan.siteId, followUps, result, createColumns);
+  await sendFollowUps(graph, requests);
+  return result;
+}
+
+type FollowUp = { list: ListPlan; listId: string };
+type FollowUpRequest = { method: 'POST' | 'PATCH'; path: string; body: unknown; note: () => void };
+
+/**
+ * Creates the lists the plan lacks (one POST each, with their columns) and returns every list that needs
+ * more: existing lists to update, and new lists whose required `Title` is to be relaxed.
+ */
+async function createMissingLists(
+  graph: GraphClient,
+  plan: ProvisioningPlan,
+  result: ProvisioningResult,
+  createLists: boolean,
+): Promise<FollowUp[]> {
   const site = plan.siteId;
   const asPermission = (action: string) => (error: unknown) => {
     if (error instanceof GraphError && error.status === 403)
       throw new PermissionError(action, MANAGE_PERMISSION, error);
     throw error;
   };
-  const followUps: { list: ListPlan; listId: string }[] = [];
+  const followUps: FollowUp[] = [];
   for (const list of plan.lists) {
     if (list.listId) {
       result.listIds.set(list.entity, list.listId);
@@ -406,7 +433,17 @@ export async function applyProvisioning(
     });
   }
 
-  const requests: { method: 'POST' | 'PATCH'; path: string; body: unknown; note: () => void }[] = [];
+  return followUps;
+}
+
+/** The column creations, indexes and relaxations of the follow-ups, each noting its success in `result`. */
+function followUpRequests(
+  site: string,
+  followUps: FollowUp[],
+  result: ProvisioningResult,
+  createColumns: boolean,
+): FollowUpRequest[] {
+  const requests: FollowUpRequest[] = [];
   for (const { list, listId } of followUps) {
     const columnsPath = graphPath.columns(site, listId);
     for (const definition of list.columnsToCreate) {
@@ -451,23 +488,26 @@ export async function applyProvisioning(
       });
     }
   }
-  if (requests.length > 0) {
-    const answers = await graph.batch(requests.map(({ method, path, body }) => ({ method, path, body })));
-    const failures: string[] = [];
-    answers.forEach((answer, i) => {
-      const request = requests[i]!;
-      if (answer.ok) request.note();
-      else if (answer.status === 403) failures.push(`403 on ${request.method} ${request.path}`);
-      else failures.push(`${request.method} ${request.path}: ${answer.status} ${answer.error.message}`);
-    });
-    if (failures.some((f) => f.startsWith('403'))) {
-      throw new PermissionError('changing columns', MANAGE_PERMISSION);
-    }
-    if (failures.length > 0) {
-      throw new BootstrapError(failures);
-    }
+  return requests;
+}
+
+/** Sends the follow-ups in `$batch`; any refusal fails provisioning (403: a permission error). */
+async function sendFollowUps(graph: GraphClient, requests: FollowUpRequest[]): Promise<void> {
+  if (requests.length === 0) return;
+  const answers = await graph.batch(requests.map(({ method, path, body }) => ({ method, path, body })));
+  const failures: string[] = [];
+  answers.forEach((answer, i) => {
+    const request = requests[i]!;
+    if (answer.ok) request.note();
+    else if (answer.status === 403) failures.push(`403 on ${request.method} ${request.path}`);
+    else failures.push(`${request.method} ${request.path}: ${answer.status} ${answer.error.message}`);
+  });
+  if (failures.some((f) => f.startsWith('403'))) {
+    throw new PermissionError('changing columns', MANAGE_PERMISSION);
   }
-  return result;
+  if (failures.length > 0) {
+    throw new BootstrapError(failures);
+  }
 }
 
 function describeColumn(definition: Record<string, unknown>): string {

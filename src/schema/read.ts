@@ -227,6 +227,62 @@ function readEntity(
 ): ListSchema {
   const entity = metadata.name;
   const listOptions = refine.list(metadata)!;
+  const { pk, idName, idField } = idFieldOf(dataSource, metadata, listOptions);
+
+  const fields: FieldSchema[] = [];
+  const taken = new Map<string, string>([[idName.toLowerCase(), pk.propertyPath]]);
+  const claim = (field: FieldSchema) => {
+    const key = field.name.toLowerCase();
+    const other = taken.get(key);
+    if (other !== undefined) {
+      throw new SchemaError(
+        entity,
+        field.property,
+        'uniqueColumnName',
+        `maps to SharePoint column "${field.name}", which ${other} already uses; rename one with @SharePointColumn({ name })`,
+      );
+    }
+    taken.set(key, field.property);
+    fields.push(field);
+  };
+
+  for (const column of metadata.columns) {
+    if (column.isPrimary || column.relationMetadata || column.isVirtual || column.isDiscriminator) continue;
+    if (ignoredColumn(metadata, column, refine) || derivedByPostgres(dataSource, column)) continue;
+    claim(fieldOfColumn(dataSource, entity, column, refine));
+  }
+
+  const relations = relationsOf(dataSource, metadata, refine, claim);
+
+  const titleSource = titleSourceOf(entity, fields, listOptions);
+
+  const deleteDate = metadata.deleteDateColumn;
+  return {
+    kind: 'entity',
+    entityName: entity,
+    target: metadata.target,
+    title: listOptions.title ?? pluralize(entity),
+    tablePath: metadata.tablePath,
+    primaryKey: pk.databaseName,
+    priority: listOptions.priority ?? options.defaultPriority ?? 'P1',
+    conflictResolution: listOptions.conflictResolution ?? options.conflictResolution ?? 'sharePointPriority',
+    idField,
+    fields,
+    relations,
+    ...(titleSource ? { titleSource } : {}),
+    ...(deleteDate
+      ? { deleteDateField: fields.find((f) => f.databaseName === deleteDate.databaseName)! }
+      : {}),
+  };
+}
+
+/** The primary key, which becomes the list's TwentyId column (exactly one, with a valid SharePoint name). */
+function idFieldOf(
+  dataSource: DataSource,
+  metadata: EntityMetadata,
+  listOptions: SharePointListOptions,
+): { pk: ColumnMetadata; idName: string; idField: FieldSchema } {
+  const entity = metadata.name;
   if (metadata.primaryColumns.length !== 1) {
     throw new SchemaError(
       entity,
@@ -256,30 +312,17 @@ function readEntity(
     uuid: pkType === 'uuid',
     integerKey: INTEGER_TYPES.has(pkType),
   });
+  return { pk, idName, idField };
+}
 
-  const fields: FieldSchema[] = [];
-  const taken = new Map<string, string>([[idName.toLowerCase(), pk.propertyPath]]);
-  const claim = (field: FieldSchema) => {
-    const key = field.name.toLowerCase();
-    const other = taken.get(key);
-    if (other !== undefined) {
-      throw new SchemaError(
-        entity,
-        field.property,
-        'uniqueColumnName',
-        `maps to SharePoint column "${field.name}", which ${other} already uses; rename one with @SharePointColumn({ name })`,
-      );
-    }
-    taken.set(key, field.property);
-    fields.push(field);
-  };
-
-  for (const column of metadata.columns) {
-    if (column.isPrimary || column.relationMetadata || column.isVirtual || column.isDiscriminator) continue;
-    if (ignoredColumn(metadata, column, refine) || derivedByPostgres(dataSource, column)) continue;
-    claim(fieldOfColumn(dataSource, entity, column, refine));
-  }
-
+/** The entity's relations: owning sides become id columns (through `claim`), the others are recorded. */
+function relationsOf(
+  dataSource: DataSource,
+  metadata: EntityMetadata,
+  refine: Refinements,
+  claim: (field: FieldSchema) => void,
+): RelationSchema[] {
+  const entity = metadata.name;
   const relations: RelationSchema[] = [];
   for (const relation of metadata.relations) {
     if (refine.ignored(entity, relation.target, relation.propertyName, relation.propertyPath)) continue;
@@ -320,10 +363,17 @@ function readEntity(
       });
     }
   }
+  return relations;
+}
 
-  let titleSource: FieldSchema | undefined;
+/** The field SharePoint's Title shows: `titleColumn`'s property, else the first text field. */
+function titleSourceOf(
+  entity: string,
+  fields: FieldSchema[],
+  listOptions: SharePointListOptions,
+): FieldSchema | undefined {
   if (listOptions.titleColumn !== undefined) {
-    titleSource = fields.find((f) => f.property === listOptions.titleColumn);
+    const titleSource = fields.find((f) => f.property === listOptions.titleColumn);
     if (!titleSource) {
       throw new SchemaError(
         entity,
@@ -332,28 +382,9 @@ function readEntity(
         'titleColumn names no mapped property of this entity',
       );
     }
-  } else {
-    titleSource = fields.find((f) => f.kind === 'text');
+    return titleSource;
   }
-
-  const deleteDate = metadata.deleteDateColumn;
-  return {
-    kind: 'entity',
-    entityName: entity,
-    target: metadata.target,
-    title: listOptions.title ?? pluralize(entity),
-    tablePath: metadata.tablePath,
-    primaryKey: pk.databaseName,
-    priority: listOptions.priority ?? options.defaultPriority ?? 'P1',
-    conflictResolution: listOptions.conflictResolution ?? options.conflictResolution ?? 'sharePointPriority',
-    idField,
-    fields,
-    relations,
-    ...(titleSource ? { titleSource } : {}),
-    ...(deleteDate
-      ? { deleteDateField: fields.find((f) => f.databaseName === deleteDate.databaseName)! }
-      : {}),
-  };
+  return fields.find((f) => f.kind === 'text');
 }
 
 /**
@@ -377,6 +408,8 @@ function nameFor(entity: string, property: string, explicit: string | undefined,
   return explicit;
 }
 
+// Over 80 lines: the mapping rules of one column (one check or option per rule, each with its own error),
+// in the order the errors must come; the file is the whole TypeORM-metadata reader (over 400 for that reason).
 function fieldOfColumn(
   dataSource: DataSource,
   entity: string,

@@ -33,7 +33,7 @@ describe('odataString', () => {
 });
 
 describe('resourceUnitCost', () => {
-  it('charges what FACTS.md says', () => {
+  it('charges what docs/graph.md (Pacing) says', () => {
     expect(resourceUnitCost('GET', '/sites/contoso.sharepoint.com:/sites/crm')).toBe(1);
     expect(resourceUnitCost('GET', '/sites/s1/lists/l1/items/7')).toBe(1);
     expect(resourceUnitCost('GET', '/sites/s1/lists/l1/items/7?$expand=fields')).toBe(1);
