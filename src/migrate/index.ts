@@ -2,7 +2,7 @@ import type { Cache, VerifyReport } from '../cache/index.js';
 import type { SyncContext } from '../context.js';
 import { UsageError } from '../errors/index.js';
 import type { ProvisioningPlan } from '../provision/index.js';
-import { quoteTablePath, rowIdSql } from '../schema/index.js';
+import { type ListSchema, quoteTablePath, rowIdSql } from '../schema/index.js';
 import { execute, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
 import type { Writeback } from '../writeback/index.js';
@@ -75,21 +75,7 @@ export async function migrateExistingRows(
 ): Promise<MigrationReport> {
   const started = Date.now();
   const { ctx } = parts;
-  const wanted = options.entities?.length
-    ? new Set(
-        options.entities.map((e) =>
-          typeof e === 'string' ? e : (ctx.lists.find((l) => l.target === e)?.entityName ?? e.name),
-        ),
-      )
-    : undefined;
-  const lists = ctx.lists.filter((l) => !wanted || wanted.has(l.entityName));
-  if (wanted) {
-    for (const name of wanted) {
-      if (!lists.some((l) => l.entityName === name)) {
-        throw new UsageError(`typeorm-sharepoint: migrate: ${name} is not a SharePoint-synced entity.`);
-      }
-    }
-  }
+  const lists = selectLists(ctx.lists, options.entities);
   const plan = await parts.plan();
   const report: MigrationReport = {
     dryRun: options.dryRun === true,
@@ -100,6 +86,45 @@ export async function migrateExistingRows(
   };
 
   if (!options.dryRun) await parts.bootstrap();
+  report.lists.push(...(await queueLists(ctx, lists, options.dryRun === true)));
+  if (options.dryRun) {
+    report.durationMs = Date.now() - started;
+    return report;
+  }
+
+  report.sent = await drainWithProgress(parts, lists, options);
+  if (options.verify !== false) report.verify = await parts.cache.verify(lists.map((l) => l.target));
+  report.durationMs = Date.now() - started;
+  return report;
+}
+
+/** The lists `entities` names (all of them without it); a name that is not a synced entity is a usage error. */
+function selectLists(all: ListSchema[], entities: MigrationOptions['entities']): ListSchema[] {
+  const wanted = entities?.length
+    ? new Set(
+        entities.map((e) =>
+          typeof e === 'string' ? e : (all.find((l) => l.target === e)?.entityName ?? e.name),
+        ),
+      )
+    : undefined;
+  const lists = all.filter((l) => !wanted || wanted.has(l.entityName));
+  if (wanted) {
+    for (const name of wanted) {
+      if (!lists.some((l) => l.entityName === name)) {
+        throw new UsageError(`typeorm-sharepoint: migrate: ${name} is not a SharePoint-synced entity.`);
+      }
+    }
+  }
+  return lists;
+}
+
+/** Counts each list's rows and (unless a dry run) queues those SharePoint does not hold yet. */
+async function queueLists(
+  ctx: SyncContext,
+  lists: ListSchema[],
+  dryRun: boolean,
+): Promise<MigrationListReport[]> {
+  const out: MigrationListReport[] = [];
   for (const list of lists) {
     const table = quoteTablePath(list.tablePath);
     const idSql = rowIdSql(list, 'e');
@@ -109,7 +134,7 @@ export async function migrateExistingRows(
       [list.entityName],
     );
     let queued = 0;
-    if (!options.dryRun) {
+    if (!dryRun) {
       // Priority 0: an operator asked for this now; P3's daily window must not hold a migration back.
       const result = await execute(ctx.dataSource, sql.enqueueUnsyncedRows(ctx.schema, table, idSql), [
         list.entityName,
@@ -117,7 +142,7 @@ export async function migrateExistingRows(
       ]);
       queued = result.affected ?? 0;
     }
-    report.lists.push({
+    out.push({
       entity: list.entityName,
       title: list.title,
       rows: counts?.rows ?? 0,
@@ -125,11 +150,16 @@ export async function migrateExistingRows(
       queued,
     });
   }
-  if (options.dryRun) {
-    report.durationMs = Date.now() - started;
-    return report;
-  }
+  return out;
+}
 
+/** Drains the outbox for these lists, reporting progress every 500 ms; returns how many were sent. */
+async function drainWithProgress(
+  parts: MigrationParts,
+  lists: ListSchema[],
+  options: MigrationOptions,
+): Promise<number> {
+  const { ctx } = parts;
   const entities = lists.map((l) => l.entityName);
   const outstanding = async () =>
     (await rows<{ n: number }>(ctx.dataSource, sql.outboxSizeFor(ctx.schema), [entities]))[0]?.n ?? 0;
@@ -154,17 +184,16 @@ export async function migrateExistingRows(
       if (!done) await progress().catch(() => undefined);
     }
   })();
+  let sent: number;
   try {
     const flushed = await parts.writeback.flush({ timeoutMs: options.timeoutMs ?? 6 * 3600_000 });
-    report.sent = flushed.sent;
+    sent = flushed.sent;
   } finally {
     done = true;
     await ticker;
   }
   await progress();
-  if (options.verify !== false) report.verify = await parts.cache.verify(lists.map((l) => l.target));
-  report.durationMs = Date.now() - started;
-  return report;
+  return sent;
 }
 
 /** Human-readable migration report (the CLI's output without `--json`). */
