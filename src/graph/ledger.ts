@@ -15,16 +15,16 @@ export interface LedgerState {
   throttled: number;
 }
 
+/** One settlement of a key: from its state, the clock and the units used today, the new state and the grant. */
+export type LedgerChange<T> = (
+  state: LedgerState | undefined,
+  nowMs: number,
+  usedToday: number,
+) => { state: LedgerState; spent: number; result: T };
+
 /** Where the shared state lives. `update` runs `change` under a lock on the key, with the store's own clock. */
 export interface LedgerStore {
-  update<T>(
-    key: string,
-    change: (
-      state: LedgerState | undefined,
-      nowMs: number,
-      usedToday: number,
-    ) => { state: LedgerState; spent: number; result: T },
-  ): Promise<T>;
+  update<T>(key: string, change: LedgerChange<T>): Promise<T>;
   /** Units spent in the last minute and the last 24 hours (all processes), throttles and the pause left. */
   figures(key: string): Promise<LedgerFigures>;
   /** False once the store cannot be used any more (its DataSource destroyed). */
@@ -152,14 +152,7 @@ export class MemoryLedgerStore implements LedgerStore {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  update<T>(
-    key: string,
-    change: (
-      state: LedgerState | undefined,
-      nowMs: number,
-      usedToday: number,
-    ) => { state: LedgerState; spent: number; result: T },
-  ): Promise<T> {
+  update<T>(key: string, change: LedgerChange<T>): Promise<T> {
     const run = this.lock.then(() => {
       const now = this.now();
       const out = change(this.states.get(key), now, this.sum(key, now, 24 * 60 * 60 * 1000));
