@@ -13,6 +13,18 @@ export interface LedgerState {
   /** A `Retry-After` seen by any process: nobody starts a request before this (the store's clock). */
   pausedUntilMs: number;
   throttled: number;
+  /**
+   * Holders that found too few units, first come first served: units go to them in that order, so processes
+   * spending the budget in smaller requests cannot take every unit as it comes and starve a larger one.
+   */
+  waiting?: Reservation[];
+}
+
+/** Units reserved for `holder` until `untilMs` (the store's clock); it lapses if the holder does not return. */
+export interface Reservation {
+  holder: string;
+  units: number;
+  untilMs: number;
 }
 
 /** One settlement of a key: from its state, the clock and the units used today, the new state and the grant. */
@@ -40,6 +52,8 @@ export interface LedgerFigures {
 
 export interface LeaseRequest {
   key: string;
+  /** Who asks (one per limiter): a reservation is kept for one holder. */
+  holder: string;
   /** Units the next request costs: granted whole or not at all. */
   need: number;
   /** Units wanted for the local share (≥ need). */
@@ -70,6 +84,8 @@ export interface BudgetLedger {
 
 /** A daily allowance exhausted: ask again in a minute (the oldest minute then leaves the 24 hours). */
 const DAY_RECHECK_MS = 60_000;
+/** How long past its wait a reservation is kept for a holder that does not come back (a process that died). */
+const RESERVATION_GRACE_MS = 5_000;
 
 /** The lease rule: refill the bucket, take back the returned units, grant `need`..`want` if they are there. */
 export function settleLease(
@@ -81,7 +97,10 @@ export function settleLease(
   const previous = state ?? { tokens: request.burst, refilledAtMs: nowMs, pausedUntilMs: 0, throttled: 0 };
   const elapsed = Math.max(0, nowMs - previous.refilledAtMs);
   let tokens = Math.min(request.burst, previous.tokens + elapsed * request.ratePerMs + request.returned);
-  const next = { ...previous, tokens, refilledAtMs: nowMs };
+  // Reservations of holders that did not come back (a process that died) lapse.
+  const waiting = (previous.waiting ?? []).filter((w) => w.untilMs > nowMs);
+  const position = waiting.findIndex((w) => w.holder === request.holder);
+  const next: LedgerState = { ...previous, tokens, refilledAtMs: nowMs, waiting };
   const none = (result: Omit<LedgerGrant, 'granted'>) => ({
     state: next,
     spent: -request.returned,
@@ -90,8 +109,19 @@ export function settleLease(
   if (previous.pausedUntilMs > nowMs) return none({ waitMs: 0, pausedForMs: previous.pausedUntilMs - nowMs });
   // A request larger than the burst starts alone on a full bucket (the bucket then owes the difference).
   const needed = Math.min(request.need, request.burst);
-  if (tokens < needed) {
-    return none({ waitMs: Math.ceil((needed - tokens) / request.ratePerMs), pausedForMs: 0 });
+  // Units reserved for the holders waiting ahead of this one are not there for it (a newcomer is behind all).
+  const ahead = (position === -1 ? waiting : waiting.slice(0, position)).reduce((n, w) => n + w.units, 0);
+  const heldBack = Math.min(ahead, request.burst - needed);
+  if (tokens - heldBack < needed) {
+    const waitMs = Math.max(1, Math.ceil((needed + heldBack - tokens) / request.ratePerMs));
+    const reservation = {
+      holder: request.holder,
+      units: needed,
+      untilMs: nowMs + waitMs + RESERVATION_GRACE_MS,
+    };
+    if (position === -1) waiting.push(reservation);
+    else waiting[position] = reservation;
+    return none({ waitMs, pausedForMs: 0 });
   }
   const dayLeft = request.perDay - (usedToday - request.returned);
   if (dayLeft < request.need) return none({ waitMs: DAY_RECHECK_MS, pausedForMs: 0 });
@@ -99,8 +129,12 @@ export function settleLease(
   // than an average minute of the daily allowance, or a large per-minute budget (tests, big tenants) would
   // book the whole day's allowance in one lease and then wait for the next day.
   const dayShare = Math.ceil(request.perDay / 1440);
-  const granted = Math.max(request.need, Math.min(request.want, dayShare, Math.floor(tokens), dayLeft));
+  const granted = Math.max(
+    request.need,
+    Math.min(request.want, dayShare, Math.floor(tokens - heldBack), dayLeft),
+  );
   tokens -= granted;
+  if (position !== -1) waiting.splice(position, 1);
   return {
     state: { ...next, tokens },
     spent: granted - request.returned,

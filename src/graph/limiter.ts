@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ConfigError } from '../errors/index.js';
 import type { BudgetLedger, LedgerGrant } from './ledger.js';
 
@@ -114,6 +115,8 @@ export class ResourceUnitLimiter {
   private lastStart = { at: 0, units: 0 };
   private slowDown?: { perUnitMs: number; until: number };
   private queue: Promise<unknown> = Promise.resolve();
+  /** Requests asked for and not yet started. */
+  private pending = 0;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   /** The local bucket (used alone, or when the ledger cannot be reached). */
@@ -126,6 +129,8 @@ export class ResourceUnitLimiter {
   private shareUntil = 0;
   private ledgerWaitUntil = 0;
   private ledgerFailed = false;
+  /** This limiter's name in the ledger (a reservation is kept for one holder). */
+  private readonly holder = randomUUID();
   readonly burst: number;
   readonly resourceUnitsPerDay: number;
   readonly leaseMs: number;
@@ -170,11 +175,24 @@ export class ResourceUnitLimiter {
     return this.ledger ? this.ledgerKey : undefined;
   }
 
-  /** Resolves when a request costing `units` may start; the units are then counted as spent. */
-  acquire(units: number): Promise<void> {
-    const turn = this.queue.then(() => this.take(units));
+  /**
+   * Resolves when a request costing `units` may start; the units are then counted as spent. `onWait` is called
+   * once if the request has to wait (behind earlier requests, for units, or for a pause) before it starts.
+   */
+  acquire(units: number, onWait?: () => void): Promise<void> {
+    let waited = false;
+    const wait = () => {
+      if (waited) return;
+      waited = true;
+      onWait?.();
+    };
+    if (this.pending > 0) wait();
+    this.pending += 1;
+    const turn = this.queue.then(() => this.take(units, wait));
     this.queue = turn.catch(() => undefined);
-    return turn;
+    return turn.finally(() => {
+      this.pending -= 1;
+    });
   }
 
   /** Stops every request (of every process sharing the ledger) from starting before `untilMs` (epoch ms). */
@@ -269,19 +287,23 @@ export class ResourceUnitLimiter {
     this.slowDown = { perUnitMs: resetMs / Math.max(remaining, 1), until: this.now() + resetMs };
   }
 
-  private async take(units: number): Promise<void> {
+  private async take(units: number, onWait: () => void): Promise<void> {
+    const sleep = (ms: number) => {
+      onWait();
+      return this.sleep(ms);
+    };
     for (;;) {
       const now = this.now();
       const wait = this.localWait(units, now);
       if (wait > 0) {
-        await this.sleep(wait);
+        await sleep(wait);
         continue;
       }
       if (this.ledger && this.ledgerKey !== undefined && !this.ledgerFailed) {
         const shared = await this.takeShared(units, now);
         if (shared === 'ok') return this.record(units, this.now());
         if (shared > 0) {
-          await this.sleep(shared);
+          await sleep(shared);
           continue;
         }
         // 'local' (shared === 0 never happens): fall through to the local bucket.
@@ -292,7 +314,7 @@ export class ResourceUnitLimiter {
         this.tokens -= units;
         return this.record(units, now);
       }
-      await this.sleep(bucketWait);
+      await sleep(bucketWait);
     }
   }
 
@@ -312,6 +334,7 @@ export class ResourceUnitLimiter {
     try {
       grant = await ledger.lease({
         key: this.ledgerKey!,
+        holder: this.holder,
         need: units,
         want: Math.max(units, Math.ceil(this.sharedRate * this.leaseMs)),
         returned,

@@ -9,6 +9,7 @@ interface State {
   refilledAtMs: number;
   pausedUntilMs: number;
   throttled: number;
+  waiting?: Array<{ holder: string; units: number; untilMs: number }>;
 }
 
 export const DEFAULT_LEDGER_SCHEMA = 'sharepoint_budget';
@@ -41,7 +42,7 @@ export class PostgresLedgerStore {
   ): Promise<T> {
     const s = this.schema;
     return transaction(this.dataSource, async (runner) => {
-      let found = await rows<Record<string, string | number>>(runner, sql.lockLedger(s), [key]);
+      let found = await rows<Record<string, unknown>>(runner, sql.lockLedger(s), [key]);
       const isNew = found.length === 0;
       if (isNew) {
         await execute(runner, sql.insertLedger(s), [key]);
@@ -56,6 +57,7 @@ export class PostgresLedgerStore {
             refilledAtMs: Number(row.refilled_ms),
             pausedUntilMs: Math.max(0, Number(row.paused_ms)),
             throttled: Number(row.throttled),
+            waiting: (row.waiting ?? []) as NonNullable<State['waiting']>,
           };
       const out = change(state, nowMs, Number(row.used_today));
       await execute(runner, sql.updateLedger(s), [
@@ -64,6 +66,7 @@ export class PostgresLedgerStore {
         out.state.refilledAtMs,
         Math.max(0, out.state.pausedUntilMs),
         out.state.throttled,
+        JSON.stringify(out.state.waiting ?? []),
       ]);
       if (out.spent !== 0) await execute(runner, sql.recordLedgerMinute(s), [key, Math.round(out.spent)]);
       return out.result;

@@ -152,6 +152,11 @@ export function budgetLedgerMigrations(
          )`,
       ],
     },
+    {
+      version: 2,
+      description: 'budget ledger: holders waiting for units, first come first served (no starvation)',
+      sql: [`ALTER TABLE ${s}.budget ADD COLUMN IF NOT EXISTS waiting jsonb NOT NULL DEFAULT '[]'`],
+    },
   ];
 }
 

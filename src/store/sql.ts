@@ -447,7 +447,7 @@ export const cachedListIds = (s: string) =>
 /** The budget's row, locked for this transaction; $1 key. Times in epoch ms; `used_today` sums the minutes. */
 export const lockLedger = (s: string) => `
   SELECT b.tokens, extract(epoch FROM b.refilled_at) * 1000 AS refilled_ms,
-         extract(epoch FROM b.paused_until) * 1000 AS paused_ms, b.throttled,
+         extract(epoch FROM b.paused_until) * 1000 AS paused_ms, b.throttled, b.waiting,
          extract(epoch FROM clock_timestamp()) * 1000 AS now_ms,
          (SELECT coalesce(sum(m.units), 0) FROM "${s}".budget_minutes m
            WHERE m.key = b.key AND m.minute > clock_timestamp() - interval '24 hours') AS used_today
@@ -458,10 +458,10 @@ export const insertLedger = (s: string) => `
   INSERT INTO "${s}".budget (key, tokens, refilled_at) VALUES ($1, 0, clock_timestamp())
   ON CONFLICT (key) DO NOTHING`;
 
-/** $1 key, $2 tokens, $3 refilled (epoch ms), $4 paused until (epoch ms), $5 throttles. */
+/** $1 key, $2 tokens, $3 refilled (epoch ms), $4 paused until (epoch ms), $5 throttles, $6 waiting holders (json). */
 export const updateLedger = (s: string) => `
   UPDATE "${s}".budget SET tokens = $2, refilled_at = to_timestamp($3::double precision / 1000),
-         paused_until = to_timestamp($4::double precision / 1000), throttled = $5
+         paused_until = to_timestamp($4::double precision / 1000), throttled = $5, waiting = $6::jsonb
    WHERE key = $1`;
 
 /** Adds $2 units (negative: given back) to the current minute of key $1, and forgets minutes older than a day. */

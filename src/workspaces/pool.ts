@@ -13,19 +13,25 @@ interface TurnSlot {
 const turnSlots = new AsyncLocalStorage<TurnSlot>();
 
 /**
- * A tenant's budget (shared by its workspaces' Graph clients). A pool turn about to wait for the budget or a
- * `Retry-After` pause gives its pool slot back for the wait and takes one again after it, so a throttled
- * tenant's turns never keep other tenants' changes waiting.
+ * A tenant's budget (shared by its workspaces' Graph clients). A pool turn that has to wait — for the budget
+ * (its own bucket, or the shared ledger, which says so only when asked), a `Retry-After` pause, or earlier
+ * requests of the same tenant — gives its pool slot back for the wait and takes one again after it, so a
+ * throttled tenant's turns never keep other tenants' changes waiting.
  */
 export class TenantLimiter extends ResourceUnitLimiter {
-  override async acquire(units: number): Promise<void> {
+  override async acquire(units: number, onWait?: () => void): Promise<void> {
     const slot = turnSlots.getStore();
-    if (!slot?.holding || slot.done || this.delayFor(units) <= 0) return super.acquire(units);
-    slot.yieldSlot();
+    if (!slot?.holding || slot.done) return super.acquire(units, onWait);
+    let yielded = false;
     try {
-      await super.acquire(units);
+      await super.acquire(units, () => {
+        onWait?.();
+        if (yielded || !slot.holding) return;
+        yielded = true;
+        slot.yieldSlot();
+      });
     } finally {
-      await slot.reclaim();
+      if (yielded) await slot.reclaim();
     }
   }
 }

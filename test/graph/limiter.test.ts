@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryLedgerStore, StoreLedger } from '../../src/graph/ledger.js';
+import { MemoryLedgerStore, StoreLedger, settleLease } from '../../src/graph/ledger.js';
 import { type LimiterOptions, ResourceUnitLimiter } from '../../src/graph/limiter.js';
 
 /**
@@ -183,6 +183,61 @@ describe('ResourceUnitLimiter: one budget shared through a ledger (virtual clock
     expect(time.now() - 1_000_000).toBeLessThan(60_000);
     const figures = await a.figures();
     expect(figures.remainingToday).toBeGreaterThan(1_000_000);
+  });
+
+  it('a large request is not starved by another process spending the budget in small ones', async () => {
+    // A process joining a busy deployment (its attach reads lists and columns) while another spends every unit
+    // as it comes, 1 at a time: the larger request reserves its units in the ledger instead of losing every
+    // race for them.
+    const time = virtualTime();
+    const ledger = new StoreLedger(new MemoryLedgerStore(time.now));
+    const busy = limiterOn(time, { resourceUnitsPerWindow: 240 });
+    const joining = limiterOn(time, { resourceUnitsPerWindow: 240 });
+    busy.shareWith(ledger, 'contoso');
+    joining.shareWith(ledger, 'contoso');
+    let stop = false;
+    const loops = Array.from({ length: 4 }, async () => {
+      while (!stop) await busy.acquire(1);
+    });
+    // The busy process has spent its burst and now takes each unit as it comes.
+    await time.run(time.sleep(20_000));
+    const askedAt = time.now();
+    const outcome = await time.run(
+      Promise.race([
+        joining.acquire(5).then(() => 'started' as const),
+        time.sleep(60_000).then(() => 'starved for a minute' as const),
+      ]),
+    );
+    expect(outcome).toBe('started');
+    const waited = time.now() - askedAt;
+    stop = true;
+    await time.run(Promise.all(loops));
+    // 5 units at 200 per 61 s take about 1.5 s to gather; one lease of the busy process (1 s) may come first.
+    expect(waited).toBeLessThan(5_000);
+  });
+
+  it('waiting holders are served first come first served, and the reservation of one that never returns lapses', () => {
+    const ask = (holder: string, need: number) => ({
+      key: 'contoso',
+      holder,
+      need,
+      want: need,
+      returned: 0,
+      burst: 40,
+      ratePerMs: 0.01, // 10 units a second
+      perDay: 1_200_000,
+    });
+    const empty = { tokens: 0, refilledAtMs: 0, pausedUntilMs: 0, throttled: 0 };
+    // "dead" finds too few units and reserves 30; "small" then waits behind it although 1 unit is there.
+    const first = settleLease(empty, ask('dead', 30), 0, 0);
+    expect(first.result).toEqual({ granted: 0, waitMs: 3000, pausedForMs: 0 });
+    const behind = settleLease(first.state, ask('small', 1), 100, 0);
+    expect(behind.result.granted).toBe(0);
+    expect(behind.result.waitMs).toBe(3000);
+    // "dead" never comes back: after its wait and the grace, its units go to the next in line.
+    const later = settleLease(behind.state, ask('small', 1), 3000 + 5_001, 0);
+    expect(later.result.granted).toBe(1);
+    expect(later.state.waiting).toEqual([]);
   });
 
   it('a pause seen by one limiter holds the other back until it ends', async () => {
