@@ -118,7 +118,7 @@ export class RelationLoaders {
     }
     if (!relation.field)
       throw new UsageError(`typeorm-sharepoint: ${owner.entityName}.${property} holds no id; use inverse()`);
-    const id = this.foreignKey(owner, entity, relation.field);
+    const id = this.foreignKey(owner, entity, relation.field, relation.targetEntityName!);
     if (id === null || id === undefined) return null;
     return this.byId<T>(relation.targetEntityName!).load(String(id));
   }
@@ -236,9 +236,11 @@ export class RelationLoaders {
     );
   }
 
-  private foreignKey(owner: ListSchema, entity: ObjectLiteral, field: FieldSchema): unknown {
+  private foreignKey(owner: ListSchema, entity: ObjectLiteral, field: FieldSchema, target: string): unknown {
     const value = entity[field.property];
-    if (value !== null && typeof value === 'object') return (value as ObjectLiteral).id ?? null;
+    // A loaded (or partial) related object: its key under whatever name the target's primary column has.
+    if (value !== null && typeof value === 'object')
+      return (value as ObjectLiteral)[listFor(this.ctx, target).idField.property] ?? null;
     if (value !== undefined) return value;
     // An explicit join column property (`@Column() companyId`).
     const meta = this.ctx.dataSource.getMetadata(owner.target);

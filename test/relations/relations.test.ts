@@ -60,12 +60,28 @@ class RCode {
   @Column({ type: 'varchar', length: 100 }) label!: string;
 }
 
+/** A primary key not called `id`: a related object is read by the target's own key. */
+@SharePointList({ title: 'RDepartments' })
+@Entity('r_department')
+class RDepartment {
+  @PrimaryGeneratedColumn('uuid') code!: string;
+  @Column({ type: 'varchar', length: 100 }) title!: string;
+}
+
+@SharePointList({ title: 'RMembers' })
+@Entity('r_member')
+class RMember {
+  @PrimaryGeneratedColumn('uuid') memberId!: string;
+  @Column({ type: 'varchar', length: 100 }) name!: string;
+  @ManyToOne(() => RDepartment, { nullable: true }) department?: RDepartment | null;
+}
+
 let h: CacheHarness;
 let sql = 0;
 const companyIds: string[] = [];
 
 beforeAll(async () => {
-  h = await createCacheHarness([RCompany, RPerson, RCode, RTag]);
+  h = await createCacheHarness([RCompany, RPerson, RCode, RTag, RDepartment, RMember]);
   (h.dataSource as unknown as { logger: unknown }).logger = {
     logQuery: () => {
       sql++;
@@ -234,6 +250,22 @@ describe('RelationLoaders', () => {
     await expect(loaders.related(RCompany, instance, 'company')).rejects.toThrow(
       /loaders\.related\(RCompany, …\): the record is a RPerson/,
     );
+  });
+
+  it("a related object is read by the target's own key, whatever its primary column is called", async () => {
+    await h.cache.ensureLoaded([RDepartment, RMember]);
+    const department = await h.dataSource.getRepository(RDepartment).save({ title: 'Research' });
+    const member = await h.dataSource
+      .getRepository(RMember)
+      .save({ name: 'Ada', department: { code: department.code } as RDepartment });
+    const loaders = new RelationLoaders(h.ctx, { fetchMissing: false });
+    const found = (await loaders.related<RDepartment>(RMember, member, 'department')) as RDepartment;
+    expect(found.code).toBe(department.code);
+    expect(found.title).toBe('Research');
+    // A related object without its key resolves to nothing (not to the member's own or another id).
+    expect(
+      await loaders.related(RMember, { ...member, department: { title: 'Research' } }, 'department'),
+    ).toBeNull();
   });
 
   it('a write in the same request is read back after prime/clear', async () => {
