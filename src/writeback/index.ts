@@ -2,7 +2,7 @@ import { listFor, type SyncContext } from '../context.js';
 import { ConfigError, SharePointSyncError, UsageError } from '../errors/index.js';
 import type { Priority } from '../schema/index.js';
 import { installCaptureTriggers, priorityNumber } from '../store/capture.js';
-import { execute, isConnectionLoss, rows } from '../store/db.js';
+import { execute, isConnectionLoss, retryOnConnectionLoss, rows } from '../store/db.js';
 import * as sql from '../store/sql.js';
 import { OwnClaims } from './claim.js';
 import { type ConflictResolution, type CycleSettings, runCycle, type WritebackConflict } from './cycle.js';
@@ -226,33 +226,45 @@ export class Writeback {
         'typeorm-sharepoint: write-back is disabled (writeback.enabled: false, SHAREPOINT_WRITEBACK_ENABLED=false): flush() cannot send.',
       );
     }
-    const [mark] = await rows<{ id: string }>(this.ctx.dataSource, sql.lastDeadLetterId(this.ctx.schema));
     const timeoutMs = options.timeoutMs ?? 5 * 60_000;
     const deadline = Date.now() + timeoutMs;
+    // A lost connection (a killed backend, a PostgreSQL restart) is not the end of a flush: each step runs again
+    // until the deadline, as the worker's next cycle would (a cycle cut half-way leaves claims that expire, and
+    // a send whose outcome was not settled is recognised when it is sent again).
+    const again = <T>(step: () => Promise<T>) =>
+      retryOnConnectionLoss(step, {
+        timeoutMs: Math.max(0, deadline - Date.now()),
+        onRetry: (error) => this.noticeFailure(error),
+      });
+    const [mark] = await again(() =>
+      rows<{ id: string }>(this.ctx.dataSource, sql.lastDeadLetterId(this.ctx.schema)),
+    );
     let sent = 0;
     for (;;) {
-      const workerId = await this.workerId();
-      const cycles = await Promise.all(
-        Array.from({ length: Math.max(1, this.options.concurrency ?? 4) }, () =>
-          runCycle(this.ctx, this.settings, workerId, { ignoreWindows: true }, this.claims),
-        ),
-      );
+      const cycles = await again(async () => {
+        const workerId = await this.workerId();
+        return Promise.all(
+          Array.from({ length: Math.max(1, this.options.concurrency ?? 4) }, () =>
+            runCycle(this.ctx, this.settings, workerId, { ignoreWindows: true }, this.claims),
+          ),
+        );
+      });
       sent += cycles.reduce((n, c) => n + c.sent, 0);
       if (cycles.some((c) => c.claimed > 0)) continue;
-      const [size] = await rows<{ n: number }>(this.ctx.dataSource, sql.outboxSize(this.ctx.schema));
+      const [size] = await again(() =>
+        rows<{ n: number }>(this.ctx.dataSource, sql.outboxSize(this.ctx.schema)),
+      );
       if (!size?.n) break;
       if (Date.now() > deadline) {
         throw new FlushTimeoutError(size.n, timeoutMs);
       }
       // Rows in retry backoff or claimed by another worker: look again shortly.
-      const [next] = await rows<{ s: number | null }>(
-        this.ctx.dataSource,
-        sql.nextDueInSeconds(this.ctx.schema),
-        [0, 0],
+      const [next] = await again(() =>
+        rows<{ s: number | null }>(this.ctx.dataSource, sql.nextDueInSeconds(this.ctx.schema), [0, 0]),
       );
       await new Promise((r) => setTimeout(r, Math.min(250, Math.max(10, (next?.s ?? 0.05) * 1000))));
     }
-    const dead = await this.queryDeadLetters(null, null, mark?.id ?? '0');
+    const dead = await again(() => this.queryDeadLetters(null, null, mark?.id ?? '0'));
     if (dead.length > 0) throw new WritebackFlushError(dead);
     return { sent };
   }

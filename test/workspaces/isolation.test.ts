@@ -306,28 +306,31 @@ describe('6: maxAttached is a limit, and a held workspace is never closed', () =
 });
 
 it('7: turns of tenants waiting for their budget give their slots back: other tenants are not held up', async () => {
+  // Four throttled tenants, one workspace each, and a fifth tenant with budget to spare. One workspace per
+  // tenant: a tenant's first turn always starts (the pool skips a tenant only once its budget has said it
+  // must wait), so four turns wait at once whatever the order the workers wake in.
   const SITES = {
-    a1: 'fabrikam.sharepoint.com:/sites/a1',
-    a2: 'fabrikam.sharepoint.com:/sites/a2',
-    b1: 'northwind.sharepoint.com:/sites/b1',
-    b2: 'northwind.sharepoint.com:/sites/b2',
+    a: 'fabrikam.sharepoint.com:/sites/a',
+    b: 'northwind.sharepoint.com:/sites/b',
+    d: 'adventureworks.sharepoint.com:/sites/d',
+    e: 'tailspin.sharepoint.com:/sites/e',
     c: 'contoso.sharepoint.com:/sites/c',
   };
   const WINDOW_MS = 4000;
   const BUDGET = 1000;
   h = await createWorkspacesHarness(SITES);
-  // Default pool: 4 slots, 2 per tenant.
+  // Default pool: 4 slots.
   const workspaces = h.create({
     tenantBudget: { resourceUnitsPerMinute: BUDGET, windowMs: WINDOW_MS },
     worker: { pollIntervalMs: 100 },
   });
   for (const id of Object.keys(SITES)) await workspaces.get(id);
-  const throttled = ['a1', 'a2', 'b1', 'b2'];
-  // Tenants fabrikam and northwind owe three windows' worth of units: a turn may start (the shared ledger
-  // says how long a request waits only when asked, and a pool that knows nothing of costs would start it
-  // anyway) but its create (2 RU) waits about 15 s for the bucket to refill — far longer than the rest of the
-  // test needs, so no throttled change can land before the other tenant's, however slow the machine.
-  for (const id of ['a1', 'b1']) {
+  const throttled = ['a', 'b', 'd', 'e'];
+  // The throttled tenants owe three windows' worth of units: a turn may start (the shared ledger says how long
+  // a request waits only when asked, and a pool that knows nothing of costs would start it anyway) but its
+  // create (2 RU) waits about 15 s for the bucket to refill — far longer than the rest of the test needs, so
+  // no throttled change can land before the other tenant's, however slow the machine.
+  for (const id of throttled) {
     const limiter = (await workspaces.get(id)).context.graph as unknown as {
       limiter: { acquire(units: number): Promise<void> };
     };
@@ -338,7 +341,8 @@ it('7: turns of tenants waiting for their budget give their slots back: other te
       (await workspaces.workspace(id)).dataSource.getRepository(Company).save({ name: `${id}-a` }),
     ),
   );
-  // Each of the four has a turn in flight (its row claimed), waiting for its tenant's budget.
+  // Each of the four has a turn in flight (its row claimed), waiting for its tenant's budget: as many turns
+  // as the pool has slots.
   await waitFor(
     async () => {
       for (const id of throttled) {
