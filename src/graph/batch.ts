@@ -25,8 +25,8 @@ export interface BatchParts {
   retry: RetryPolicy;
   scrubber: SecretScrubber;
   counters: GraphStats;
-  /** Resource units the budget allows per window: a `$batch` call never asks for more. */
-  budgetPerWindow: number;
+  /** Resource units one `$batch` call may cost (the budget's burst): a call never asks for more. */
+  unitsPerCall: number;
   emit(event: GraphRequestEvent): void;
   log(level: keyof GraphLogger, message: string, fields?: Record<string, unknown>): void;
 }
@@ -135,7 +135,7 @@ export class BatchSender {
     return entries;
   }
 
-  /** Splits into `$batch` calls of ≤ 20 requests whose units also fit the budget. */
+  /** Splits into `$batch` calls of ≤ 20 requests whose units also fit the budget's burst. */
   private chunk(entries: BatchEntry[]): BatchEntry[][] {
     const chunks: BatchEntry[][] = [];
     let current: BatchEntry[] = [];
@@ -143,7 +143,7 @@ export class BatchSender {
     for (const entry of entries) {
       if (
         current.length > 0 &&
-        (current.length >= MAX_BATCH_SIZE || units + entry.units > this.parts.budgetPerWindow)
+        (current.length >= MAX_BATCH_SIZE || units + entry.units > this.parts.unitsPerCall)
       ) {
         chunks.push(current);
         current = [];

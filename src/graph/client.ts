@@ -49,8 +49,6 @@ export class GraphClient {
     const tokens = options.credential
       ? new TokenProvider(options.credential, options.scopes ?? DEFAULT_SCOPES, this.scrubber)
       : undefined;
-    const budgetPerWindow =
-      options.limiter?.resourceUnitsPerWindow ?? options.budget?.resourceUnitsPerMinute ?? 1200;
     const limiter = options.limiter ?? limiterFromBudget(options.budget);
     this.limiter = limiter;
     this.transport = new Transport({
@@ -67,7 +65,8 @@ export class GraphClient {
       retry: this.retry,
       scrubber: this.scrubber,
       counters: this.counters,
-      budgetPerWindow,
+      // The most the bucket holds at once: a larger call would wait for a full bucket and leave it owing.
+      unitsPerCall: limiter.burst,
       emit: (event) => this.emit(event),
       log: (level, message, fields) => this.log(level, message, fields),
     });

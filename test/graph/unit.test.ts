@@ -370,6 +370,29 @@ describe('GraphClient $batch (scripted)', () => {
     expect(resent[0]!.url).toBe('/sites/s1/lists/l1/items/1');
   });
 
+  it("splits a $batch so that no call costs more than the budget's burst (units spread, not owed)", async () => {
+    const { fetch, calls } = scriptedFetch((call) => {
+      const { requests } = JSON.parse(call.body!) as { requests: Array<{ id: string }> };
+      return json(200, { responses: requests.map((r) => ({ id: r.id, status: 201, body: {} })) });
+    });
+    // 20 creates of 2 RU each: 40 RU, while a burst of 10 RU is all the bucket holds at once.
+    const graph = new GraphClient({
+      baseUrl: BASE,
+      fetch,
+      budget: { resourceUnitsPerMinute: 6000, burst: 10 },
+    });
+    const results = await graph.batch(
+      Array.from({ length: 20 }, (_, i) => ({
+        method: 'POST' as const,
+        path: '/sites/s1/lists/l1/items',
+        body: { fields: { Title: `t${i}` } },
+      })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const sizes = calls.map((c) => (JSON.parse(c.body!) as { requests: unknown[] }).requests.length);
+    expect(sizes).toEqual([5, 5, 5, 5]);
+  });
+
   it('reports a request on a foreign origin without sending it', async () => {
     const { fetch, calls } = scriptedFetch((call) => {
       const { requests } = JSON.parse(call.body!) as { requests: Array<{ id: string }> };
