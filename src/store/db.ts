@@ -95,6 +95,34 @@ const CONNECTION_LOSS_CODES = new Set([
 const CONNECTION_LOSS_MESSAGES =
   /Connection terminated|not queryable|Query runner already released|ECONNREFUSED|ECONNRESET|EPIPE|terminating connection|timeout exceeded when trying to connect/i;
 
+const guardedPools = new WeakSet<object>();
+
+/** What a pool and its clients look like from here (pg's `Pool` and `Client` are event emitters). */
+interface Emitter {
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/**
+ * Gives every new connection of the DataSource's pool an `error` listener from the moment it connects.
+ * pg-pool hands a new client to TypeORM inside the socket read that completed its handshake; when that read
+ * also holds the server's FATAL (a backend killed as it started: a PostgreSQL restart, a failover,
+ * `pg_terminate_backend`), the client emits `error` before TypeORM's query runner has attached its listener,
+ * and Node makes that an uncaught exception that ends the process (TypeORM 0.3 and 1.x alike). With this
+ * listener the error stays with the client: TypeORM's own listener (attached a moment later) and the pool
+ * still see the connection fail and drop it. Idempotent.
+ */
+export function guardNewConnections(
+  dataSource: DataSource,
+  onError: (error: unknown) => void = () => undefined,
+): void {
+  const pool = (dataSource.driver as unknown as { master?: Emitter }).master;
+  if (!pool || typeof pool.on !== 'function' || guardedPools.has(pool)) return;
+  guardedPools.add(pool);
+  pool.on('connect', (client: Emitter) => {
+    client.on('error', (error: unknown) => onError(error));
+  });
+}
+
 /** The error means the connection (or the server) went away, not that the statement was wrong: run it again. */
 export function isConnectionLoss(error: unknown): boolean {
   const e = error as {

@@ -15,7 +15,7 @@ import { optionDefault, validateOptions } from '../options/index.js';
 import { applyProvisioning, planProvisioning, resolveSite, type SiteInfo } from '../provision/index.js';
 import { assertRelationTargets, type ListSchema, readListSchemas } from '../schema/index.js';
 import { bindSite, recordBoundLists } from '../store/binding.js';
-import { assertSchemaName } from '../store/db.js';
+import { assertSchemaName, guardNewConnections } from '../store/db.js';
 import { PostgresLedgerStore } from '../store/ledger.js';
 import { migrate } from '../store/migrations.js';
 import { Writeback } from '../writeback/index.js';
@@ -214,6 +214,12 @@ export async function assembleSync(
   assertDataSource(dataSource);
   const schema = assertSchemaName(options.schema ?? optionDefault('schema'));
   const logger = options.logger ?? silentLogger;
+  // A backend killed as its connection starts must not end the process (the library opens many connections).
+  guardNewConnections(dataSource, (error) =>
+    logger.debug('typeorm-sharepoint: a PostgreSQL connection failed as it started', {
+      error: String(error),
+    }),
+  );
   const lists = selectLists(dataSource, options);
   let contextRef: SyncContext | undefined;
   const { metrics, graph, limiter } = buildGateway(options, logger, () => contextRef);

@@ -3,6 +3,7 @@ import type { SyncContext, SyncEvent } from '../../src/context.js';
 import { silentLogger } from '../../src/context.js';
 import { GraphClient } from '../../src/graph/index.js';
 import { readListSchemas, rowToFields } from '../../src/schema/index.js';
+import { guardNewConnections } from '../../src/store/db.js';
 import { migrate } from '../../src/store/migrations.js';
 import { createEmulator, type Emulator } from '../../src/testing/index.js';
 import { Writeback, type WritebackOptions } from '../../src/writeback/index.js';
@@ -48,6 +49,7 @@ export async function createHarness(
     poolSize: 20,
   });
   await dataSource.initialize();
+  guardNewConnections(dataSource); // as attach does
   await migrate(dataSource, 'sharepoint_sync');
   const emulator = createEmulator({ sites: [SITE], seed, latencyMs });
   const server = await emulator.listen();
