@@ -77,7 +77,8 @@ function filtered(context: RouteContext, items: ItemRecord[]): ItemRecord[] {
   const node = parseFilter(filter);
   for (const name of filterFields(node)) {
     const field = name.replace(/^fields\//, '');
-    if (field === 'id') continue;
+    // The item id (SharePoint's `ID`, indexed in every list): a ranged read filters on it.
+    if (field.toLowerCase() === 'id') continue;
     const column = list.columns.find((c) => c.name.toLowerCase() === field.toLowerCase());
     if (!column) throw badRequest(`Field '${field}' is not recognized.`);
     if (column.indexed) continue;
@@ -98,7 +99,7 @@ function filtered(context: RouteContext, items: ItemRecord[]): ItemRecord[] {
   return items.filter((item) =>
     evaluateFilter(node, (name) => {
       const field = name.replace(/^fields\//, '');
-      if (field === 'id') return String(item.id);
+      if (field.toLowerCase() === 'id') return item.id;
       const key = Object.keys(item.fields).find((k) => k.toLowerCase() === field.toLowerCase());
       return key === undefined ? null : item.fields[key];
     }),
