@@ -69,11 +69,14 @@ export const itemRoutes: Route[] = [
   },
 ];
 
-/** The items `$filter` keeps; a non-indexed column needs the Prefer header and a list under the threshold. */
-function filtered(context: RouteContext, items: ItemRecord[]): ItemRecord[] {
+/**
+ * The `$filter` of a request as a test on one item (undefined without a filter); a non-indexed column needs the
+ * Prefer header and a list under the threshold.
+ */
+function filterOf(context: RouteContext): ((item: ItemRecord) => boolean) | undefined {
   const { list, request, settings } = context;
   const filter = request.query.get('$filter');
-  if (!filter) return items;
+  if (!filter) return undefined;
   const node = parseFilter(filter);
   for (const name of filterFields(node)) {
     const field = name.replace(/^fields\//, '');
@@ -96,14 +99,22 @@ function filtered(context: RouteContext, items: ItemRecord[]): ItemRecord[] {
       );
     }
   }
-  return items.filter((item) =>
+  return (item) =>
     evaluateFilter(node, (name) => {
       const field = name.replace(/^fields\//, '');
       if (field.toLowerCase() === 'id') return item.id;
       const key = Object.keys(item.fields).find((k) => k.toLowerCase() === field.toLowerCase());
       return key === undefined ? null : item.fields[key];
-    }),
-  );
+    });
+}
+
+/** The list's items in id order (the store keeps them in creation order, which is id order; sorted if not). */
+function inIdOrder(list: ListRecord): ItemRecord[] {
+  const items = [...list.items.values()];
+  for (let i = 1; i < items.length; i++) {
+    if (items[i - 1]!.id > items[i]!.id) return items.sort((a, b) => a.id - b.id);
+  }
+  return items;
 }
 
 /** The `$skiptoken` of the page after `last`: SharePoint's `Paged=TRUE&p_ID=<id>`, base64. */
@@ -117,10 +128,7 @@ export function skipTokenAfter(last: ItemRecord): string {
  */
 function listItems(context: RouteContext) {
   const { list, request: p, settings } = context;
-  const items = filtered(
-    context,
-    [...list.items.values()].sort((a, b) => a.id - b.id),
-  );
+  const keep = filterOf(context);
   const size = pageSize(p.query, settings);
   const skipToken = p.query.get('$skiptoken');
   let afterId = 0;
@@ -129,12 +137,21 @@ function listItems(context: RouteContext) {
     if (!m) throw badRequest(`Invalid $skiptoken '${skipToken}': follow @odata.nextLink as given.`);
     afterId = Number(m[1]);
   }
-  const start = afterId === 0 ? 0 : items.findIndex((item) => item.id > afterId);
-  const rest = start === -1 ? [] : items.slice(start);
-  const page = rest.slice(0, size);
+  // One pass in id order after the skiptoken, stopping once the page and one more are found (no need to
+  // filter or shape the whole list for every page of a large one).
+  const page: ItemRecord[] = [];
+  let more = false;
+  for (const item of inIdOrder(list)) {
+    if (item.id <= afterId || (keep && !keep(item))) continue;
+    if (page.length === size) {
+      more = true;
+      break;
+    }
+    page.push(item);
+  }
   const shape = itemShaper(list, p);
   const body: Record<string, unknown> = { value: page.map(shape) };
-  if (rest.length > size) {
+  if (more) {
     const next = new URLSearchParams(p.query);
     next.set('$skiptoken', skipTokenAfter(page.at(-1)!));
     body['@odata.nextLink'] = `${p.base}${p.path}?${next.toString()}`;
