@@ -28,6 +28,12 @@ const fill = http.createServer((req, res) => {
     res.end(JSON.stringify(emulator.log.entries.map((e) => [e.at, e.resourceUnits, e.throttled ? 1 : 0])));
     return;
   }
+  if (req.method === 'GET' && req.url === '/cpu') {
+    // This process's CPU time so far, in ms (bench:load: how much of a load the emulator's own work was).
+    const { user, system } = process.cpuUsage();
+    res.end(JSON.stringify({ ms: (user + system) / 1000 }));
+    return;
+  }
   if (req.method === 'GET' && req.url?.startsWith('/dump?')) {
     const q = new URL(req.url, 'http://x').searchParams;
     const list = emulator.site(q.get('site')!).list(q.get('list')!)!;

@@ -5,6 +5,7 @@
 // SharePoint — nothing written during the load is missed — and the next delta has nothing left to bring.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { DataSource } from 'typeorm';
@@ -69,13 +70,50 @@ async function tablesHash(dataSource: DataSource): Promise<string> {
   return row.h;
 }
 
+/** Wall time, HTTP requests, and the CPU time of this process (library) and of the emulator's process. */
+interface Timed {
+  ms: number;
+  requests: number;
+  libraryCpuMs: number;
+  emulatorCpuMs: number;
+  /** CPU of the PostgreSQL backends serving this database (Linux /proc; NaN where it cannot be read). */
+  postgresCpuMs: number;
+}
+
+/** CPU time (ms) of each PostgreSQL backend connected to this database, by pid, from /proc (same host only). */
+async function postgresCpuMs(dataSource: DataSource): Promise<Map<number, number>> {
+  const rows = (await dataSource.query(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database()',
+  )) as { pid: number }[];
+  const tick = 10; // ms per clock tick (USER_HZ 100 on Linux)
+  const out = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) * tick);
+    } catch {
+      // Another host (or no /proc): not measured.
+    }
+  }
+  return out;
+}
+
+/** CPU the backends used between two readings (a backend that started meanwhile counts from zero). */
+function postgresCpuDelta(before: Map<number, number>, after: Map<number, number>): number {
+  if (after.size === 0) return Number.NaN;
+  let sum = 0;
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
+  return sum;
+}
+
 export interface ParallelFigures {
   items: number;
   parallelism: number;
   perRequestMs: number;
   perItemMs: number;
-  sequential: { ms: number; requests: number };
-  parallel: { ms: number; requests: number };
+  sequential: Timed;
+  parallel: Timed;
   sameRows: boolean;
   duringLoad: {
     ms: number;
@@ -123,11 +161,25 @@ export async function compareSequentialAndParallel(
     process.stdout.write(`filling the latency emulator with ${items} items… `);
     await fill(emulator, site, sync, items);
     console.log('done');
+    const emulatorCpuMs = async () =>
+      ((await (await fetch(`${emulator.fill}/cpu`)).json()) as { ms: number }).ms;
     const timed = async (work: () => Promise<LoadResult[]>) => {
       requests = 0;
+      const cpu = process.cpuUsage();
+      const emulatorCpu = await emulatorCpuMs();
+      const postgresBefore = await postgresCpuMs(dataSource);
       const started = performance.now();
-      await work();
-      return { ms: performance.now() - started, requests };
+      const results = await work();
+      const ms = performance.now() - started;
+      if (process.env.BENCH_DEBUG) console.log(results.map((r) => r.durationMs));
+      const used = process.cpuUsage(cpu);
+      return {
+        ms,
+        requests,
+        libraryCpuMs: (used.user + used.system) / 1000,
+        emulatorCpuMs: (await emulatorCpuMs()) - emulatorCpu,
+        postgresCpuMs: postgresCpuDelta(postgresBefore, await postgresCpuMs(dataSource)),
+      };
     };
     process.stdout.write('sequential cold load… ');
     const sequential = await timed(() => sync.rebuild());

@@ -140,7 +140,10 @@ async function main() {
     `| naive (save() per row) | ${naive.result} | ${naiveRequests} | ${(naive.ms / 1000).toFixed(1)} s | ${Math.round(naiveRate)} | ${naive.peakRssGrowthMb.toFixed(0)} MB |`,
     '',
     `ratio: ours is ${(oursRate / naiveRate).toFixed(1)}× the naive rate. Targets: ≥ 10,000 items/s, RSS growth ≤ 256 MB, ≥ 10× naive.`,
-    `(node ${process.version}, ${os.cpus().length} CPU, ${os.cpus()[0]?.model ?? ''})`,
+    `(node ${process.version}, ${os.cpus().length} CPU, ${os.cpus()[0]?.model ?? ''}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})`,
   ];
   console.log(lines.join('\n'));
   await sync.close();
@@ -154,14 +157,23 @@ async function main() {
     [
       '',
       `cold load of ${p.items} items, latency model ${p.perRequestMs} ms per request + ${p.perItemMs} ms per item:`,
-      '| cold load | HTTP requests | wall time | items/s |',
-      '| --- | ---: | ---: | ---: |',
-      `| sequential (loadParallelism 1) | ${p.sequential.requests} | ${(p.sequential.ms / 1000).toFixed(1)} s | ${Math.round(p.items / (p.sequential.ms / 1000))} |`,
-      `| parallel (loadParallelism ${p.parallelism}) | ${p.parallel.requests} | ${(p.parallel.ms / 1000).toFixed(1)} s | ${Math.round(p.items / (p.parallel.ms / 1000))} |`,
+      '| cold load | HTTP requests | wall time | items/s | CPU: library | CPU: emulator | CPU: PostgreSQL |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...[
+        [`sequential (loadParallelism 1)`, p.sequential] as const,
+        [`parallel (loadParallelism ${p.parallelism})`, p.parallel] as const,
+      ].map(
+        ([name, t]) =>
+          `| ${name} | ${t.requests} | ${(t.ms / 1000).toFixed(1)} s | ${Math.round(p.items / (t.ms / 1000))} | ${(t.libraryCpuMs / 1000).toFixed(1)} s | ${(t.emulatorCpuMs / 1000).toFixed(1)} s | ${(t.postgresCpuMs / 1000).toFixed(1)} s |`,
+      ),
       '',
       `speed-up ${speedup.toFixed(1)}× (target ≥ 4×); same rows (md5 of the table and sync_state): ${p.sameRows}`,
       `during a parallel load (${(d.ms / 1000).toFixed(1)} s) ${d.created} items created, ${d.updated} updated, ${d.deleted} deleted in SharePoint, in at ${(d.editedAtMs / 1000).toFixed(1)} s:`,
       `  cache equals SharePoint afterwards: ${d.cacheEqualsSharePoint}; the next delta loaded ${d.nextDeltaLoaded} (nothing missed: 0)`,
+      `(load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}; the CPU columns are the time each process used during the load)`,
     ].join('\n'),
   );
   const ok =

@@ -8,16 +8,20 @@ import type { LoadRun } from './run.js';
  * A cold load of a large list in parallel ranges of item ids (docs/cache.md, "Large lists load in parallel";
  * the sources in docs/graph.md, "Reading one list in ranges"):
  * 1. the current delta token first (`delta?token=latest`), before anything is read;
- * 2. the highest item id, by probing `fields/id ge N` with `$top=1`;
+ * 2. a bound of the item ids, by probing `fields/id ge N` with `$top=1` (after the token: an item created
+ *    after the probes has a higher id but comes with the delta; one created before them is within the bound);
  * 3. `[1, highest]` cut into ranges of at most `pageSize` ids (so no filtered query can return more items than
  *    SharePoint's list view threshold), read by `parallelism` workers, each writing its pages through the
  *    same `writePage` as the sequential path, on its own connection.
  * The caller then continues with delta from the token of step 1: whatever changed while the ranges were read
  * comes again and is applied by the usual echo and conflict rules. Returns that token's deltaLink, or
- * undefined when the list is too small to gain anything (the caller reads it in one sequence).
+ * undefined when the list is too small to gain anything (one probe, then the caller reads it in one sequence).
  */
 export async function readInRanges(run: LoadRun): Promise<string | undefined> {
   const { ctx, list, settings } = run;
+  // A list without an item at or above 2 pages of ids is read in one pass: one probe decides, before the token
+  // is taken (the bound used for the ranges is probed after it: see `highestItemId`).
+  if ((await lowestIdFrom(run, 2 * settings.pageSize)) === undefined) return undefined;
   const query = { $expand: expandFields(selectClause(list)), $top: settings.pageSize };
   const latest = await ctx.graph.request<{ '@odata.deltaLink'?: string }>({
     method: 'GET',
