@@ -1,18 +1,16 @@
 // Load benchmark (not a test): 100,000 SharePoint items from the loopback emulator into PostgreSQL through
 // our loader (delta pages, bulk upserts), beside a naive loader (same pages, one repository.save() per row)
-// in the same run. Prints items/s, peak RSS growth and the ratio.
-//   npm run bench:load          (BENCH_ITEMS, default 100000; BENCH_NAIVE_ITEMS, default 10000)
+// in the same run. Prints items/s, peak RSS growth and the ratio. Then (bench/load-parallel.ts) the cold load
+// sequential against parallel ranges on the emulator's latency model, with writes during the load.
+//   npm run bench:load   (BENCH_ITEMS, default 100000; BENCH_NAIVE_ITEMS, default 10000; BENCH_PARALLELISM,
+//                         default 8; BENCH_LATENCY_MS, default 100; BENCH_LATENCY_PER_ITEM_MS, default 0.2)
 // Uses TEST_DATABASE_URL when set, otherwise an embedded PostgreSQL in a temp directory.
 import 'reflect-metadata';
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
 import { Column, DataSource, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import { SharePointList, SharePointSync } from '../src/index.js';
-import { rowToFields } from '../src/schema/index.js';
 import { benchDatabase } from './database.js';
+import { compareSequentialAndParallel, fill, spawnEmulator } from './load-parallel.js';
 
 @SharePointList({ title: 'BenchAccounts', priority: 'P1' })
 @Entity('bench_account')
@@ -41,6 +39,8 @@ class NaiveAccount {
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100_000);
 const NAIVE_ITEMS = Math.min(ITEMS, Number(process.env.BENCH_NAIVE_ITEMS ?? 10_000));
 const SITE = 'contoso.sharepoint.com:/sites/bench';
+/** Ranges read at once by the parallel cold load of part two (cache.loadParallelism). */
+const PARALLELISM = Number(process.env.BENCH_PARALLELISM ?? 8);
 
 /** Samples RSS every 20 ms while `work` runs; returns the peak growth over the starting RSS. */
 async function measured<T>(
@@ -72,18 +72,12 @@ async function main() {
   });
   await dataSource.initialize();
   // The emulator runs in its own process: the RSS and CPU measured here are the library's alone.
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'emulator-process.ts')],
-    {
-      env: { ...process.env, BENCH_SITES: SITE },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const first = await new Promise<string>((resolve) =>
-    readline.createInterface({ input: child.stdout! }).once('line', resolve),
-  );
-  const urls = JSON.parse(first) as { graph: string; fill: string };
+  const emulator = await spawnEmulator({
+    BENCH_SITES: SITE,
+    BENCH_LATENCY_MS: '0',
+    BENCH_LATENCY_PER_ITEM_MS: '0',
+  });
+  const urls = { graph: emulator.graph };
   const requests = new Map<string, number>();
   let phase = 'setup';
   const sync = await SharePointSync.attach(dataSource, {
@@ -93,32 +87,13 @@ async function main() {
       budget: { resourceUnitsPerMinute: 100_000_000 },
       onRequest: (e) => requests.set(phase, (requests.get(phase) ?? 0) + (e.inBatch ? 0 : 1)),
     },
+    // The sequential path: this part measures the library's own cost (no latency), as before.
+    cache: { loadParallelism: 1 },
     writeback: { runWorker: false },
     inbound: { pollIntervalSeconds: 0 },
   });
-  const list = sync.lists.find((l) => l.entityName === 'BenchAccount')!;
   process.stdout.write(`filling the emulator with ${ITEMS} items… `);
-  for (let start = 0; start < ITEMS; start += 10_000) {
-    const items = [];
-    for (let i = start; i < Math.min(ITEMS, start + 10_000); i++) {
-      items.push(
-        rowToFields(list, {
-          id: randomUUID(),
-          name: `Account ${i}`,
-          notes: i % 3 === 0 ? `Notes for account ${i}, a little longer than the name.` : null,
-          employees: i % 1000,
-          score: i / 7,
-          active: i % 2 === 0,
-          signedAt: new Date(Date.UTC(2024, 0, 1) + i * 60_000),
-        }),
-      );
-    }
-    const r = await fetch(urls.fill, {
-      method: 'POST',
-      body: JSON.stringify({ site: SITE, list: 'BenchAccounts', items }),
-    });
-    if (!r.ok) throw new Error(await r.text());
-  }
+  await fill(emulator, SITE, sync, ITEMS);
   console.log('done');
 
   phase = 'ours';
@@ -165,12 +140,46 @@ async function main() {
     `| naive (save() per row) | ${naive.result} | ${naiveRequests} | ${(naive.ms / 1000).toFixed(1)} s | ${Math.round(naiveRate)} | ${naive.peakRssGrowthMb.toFixed(0)} MB |`,
     '',
     `ratio: ours is ${(oursRate / naiveRate).toFixed(1)}× the naive rate. Targets: ≥ 10,000 items/s, RSS growth ≤ 256 MB, ≥ 10× naive.`,
-    `(node ${process.version}, ${os.cpus().length} CPU, ${os.cpus()[0]?.model ?? ''})`,
+    `(node ${process.version}, ${os.cpus().length} CPU, ${os.cpus()[0]?.model ?? ''}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})`,
   ];
   console.log(lines.join('\n'));
   await sync.close();
+  emulator.stop();
+
+  // Part two: sequential against parallel cold loads on the latency model (its own emulator process).
+  const p = await compareSequentialAndParallel(dataSource, ITEMS, PARALLELISM);
+  const speedup = p.sequential.ms / p.parallel.ms;
+  const d = p.duringLoad;
+  console.log(
+    [
+      '',
+      `cold load of ${p.items} items, latency model ${p.perRequestMs} ms per request + ${p.perItemMs} ms per item:`,
+      '| cold load | HTTP requests | wall time | items/s | CPU: library | CPU: emulator | CPU: PostgreSQL |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...[
+        [`sequential (loadParallelism 1)`, p.sequential] as const,
+        [`parallel (loadParallelism ${p.parallelism})`, p.parallel] as const,
+      ].map(
+        ([name, t]) =>
+          `| ${name} | ${t.requests} | ${(t.ms / 1000).toFixed(1)} s | ${Math.round(p.items / (t.ms / 1000))} | ${(t.libraryCpuMs / 1000).toFixed(1)} s | ${(t.emulatorCpuMs / 1000).toFixed(1)} s | ${(t.postgresCpuMs / 1000).toFixed(1)} s |`,
+      ),
+      '',
+      `speed-up ${speedup.toFixed(1)}× (target ≥ 4×); same rows (md5 of the table and sync_state): ${p.sameRows}`,
+      `during a parallel load (${(d.ms / 1000).toFixed(1)} s) ${d.created} items created, ${d.updated} updated, ${d.deleted} deleted in SharePoint, in at ${(d.editedAtMs / 1000).toFixed(1)} s:`,
+      `  cache equals SharePoint afterwards: ${d.cacheEqualsSharePoint}; the next delta loaded ${d.nextDeltaLoaded} (nothing missed: 0)`,
+      `(load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}; the CPU columns are the time each process used during the load)`,
+    ].join('\n'),
+  );
+  const ok =
+    speedup >= 4 && p.sameRows && d.cacheEqualsSharePoint && d.nextDeltaLoaded === 0 && d.editedAtMs < d.ms;
+  if (!ok) process.exitCode = 1;
   await dataSource.destroy();
-  child.kill('SIGTERM');
   await db.stop();
 }
 

@@ -157,6 +157,21 @@ describe('attach with a bad option: a ConfigError naming the option, before anyt
     ],
     ['a zero cache TTL', (o) => ({ ...o, cache: { ttlSeconds: 0 } }), /options\.cache\.ttlSeconds.*0/],
     [
+      'a load parallelism of zero',
+      (o) => ({ ...o, cache: { loadParallelism: 0 } }),
+      /options\.cache\.loadParallelism.*0.*1 to 16/,
+    ],
+    [
+      'a fractional load parallelism',
+      (o) => ({ ...o, cache: { loadParallelism: 2.5 } }),
+      /options\.cache\.loadParallelism.*2\.5/,
+    ],
+    [
+      'a load parallelism above 16',
+      (o) => ({ ...o, cache: { loadParallelism: 64 } }),
+      /options\.cache\.loadParallelism.*64.*1 to 16/,
+    ],
+    [
       'a negative poll interval',
       (o) => ({ ...o, inbound: { pollIntervalSeconds: -1 } }),
       /options\.inbound\.pollIntervalSeconds.*-1/,

@@ -40,6 +40,11 @@ export interface CacheOptions {
   pageSize?: number;
   /** Rows per INSERT statement. Default 1000. */
   chunkSize?: number;
+  /**
+   * Ranges of a large list read at once during a cold load (first load, rebuild, expired token), each on its own
+   * connection. 1 reads the list in one sequence. Default 4.
+   */
+  loadParallelism?: number;
 }
 
 /**
@@ -113,6 +118,7 @@ export class Cache {
     this.settings = {
       pageSize: Math.min(options.pageSize ?? 5000, 5000),
       chunkSize: options.chunkSize ?? 1000,
+      parallelism: options.loadParallelism ?? 1,
     };
     if (!ctx.graph.supportsListItemDelta) {
       ctx.logger.warn(

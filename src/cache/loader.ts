@@ -7,6 +7,7 @@ import { execute, rows as selectRows } from '../store/db.js';
 import { resolveReferences } from '../store/rows.js';
 import { upsertCacheState } from '../store/sql.js';
 import { writePage } from './page.js';
+import { readInRanges } from './ranges.js';
 import { emptyResult, type LoadResult, type LoadRun, type LoadSettings, yieldingPage } from './run.js';
 import { sweepMissing } from './sweep.js';
 import { referenceAwareTarget } from './targets.js';
@@ -44,7 +45,7 @@ export async function loadList(
     mode === 'full'
       ? (await selectRows<{ t: Date }>(runner, 'SELECT clock_timestamp() AS t'))[0]!.t
       : undefined;
-  await forEachPage(run, previous);
+  await readAll(run, previous);
   if (loadStart) run.result.deleted += await sweepMissing(run, loadStart);
   await resolveForwardReferences(run);
   const result = run.result;
@@ -98,6 +99,35 @@ function startRun(
       ctx.logger.warn('typeorm-sharepoint: item skipped while loading', { entity, itemId, reason });
     },
   };
+}
+
+/**
+ * Reads what the load needs. A cold (full) load of a large list with `parallelism` > 1 reads it in parallel
+ * ranges from the token taken first, then continues with delta from that token (`readInRanges`): entries
+ * changed meanwhile come again and go through the same echo and conflict rules as any delta. A 410 on that
+ * young token (unexpected) falls back to one sequential pass. Otherwise the list is read page by page.
+ */
+async function readAll(
+  run: LoadRun,
+  previous: { deltaLink?: string | null; itemCount?: number | null },
+): Promise<void> {
+  const ranged =
+    run.mode === 'full' && run.settings.parallelism > 1 && run.ctx.graph.supportsListItemDelta
+      ? await readInRanges(run)
+      : undefined;
+  if (ranged === undefined) return forEachPage(run, previous);
+  try {
+    await forEachPage({ ...run, mode: 'delta' }, { deltaLink: ranged });
+  } catch (error) {
+    if (!(error instanceof DeltaTokenExpiredError)) throw error;
+    run.ctx.logger.warn(
+      'typeorm-sharepoint: the token taken before a ranged load expired; reading in one pass',
+      {
+        entity: run.list.entityName,
+      },
+    );
+    await forEachPage(run, previous);
+  }
 }
 
 /**

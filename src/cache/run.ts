@@ -43,6 +43,8 @@ export function emptyResult(entity: string, mode: LoadResult['mode']): LoadResul
 export interface LoadSettings {
   pageSize: number;
   chunkSize: number;
+  /** Ranges read at once by a cold load (`cache.loadParallelism`); 1 reads the list in one sequence. */
+  parallelism: number;
   /**
    * Changes from SharePoint to records that also have an unsent local change (a conflict). Called inside the
    * page's transaction; returns the TwentyIds whose SharePoint version must be applied anyway. Without it the

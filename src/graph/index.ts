@@ -25,7 +25,16 @@ export {
 } from './limiter.js';
 export { odataString } from './odata.js';
 export { CREDENTIAL_SECRETS } from './redact.js';
-export { expandFields, fieldEquals, graphPath, listIdOfResource, listResource, ODATA } from './resources.js';
+export {
+  expandFields,
+  fieldEquals,
+  graphPath,
+  itemIdRange,
+  LATEST_DELTA_TOKEN,
+  listIdOfResource,
+  listResource,
+  ODATA,
+} from './resources.js';
 export type {
   BatchResult,
   GraphClientOptions,

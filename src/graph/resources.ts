@@ -43,6 +43,18 @@ export function fieldEquals(name: string, literal: string): string {
   return `fields/${name} eq ${literal}`;
 }
 
+/**
+ * `$filter` clause: the item id (SharePoint's `ID` column, always indexed) in `[from, below)`. A cold load reads a
+ * list in such ranges in parallel (docs/graph.md, "Reading one list in ranges"); `below` omitted: no upper bound.
+ */
+export function itemIdRange(from: number, below?: number): string {
+  const lower = `fields/id ge ${Math.trunc(from)}`;
+  return below === undefined ? lower : `${lower} and fields/id lt ${Math.trunc(below)}`;
+}
+
+/** Delta's query for the current token without reading the list (listitem-delta.md, example 3). */
+export const LATEST_DELTA_TOKEN = { token: 'latest' } as const;
+
 /** OData annotations Graph puts in answers. */
 export const ODATA = {
   /** The next page of a collection or a delta round. */

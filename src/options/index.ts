@@ -86,6 +86,11 @@ export const OPTIONS = {
     allowed: 'a whole number of seconds ≥ 1',
     default: 3600,
   },
+  'cache.loadParallelism': {
+    schema: z.number().int().min(1).max(16),
+    allowed: 'a whole number from 1 to 16 (1 reads a list in one sequence)',
+    default: 4,
+  },
   'writeback.enabled': { schema: z.boolean(), allowed: 'true or false', default: true },
   'writeback.batchSize': {
     schema: z.number().int().min(1).max(20),

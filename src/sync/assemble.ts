@@ -192,6 +192,7 @@ async function buildConcerns(context: SyncContext, options: SharePointSyncOption
   const cache = new Cache(context, {
     lazy: optionDefault('cache.lazy'),
     ttlSeconds: optionDefault('cache.ttlSeconds'),
+    loadParallelism: optionDefault('cache.loadParallelism'),
     ...options.cache,
   });
   cache.setConflictHandler(pendingLocalHandler(context));

@@ -1,5 +1,5 @@
 import { badRequest, GraphErrorResponse } from '../../errors.js';
-import { evaluateFilter, filterFields, parseFilter } from '../../filter.js';
+import { evaluateFilter, type FilterNode, filterFields, parseFilter } from '../../filter.js';
 import { clean, itemJson } from '../../shapes.js';
 import type { ItemRecord, ListRecord } from '../../store/records.js';
 import { json, noContent, type Parsed, pageSize, parseExpand, parseSelect, selected } from '../request.js';
@@ -69,15 +69,21 @@ export const itemRoutes: Route[] = [
   },
 ];
 
-/** The items `$filter` keeps; a non-indexed column needs the Prefer header and a list under the threshold. */
-function filtered(context: RouteContext, items: ItemRecord[]): ItemRecord[] {
+/**
+ * The `$filter` of a request as a test on one item (undefined without a filter); a non-indexed column needs the
+ * Prefer header and a list under the threshold.
+ */
+function filterOf(
+  context: RouteContext,
+): { keep: (item: ItemRecord) => boolean; ids: { from: number; below: number } } | undefined {
   const { list, request, settings } = context;
   const filter = request.query.get('$filter');
-  if (!filter) return items;
+  if (!filter) return undefined;
   const node = parseFilter(filter);
   for (const name of filterFields(node)) {
     const field = name.replace(/^fields\//, '');
-    if (field === 'id') continue;
+    // The item id (SharePoint's `ID`, indexed in every list): a ranged read filters on it.
+    if (field.toLowerCase() === 'id') continue;
     const column = list.columns.find((c) => c.name.toLowerCase() === field.toLowerCase());
     if (!column) throw badRequest(`Field '${field}' is not recognized.`);
     if (column.indexed) continue;
@@ -95,14 +101,64 @@ function filtered(context: RouteContext, items: ItemRecord[]): ItemRecord[] {
       );
     }
   }
-  return items.filter((item) =>
+  const keep = (item: ItemRecord) =>
     evaluateFilter(node, (name) => {
       const field = name.replace(/^fields\//, '');
-      if (field === 'id') return String(item.id);
+      if (field.toLowerCase() === 'id') return item.id;
       const key = Object.keys(item.fields).find((k) => k.toLowerCase() === field.toLowerCase());
       return key === undefined ? null : item.fields[key];
-    }),
-  );
+    });
+  return { keep, ids: idBounds(node) };
+}
+
+/**
+ * The item ids a filter can match at most, from the id comparisons of its top-level `and` chain (as an index
+ * seek would use them): `[from, below)`. Every item in it is still tested against the whole filter.
+ */
+function idBounds(node: FilterNode): { from: number; below: number } {
+  const bounds = { from: 0, below: Number.POSITIVE_INFINITY };
+  const visit = (n: FilterNode): void => {
+    if (n.kind === 'and') {
+      visit(n.left);
+      visit(n.right);
+      return;
+    }
+    if (n.kind !== 'compare' || n.left.kind !== 'field' || n.right.kind !== 'literal') return;
+    if (n.left.name.replace(/^fields\//, '').toLowerCase() !== 'id' || typeof n.right.value !== 'number')
+      return;
+    const v = n.right.value;
+    if (n.op === 'ge') bounds.from = Math.max(bounds.from, Math.ceil(v));
+    else if (n.op === 'gt') bounds.from = Math.max(bounds.from, Math.floor(v) + 1);
+    else if (n.op === 'lt') bounds.below = Math.min(bounds.below, Math.ceil(v));
+    else if (n.op === 'le') bounds.below = Math.min(bounds.below, Math.floor(v) + 1);
+    else if (n.op === 'eq') {
+      bounds.from = Math.max(bounds.from, v);
+      bounds.below = Math.min(bounds.below, v + 1);
+    }
+  };
+  visit(node);
+  return bounds;
+}
+
+/** The index of the first item whose id is at least `id` (binary search over items in id order). */
+function firstAtLeast(items: ItemRecord[], id: number): number {
+  let low = 0;
+  let high = items.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (items[middle]!.id < id) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** The list's items in id order (the store keeps them in creation order, which is id order; sorted if not). */
+function inIdOrder(list: ListRecord): ItemRecord[] {
+  const items = [...list.items.values()];
+  for (let i = 1; i < items.length; i++) {
+    if (items[i - 1]!.id > items[i]!.id) return items.sort((a, b) => a.id - b.id);
+  }
+  return items;
 }
 
 /** The `$skiptoken` of the page after `last`: SharePoint's `Paged=TRUE&p_ID=<id>`, base64. */
@@ -116,10 +172,7 @@ export function skipTokenAfter(last: ItemRecord): string {
  */
 function listItems(context: RouteContext) {
   const { list, request: p, settings } = context;
-  const items = filtered(
-    context,
-    [...list.items.values()].sort((a, b) => a.id - b.id),
-  );
+  const filter = filterOf(context);
   const size = pageSize(p.query, settings);
   const skipToken = p.query.get('$skiptoken');
   let afterId = 0;
@@ -128,12 +181,25 @@ function listItems(context: RouteContext) {
     if (!m) throw badRequest(`Invalid $skiptoken '${skipToken}': follow @odata.nextLink as given.`);
     afterId = Number(m[1]);
   }
-  const start = afterId === 0 ? 0 : items.findIndex((item) => item.id > afterId);
-  const rest = start === -1 ? [] : items.slice(start);
-  const page = rest.slice(0, size);
+  // One pass in id order after the skiptoken, stopping once the page and one more are found (no need to
+  // filter or shape the whole list for every page of a large one).
+  const page: ItemRecord[] = [];
+  let more = false;
+  const items = inIdOrder(list);
+  const below = filter?.ids.below ?? Number.POSITIVE_INFINITY;
+  for (let i = firstAtLeast(items, Math.max(afterId + 1, filter?.ids.from ?? 0)); i < items.length; i++) {
+    const item = items[i]!;
+    if (item.id >= below) break;
+    if (filter && !filter.keep(item)) continue;
+    if (page.length === size) {
+      more = true;
+      break;
+    }
+    page.push(item);
+  }
   const shape = itemShaper(list, p);
   const body: Record<string, unknown> = { value: page.map(shape) };
-  if (rest.length > size) {
+  if (more) {
     const next = new URLSearchParams(p.query);
     next.set('$skiptoken', skipTokenAfter(page.at(-1)!));
     body['@odata.nextLink'] = `${p.base}${p.path}?${next.toString()}`;

@@ -1,0 +1,164 @@
+import type { QueryRunner } from 'typeorm';
+import { expandFields, graphPath, itemIdRange, LATEST_DELTA_TOKEN } from '../graph/index.js';
+import { type GraphListItem, selectClause } from '../schema/index.js';
+import { writePage } from './page.js';
+import type { LoadRun } from './run.js';
+
+/**
+ * A cold load of a large list in parallel ranges of item ids (docs/cache.md, "Large lists load in parallel";
+ * the sources in docs/graph.md, "Reading one list in ranges"):
+ * 1. the current delta token first (`delta?token=latest`), before anything is read;
+ * 2. a bound of the item ids, by probing `fields/id ge N` with `$top=1` (after the token: an item created
+ *    after the probes has a higher id but comes with the delta; one created before them is within the bound);
+ * 3. `[1, highest]` cut into ranges of at most `pageSize` ids (so no filtered query can return more items than
+ *    SharePoint's list view threshold), read by `parallelism` workers, each writing its pages through the
+ *    same `writePage` as the sequential path, on its own connection.
+ * The caller then continues with delta from the token of step 1: whatever changed while the ranges were read
+ * comes again and is applied by the usual echo and conflict rules. Returns that token's deltaLink, or
+ * undefined when the list is too small to gain anything (one probe, then the caller reads it in one sequence).
+ */
+export async function readInRanges(run: LoadRun): Promise<string | undefined> {
+  const { ctx, list, settings } = run;
+  // A list without an item at or above 2 pages of ids is read in one pass: one probe decides, before the token
+  // is taken (the bound used for the ranges is probed after it: see `highestItemId`).
+  if ((await lowestIdFrom(run, 2 * settings.pageSize)) === undefined) return undefined;
+  const query = { $expand: expandFields(selectClause(list)), $top: settings.pageSize };
+  const latest = await ctx.graph.request<{ '@odata.deltaLink'?: string }>({
+    method: 'GET',
+    path: graphPath.itemsDelta(ctx.site.id, run.listId),
+    query: { ...LATEST_DELTA_TOKEN, ...query },
+  });
+  run.result.requests += 1;
+  const deltaLink = latest.body?.['@odata.deltaLink'];
+  if (typeof deltaLink !== 'string') return undefined;
+  const highest = await highestItemId(run, 2 * settings.pageSize);
+  if (highest === undefined) return undefined;
+  const ranges = cutRanges(highest, settings.pageSize, settings.parallelism);
+  await runWorkers(run, ranges, query);
+  return deltaLink;
+}
+
+/** `[from, below)` ranges covering `[1, highest]`, each at most `width` ids, their count a multiple of `workers`. */
+export function cutRanges(highest: number, width: number, workers: number): Array<[number, number]> {
+  const count = workers * Math.ceil(Math.ceil(highest / width) / workers);
+  const step = Math.ceil(highest / count);
+  const ranges: Array<[number, number]> = [];
+  for (let from = 1; from <= highest; from += step) ranges.push([from, Math.min(from + step, highest + 1)]);
+  return ranges;
+}
+
+/**
+ * An upper bound of the item ids (nothing at or above it + 1 existed when probed), or undefined when there is no
+ * item at or above `atLeast` (a list that small is read in one sequence). Graph documents no `$orderby` on list
+ * items (and `$orderby=id desc` is reported ignored or throttled: docs/graph.md), so it probes: `fields/id ge N`
+ * with `$top=1` answers the lowest id ≥ N. Probes go out `parallelism` (at least 4) at a time: first at
+ * `atLeast`, 2×, 4×, … until one finds nothing, then evenly inside the gap until it is small enough to cut
+ * ranges that are balanced within about a page.
+ */
+async function highestItemId(run: LoadRun, atLeast: number): Promise<number | undefined> {
+  const fanOut = Math.max(4, run.settings.parallelism);
+  let low = 0; // an id known to exist (0: none yet)
+  let high: number | undefined; // nothing at or above it
+  let from = atLeast;
+  while (high === undefined) {
+    const points = Array.from({ length: fanOut }, (_, i) => from * 2 ** i);
+    const found = await Promise.all(points.map((p) => lowestIdFrom(run, p)));
+    for (const [i, id] of found.entries()) {
+      if (id === undefined) {
+        high = points[i]!;
+        break;
+      }
+      low = Math.max(low, id);
+    }
+    if (low === 0) return undefined;
+    from = low + 1;
+  }
+  const enough = Math.max(run.settings.pageSize, Math.ceil(low / 20));
+  while (high - low > enough) {
+    const step = (high - low) / (fanOut + 1);
+    const points = Array.from({ length: fanOut }, (_, i) => Math.floor(low + step * (i + 1)) + 1);
+    const found = await Promise.all(points.map((p) => lowestIdFrom(run, p)));
+    const firstEmpty = found.indexOf(undefined);
+    if (firstEmpty !== -1) high = Math.min(high, points[firstEmpty]!);
+    for (const id of found) if (id !== undefined) low = Math.max(low, id);
+  }
+  return high - 1;
+}
+
+/** The lowest item id ≥ `from`, or undefined. */
+async function lowestIdFrom(run: LoadRun, from: number): Promise<number | undefined> {
+  const { ctx } = run;
+  const answer = await ctx.graph.request<{ value?: Array<{ id?: string }> }>({
+    method: 'GET',
+    path: run.itemsPath,
+    query: { $filter: itemIdRange(from), $select: 'id', $top: 1 },
+  });
+  run.result.requests += 1;
+  const id = Number(answer.body?.value?.[0]?.id);
+  return Number.isFinite(id) ? id : undefined;
+}
+
+/**
+ * `parallelism` workers take the ranges in order; each pages its range (`@odata.nextLink`) and writes every page
+ * on its own connection (pages of different ranges hold different records: their rows never wait on each
+ * other). The first failure stops the others from starting a new range and is thrown once they have stopped.
+ */
+async function runWorkers(
+  run: LoadRun,
+  ranges: Array<[number, number]>,
+  query: { $expand: string; $top: number },
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    const runner = run.ctx.dataSource.createQueryRunner();
+    await runner.connect();
+    try {
+      while (!failed && next < ranges.length) {
+        const [from, below] = ranges[next++]!;
+        await readRange(run, runner, { ...query, $filter: itemIdRange(from, below) });
+      }
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  };
+  const workers = Array.from({ length: Math.min(run.settings.parallelism, ranges.length) }, worker);
+  const outcomes = await Promise.allSettled(workers);
+  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failure) throw failure.reason;
+}
+
+/** One range, page by page; the next page is fetched while the current one is written (as the sequential path). */
+async function readRange(
+  run: LoadRun,
+  runner: QueryRunner,
+  query: { $expand: string; $top: number; $filter: string },
+): Promise<void> {
+  const { ctx, list, result } = run;
+  const own: LoadRun = { ...run, runner };
+  const iterator = ctx.graph.pages<GraphListItem>(run.itemsPath, { query })[Symbol.asyncIterator]();
+  try {
+    let step = await iterator.next();
+    while (!step.done) {
+      result.requests += 1;
+      const page = step.value;
+      const following = page.nextLink ? iterator.next() : undefined;
+      following?.catch(() => {}); // observed below; avoid an unhandled rejection meanwhile
+      await writePage(own, page.value);
+      ctx.emit({
+        type: 'load.progress',
+        entity: list.entityName,
+        loaded: result.loaded,
+        skipped: result.skipped.length,
+        done: false,
+      });
+      if (!following) break;
+      step = await following;
+    }
+  } finally {
+    await iterator.return?.().catch(() => undefined);
+  }
+}
