@@ -700,7 +700,10 @@ export class SharePointWorkspaces {
     try {
       if (!dataSource.isInitialized) await dataSource.initialize();
       if (!definition.schema && !given) await this.warnOfLegacySchema(dataSource, id, schema, logger);
-      const { sync, writeback } = await attachSync(dataSource, options);
+      const {
+        sync,
+        parts: { writeback },
+      } = await attachSync(dataSource, options);
       const workspace: Workspace = { id, sync, dataSource, settings, schema, tenant };
       this.parked.delete(id);
       this.strandedById.delete(id);

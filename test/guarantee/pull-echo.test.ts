@@ -4,6 +4,7 @@ import { Column, DataSource, DeleteDateColumn, Entity, PrimaryGeneratedColumn } 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SharePointList, SharePointSync } from '../../src/index.js';
 import type { ConflictPolicy } from '../../src/schema/index.js';
+import { attachSync, type SyncParts } from '../../src/sync/index.js';
 import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
@@ -40,6 +41,8 @@ let db: TestDatabase;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
+/** The sync's concerns, for the two paths a test drives directly (the cache's freshness, one write-back cycle). */
+let parts: SyncParts;
 
 const list = (title: string): EmulatorList => emulator.site(SITE).list(title)!;
 const itemOf = (title: string, id: string) =>
@@ -58,7 +61,7 @@ beforeAll(async () => {
     synchronize: true,
   });
   await dataSource.initialize();
-  sync = await SharePointSync.attach(dataSource, {
+  ({ sync, parts } = await attachSync(dataSource, {
     site: { hostname: 'contoso.sharepoint.com', path: '/sites/echo' },
     graph: {
       baseUrl: `${url}/v1.0`,
@@ -67,7 +70,7 @@ beforeAll(async () => {
     },
     writeback: { runWorker: false },
     inbound: { pollIntervalSeconds: 0 },
-  });
+  }));
   await sync.loadAll();
 });
 
@@ -94,7 +97,7 @@ const paths: Record<string, (E: Function) => Promise<unknown>> = {
       [(E as { name: string }).name],
     );
     // Forget the in-process freshness (as a restart or the TTL running out would).
-    (sync as unknown as { cache: { invalidate(e: Function): void } }).cache.invalidate(E);
+    parts.cache.invalidate(E);
     return sync.ensureLoaded(E);
   },
   'a full load after an expired delta token': async (E) => {
@@ -184,8 +187,7 @@ describe('a write-back whose answer was lost (sync_state.pending) coming back th
       scope: 'any',
       lostResponse: true,
     });
-    const writeback = (sync as unknown as { writeback: { runOnce(o: object): Promise<unknown> } }).writeback;
-    await writeback.runOnce({ ignoreWindows: true });
+    await parts.writeback.runOnce({ ignoreWindows: true });
     fault.remove();
     expect(fault.hits).toBeGreaterThanOrEqual(1);
     expect((await sync.pending()).total).toBe(1);
