@@ -4,8 +4,9 @@ import { Column, DataSource, DeleteDateColumn, Entity, PrimaryGeneratedColumn } 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SharePointList, SharePointSync } from '../../src/index.js';
 import type { ConflictPolicy } from '../../src/schema/index.js';
-import { attachSync, type SyncParts } from '../../src/sync/index.js';
+import type { SyncParts } from '../../src/sync/index.js';
 import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
+import { type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 
@@ -37,7 +38,7 @@ interface Row {
 }
 
 const SITE = 'contoso.sharepoint.com:/sites/echo';
-let db: TestDatabase;
+let env: AttachedSetup;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
@@ -51,34 +52,24 @@ const itemOf = (title: string, id: string) =>
     .find((i) => i.fields.TwentyId === id);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  emulator = createEmulator({ sites: [SITE], seed: 14 });
-  const { url } = await emulator.listen();
-  dataSource = new DataSource({
-    type: 'postgres',
-    url: db.url,
+  env = await createAttachedSetup({
+    site: SITE,
     entities: [Shared, Local],
-    synchronize: true,
-  });
-  await dataSource.initialize();
-  ({ sync, parts } = await attachSync(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/echo' },
-    graph: {
-      baseUrl: `${url}/v1.0`,
-      budget: { resourceUnitsPerMinute: 1_000_000 },
-      retry: { attempts: 2, minDelayMs: 5, maxDelayMs: 20 },
+    emulator: { seed: 14 },
+    options: {
+      graph: {
+        budget: { resourceUnitsPerMinute: 1_000_000 },
+        retry: { attempts: 2, minDelayMs: 5, maxDelayMs: 20 },
+      },
     },
-    writeback: { runWorker: false },
-    inbound: { pollIntervalSeconds: 0 },
-  }));
+  });
+  emulator = env.emulator;
+  ({ dataSource, sync, parts } = await env.attach());
   await sync.loadAll();
 });
 
 afterAll(async () => {
-  await sync?.close();
-  await dataSource?.destroy();
-  await emulator?.close();
-  await db?.drop();
+  await env?.close();
 });
 
 let conflictsBefore = 0;
