@@ -1,9 +1,26 @@
 import type { EntityMetadata } from 'typeorm';
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
 import { SchemaError } from './errors.js';
 import { buildField } from './fields.js';
 import { humanize, internalName, pascal } from './names.js';
 import type { Refinements } from './refinements.js';
-import type { ListSchema } from './types.js';
+import type { FieldSchema, ListSchema } from './types.js';
+
+/** One side of a junction: an indexed, required id column pointing at `target`. */
+function junctionIdField(column: ColumnMetadata, name: string, target: string): FieldSchema {
+  return buildField({
+    name,
+    displayName: `${humanize(name.replace(/Id$/, ''))} Id`,
+    property: column.propertyName,
+    databaseName: column.databaseName,
+    kind: 'relation',
+    required: true,
+    indexed: true,
+    maxLength: 36,
+    uuid: String(column.type).toLowerCase() === 'uuid',
+    relationTarget: target,
+  });
+}
 
 /** One junction list per owning many-to-many relation of a synced entity: two indexed id columns. */
 export function readJunctions(
@@ -38,21 +55,8 @@ export function readJunctions(
     let inverseIdName = internalName(`${pascal(relation.propertyPath)}Id`);
     if (inverseIdName.toLowerCase() === ownerIdName.toLowerCase())
       inverseIdName = internalName(`Related${inverseIdName}`);
-    const idOf = (column: typeof ownerColumn, name: string, target: string) =>
-      buildField({
-        name,
-        displayName: `${humanize(name.replace(/Id$/, ''))} Id`,
-        property: column.propertyName,
-        databaseName: column.databaseName,
-        kind: 'relation',
-        required: true,
-        indexed: true,
-        maxLength: 36,
-        uuid: String(column.type).toLowerCase() === 'uuid',
-        relationTarget: target,
-      });
-    const ownerField = idOf(ownerColumn, ownerIdName, owner.entityName);
-    const inverseField = idOf(inverseColumn, inverseIdName, inverseName);
+    const ownerField = junctionIdField(ownerColumn, ownerIdName, owner.entityName);
+    const inverseField = junctionIdField(inverseColumn, inverseIdName, inverseName);
     const idField = buildField({
       name: owner.idField.name,
       displayName: owner.idField.name,
