@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DataSource, type EntitySchema } from 'typeorm';
 import type { SharePointSync, SharePointSyncOptions } from '../../src/index.js';
 import { attachSync, type SyncParts } from '../../src/sync/index.js';
@@ -92,5 +94,26 @@ export async function createAttachedSetup(setup: {
       await emulator.close();
       await db.drop();
     },
+  };
+}
+
+/**
+ * The application's HTTP server for webhook tests, on a loopback port: 503 until a handler is mounted (a
+ * sync's `webhooks.handler()`, once attached with `webhooks.baseUrl: receiver.base`).
+ */
+export async function webhookReceiver(): Promise<{
+  base: string;
+  mount(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): void;
+  close(): void;
+}> {
+  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
+  const server = http.createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    mount: (h) => {
+      handler = h;
+    },
+    close: () => server.close(),
   };
 }
