@@ -4,10 +4,9 @@
 // Uses TEST_DATABASE_URL when set, otherwise an embedded PostgreSQL in a temp directory.
 import 'reflect-metadata';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { type SyncContext, silentLogger } from '../src/context.js';
-import { GraphClient, odataString } from '../src/graph/index.js';
+import { odataString } from '../src/graph/index.js';
 import { readListSchemas, rowToFields, SharePointList } from '../src/schema/index.js';
-import { migrate } from '../src/store/migrations.js';
+import { assembleContext } from '../src/sync/assemble.js';
 import { createEmulator } from '../src/testing/index.js';
 import { Writeback } from '../src/writeback/index.js';
 import { benchDatabase } from './database.js';
@@ -67,12 +66,9 @@ async function main() {
   });
   await dataSource.initialize();
   await dataSource.query('DROP SCHEMA IF EXISTS sharepoint_sync CASCADE');
-  await migrate(dataSource, 'sharepoint_sync');
   const emulator = createEmulator({ sites: [SITE], latencyMs: LATENCY_MS, shuffleBatchResponses: true });
   const server = await emulator.listen();
-  const graph = new GraphClient({ baseUrl: `${server.url}/v1.0`, budget: { resourceUnitsPerMinute: 1e9 } });
-  const lists = readListSchemas(dataSource);
-  const list = lists[0]!;
+  const list = readListSchemas(dataSource)[0]!;
   const site = emulator.site(SITE);
   const columns = [list.idField.definition, ...list.fields.map((f) => f.definition)] as Record<
     string,
@@ -80,16 +76,15 @@ async function main() {
   >[];
   const ours = site.createList({ displayName: 'BenchCompanies', columns });
   const naive = site.createList({ displayName: 'NaiveCompanies', columns });
-  const ctx: SyncContext = {
-    dataSource,
-    schema: 'sharepoint_sync',
-    graph,
-    site: { id: site.id, hostname: 'contoso.sharepoint.com', path: '/sites/crm' },
-    lists,
-    listIds: new Map([[list.entityName, ours.id]]),
-    logger: silentLogger,
-    emit: () => {},
-  };
+  // Wired as attach wires it (the lists exist, so nothing is bootstrapped); the write-back is driven here.
+  const { context: ctx, metrics } = await assembleContext(dataSource, {
+    site: { hostname: 'contoso.sharepoint.com', path: '/sites/crm' },
+    graph: { baseUrl: `${server.url}/v1.0`, budget: { resourceUnitsPerMinute: 1e9, shared: false } },
+    bootstrap: { onAttach: false },
+  });
+  if (ctx.listIds.get(list.entityName) !== ours.id)
+    throw new Error('bench: the assembler did not find BenchCompanies');
+  const graph = ctx.graph;
   const writeback = new Writeback(ctx, {
     enabled: true,
     batchSize: 20,
@@ -251,6 +246,7 @@ async function main() {
   );
   console.log(lines.join('\n'));
 
+  metrics.close();
   await dataSource.destroy();
   await emulator.close();
   await pg.stop();

@@ -217,13 +217,8 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
       return {
         toSharePoint: (v) => JSON.stringify(arrayOf(v)),
         fromSharePoint: (raw) => {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(String(raw));
-          } catch {
-            throw new ConversionError('not a JSON array');
-          }
-          if (!Array.isArray(parsed) || parsed.some((e) => e !== null && typeof e !== 'string'))
+          const parsed = jsonArray(raw, 'not a JSON array of strings');
+          if (parsed.some((e) => e !== null && typeof e !== 'string'))
             throw new ConversionError('not a JSON array of strings');
           return parsed;
         },
@@ -254,20 +249,25 @@ function converters(spec: FieldSpec): Pick<FieldSchema, 'toSharePoint' | 'fromSh
         toSharePoint: (v) =>
           JSON.stringify(Array.isArray(v) ? v.map(String) : v === '' ? [] : String(v).split(',')),
         fromSharePoint: (raw) => {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(String(raw));
-          } catch {
-            throw new ConversionError('not a JSON array');
-          }
-          if (!Array.isArray(parsed)) throw new ConversionError('not a JSON array');
-          const items = parsed.map(String);
+          const items = jsonArray(raw).map(String);
           if (items.some((s) => s.includes(',')))
             throw new ConversionError('an element contains "," (simple-array cannot hold it)');
           return items.join(',');
         },
       };
   }
+}
+
+/** The multi-line text of an `array` or `list` column: a JSON array, or a clear refusal (`notArray`). */
+function jsonArray(raw: unknown, notArray = 'not a JSON array'): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(raw));
+  } catch {
+    throw new ConversionError('not a JSON array');
+  }
+  if (!Array.isArray(parsed)) throw new ConversionError(notArray);
+  return parsed;
 }
 
 /** A JavaScript number as plain decimal text (`1e21` → `1000000000000000000000`). */

@@ -178,8 +178,11 @@ async function provision(context: SyncContext, options: SharePointSyncOptions): 
   await recordBoundLists(dataSource, schema, context.listIds);
 }
 
-/** Write-back (capture installed, worker not started), cache, inbound and webhooks of one context. */
-async function buildConcerns(context: SyncContext, options: SharePointSyncOptions) {
+/**
+ * Write-back (capture installed, worker not started), cache, inbound and webhooks of one context. Test
+ * harnesses that drive one concern alone build that concern themselves on `assembleContext`'s context.
+ */
+export async function buildConcerns(context: SyncContext, options: SharePointSyncOptions) {
   const writeback = new Writeback(context, {
     enabled: optionDefault('writeback.enabled'),
     batchSize: optionDefault('writeback.batchSize'),
@@ -201,16 +204,19 @@ async function buildConcerns(context: SyncContext, options: SharePointSyncOption
   return { writeback, cache, inbound, webhooks };
 }
 
+/** What every concern of one attach shares, before the concerns exist (`assembleContext`). */
+export type ContextParts = Pick<SyncParts, 'context' | 'listeners' | 'metrics' | 'options' | 'logger'>;
+
 /**
- * Builds everything one attach needs, in order, and starts nothing: options and DataSource checked, lists
- * read, the site resolved first (a wrong site or permission leaves nothing behind, not even our schema), our
- * tables migrated, the schema bound and the lists bootstrapped, capture installed. Used by `attach` and by
- * `SharePointWorkspaces` (whose pool drives the write-back).
+ * The first half of an attach, and the one way the library's parts are wired to a context: options and
+ * DataSource checked, lists read, the site resolved first (a wrong site or permission leaves nothing behind,
+ * not even our schema), our tables migrated, the shared budget joined, the schema bound and the lists
+ * bootstrapped. On failure the gauges are unregistered; on success the caller owns `metrics.close()`.
  */
-export async function assembleSync(
+export async function assembleContext(
   dataSource: DataSource,
   options: SharePointSyncOptions,
-): Promise<SyncParts> {
+): Promise<ContextParts> {
   validateOptions(options);
   assertDataSource(dataSource);
   const schema = assertSchemaName(options.schema ?? optionDefault('schema'));
@@ -245,10 +251,26 @@ export async function assembleSync(
     );
     contextRef = context;
     await provision(context, options);
-    const concerns = await buildConcerns(context, options);
-    return { context, listeners, metrics, options, logger, ...concerns };
+    return { context, listeners, metrics, options, logger };
   } catch (error) {
     metrics.close();
+    throw error;
+  }
+}
+
+/**
+ * Builds everything one attach needs, in order, and starts nothing: `assembleContext`, then the concerns
+ * with capture installed. Used by `attach` and by `SharePointWorkspaces` (whose pool drives the write-back).
+ */
+export async function assembleSync(
+  dataSource: DataSource,
+  options: SharePointSyncOptions,
+): Promise<SyncParts> {
+  const shared = await assembleContext(dataSource, options);
+  try {
+    return { ...shared, ...(await buildConcerns(shared.context, options)) };
+  } catch (error) {
+    shared.metrics.close();
     throw error;
   }
 }

@@ -317,17 +317,18 @@ export class SharePointSync {
 }
 
 /**
- * Assembles, wraps and starts one sync (what `SharePointSync.attach` does), returning the write-back too:
- * `SharePointWorkspaces` drives every workspace's write-back from one pool.
+ * Assembles, wraps and starts one sync (what `SharePointSync.attach` does), returning its parts too:
+ * `SharePointWorkspaces` drives every workspace's write-back from one pool, and tests that must reach one
+ * concern directly (run one write-back cycle, forget the cache's freshness) hold it here, not by a cast.
  */
 export async function attachSync(
   dataSource: DataSource,
   options: SharePointSyncOptions,
-): Promise<{ sync: SharePointSync; writeback: Writeback }> {
+): Promise<{ sync: SharePointSync; parts: SyncParts }> {
   const parts = await assembleSync(dataSource, options);
   const sync = SharePointSync.fromParts(parts);
   await startSync(parts, () => sync.close());
-  return { sync, writeback: parts.writeback };
+  return { sync, parts };
 }
 
 /** The syncs attached to each DataSource, closed when it is destroyed. */

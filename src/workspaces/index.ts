@@ -1,3 +1,11 @@
+export {
+  UnknownWorkspaceError,
+  WorkspaceAttachError,
+  WorkspaceCapacityError,
+  WorkspaceConflictError,
+  WorkspaceDisabledError,
+  WorkspaceNotDrainedError,
+} from './errors.js';
 export { type PoolTurn, WorkerPool, type WorkerPoolOptions } from './pool.js';
 export { defaultWorkspaceSchema, legacyWorkspaceSchema, MAX_IDENTIFIER_BYTES } from './schema-name.js';
 export {
@@ -8,20 +16,14 @@ export {
   WorkspaceSettingsError,
   type WorkspaceSettingsInput,
 } from './settings.js';
-export {
-  SharePointWorkspaces,
-  type SharePointWorkspacesOptions,
-  type StrandedWorkspace,
-  UnknownWorkspaceError,
-  type Workspace,
-  WorkspaceAttachError,
-  type WorkspaceAttachOptions,
-  WorkspaceCapacityError,
-  WorkspaceConflictError,
-  type WorkspaceDataSourceFactory,
-  type WorkspaceDefinition,
-  WorkspaceDisabledError,
-  type WorkspaceLease,
-  WorkspaceNotDrainedError,
-  type WorkspaceStatus,
-} from './workspaces.js';
+export type {
+  SharePointWorkspacesOptions,
+  StrandedWorkspace,
+  Workspace,
+  WorkspaceAttachOptions,
+  WorkspaceDataSourceFactory,
+  WorkspaceDefinition,
+  WorkspaceLease,
+  WorkspaceStatus,
+} from './types.js';
+export { SharePointWorkspaces } from './workspaces.js';

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '../context.js';
 import { ResourceUnitLimiter } from '../graph/index.js';
+import { Sleepers } from './room.js';
 
 /** The pool slot of the turn running in this async context (set by the pool around `runOnce`). */
 interface TurnSlot {
@@ -90,7 +91,7 @@ export class WorkerPool {
   private readonly turnsInFlight = new Set<Promise<void>>();
   /** Turns whose wait for the budget ended, waiting for a slot again (served before new turns). */
   private readonly reclaimers: (() => void)[] = [];
-  private readonly sleepers = new Set<() => void>();
+  private readonly sleepers = new Sleepers();
   private readonly tenantInFlight = new Map<string, number>();
   private readonly turnListeners = new Set<(turn: PoolTurn) => void>();
 
@@ -164,7 +165,7 @@ export class WorkerPool {
   }
 
   private wakeAll(): void {
-    for (const wake of [...this.sleepers]) wake();
+    this.sleepers.wakeAll();
   }
 
   /** The next workspace in round-robin order that may take a turn now, or how long until one may. */
@@ -215,12 +216,12 @@ export class WorkerPool {
   private async loop(): Promise<void> {
     while (this.running) {
       if (this.free <= 0 || this.reclaimers.length > 0) {
-        await this.sleep(this.options.pollIntervalMs);
+        await this.sleepers.sleep(this.options.pollIntervalMs);
         continue;
       }
       const picked = this.next(Date.now());
       if (typeof picked === 'number') {
-        await this.sleep(picked);
+        await this.sleepers.sleep(picked);
         continue;
       }
       this.free--;
@@ -287,17 +288,5 @@ export class WorkerPool {
       }
       this.wakeAll();
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
   }
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { Logger } from '../context.js';
 
 /** PostgreSQL truncates identifiers beyond 63 bytes (NAMEDATALEN - 1), silently: names must fit. */
 export const MAX_IDENTIFIER_BYTES = 63;
@@ -42,4 +44,29 @@ export function defaultWorkspaceSchema(workspaceId: string): string {
 export function legacyWorkspaceSchema(workspaceId: string): string {
   const cleaned = workspaceId.toLowerCase().replace(/[^a-z0-9_]/g, '_');
   return `${PREFIX}${cleaned}`.slice(0, MAX_IDENTIFIER_BYTES);
+}
+
+/**
+ * The schema rule changed for ids that were not plain identifiers: their old cache sits in the old schema.
+ * Say so (once per attach, before anything is created) instead of silently starting a second cache.
+ */
+export async function warnOfLegacySchema(
+  dataSource: DataSource,
+  id: string,
+  schema: string,
+  logger: Logger,
+): Promise<void> {
+  const legacy = legacyWorkspaceSchema(id);
+  if (legacy === schema) return;
+  const [found] = (await dataSource.query(
+    `SELECT to_regclass($1) IS NOT NULL AS legacy, to_regclass($2) IS NOT NULL AS current`,
+    [`"${legacy}".migrations`, `"${schema}".migrations`],
+  )) as { legacy: boolean; current: boolean }[];
+  if (found?.legacy && !found.current) {
+    logger.warn(
+      `typeorm-sharepoint: workspace "${id}" now uses schema "${schema}"; schema "${legacy}" (the old name rule) ` +
+        'still exists and may hold its cache and unsent changes. See docs/workspaces.md, "Schema names".',
+      { schema, legacySchema: legacy },
+    );
+  }
 }

@@ -164,6 +164,25 @@ export function* sendRecord(input: RecordInput): RecordProgram {
     return (state?.pending ?? []).some((sent) => holds(remote, { ...base, ...sent }));
   };
 
+  /**
+   * After a 412, SharePoint's version of the item: null when it is gone; an outcome for a failure, or a
+   * conflict when someone else changed it; else our own earlier send (its fields and eTag) to build on.
+   */
+  const readAfter412 = function* (
+    itemId: string,
+    op: 'update' | 'delete',
+    template: Fields | null | undefined,
+    local: Fields | undefined,
+  ): Generator<GraphRequest, { fields: Fields; etag: string | null } | null | Outcome, BatchResult> {
+    const remote = yield* readItem(itemId);
+    if (isOutcome(remote) || !remote) return remote;
+    const remoteFields = ownFields(remote.fields ?? {}, template);
+    const etag = remote.eTag ?? null;
+    if (!isOurEcho(remoteFields))
+      return { kind: 'conflict', op, itemId, remote: { etag, fields: remoteFields }, local };
+    return { fields: remoteFields, etag };
+  };
+
   // ── delete ──
   if (!fields) {
     if (!state) return { kind: 'removed' }; // created and deleted before it was ever sent
@@ -185,20 +204,10 @@ export function* sendRecord(input: RecordInput): RecordProgram {
       };
       if (result.ok || result.status === 404) return { kind: 'removed', sent: 'delete' };
       if (result.status !== 412) return errorOutcome(result, `deleting item ${itemId}`);
-      const remote = yield* readItem(itemId);
-      if (isOutcome(remote)) return remote;
-      if (!remote) return { kind: 'removed', sent: 'delete' };
-      const remoteFields = ownFields(remote.fields ?? {}, state.fields);
-      if (!isOurEcho(remoteFields)) {
-        return {
-          kind: 'conflict',
-          op: 'delete',
-          itemId,
-          remote: { etag: remote.eTag ?? null, fields: remoteFields },
-          local: undefined,
-        };
-      }
-      etag = remote.eTag ?? null;
+      const ours = yield* readAfter412(itemId, 'delete', state.fields, undefined);
+      if (!ours) return { kind: 'removed', sent: 'delete' };
+      if (isOutcome(ours)) return ours;
+      etag = ours.etag;
     }
     return { kind: 'retry', error: `deleting item ${itemId}: eTag kept changing` };
   }
@@ -267,21 +276,11 @@ export function* sendRecord(input: RecordInput): RecordProgram {
     };
     if (result.status === 404) return deletedThere;
     if (result.status !== 412) return errorOutcome(result, `updating item ${itemId}`);
-    const remote = yield* readItem(itemId);
-    if (isOutcome(remote)) return remote;
-    if (!remote) return deletedThere;
-    const remoteFields = ownFields(remote.fields ?? {}, fields);
-    if (!isOurEcho(remoteFields)) {
-      return {
-        kind: 'conflict',
-        op: 'update',
-        itemId,
-        remote: { etag: remote.eTag ?? null, fields: remoteFields },
-        local: fields,
-      };
-    }
-    known = remoteFields;
-    etag = remote.eTag ?? null;
+    const ours = yield* readAfter412(itemId, 'update', fields, fields);
+    if (!ours) return deletedThere;
+    if (isOutcome(ours)) return ours;
+    known = ours.fields;
+    etag = ours.etag;
   }
   return { kind: 'retry', error: `updating item ${itemId}: eTag kept changing` };
 }

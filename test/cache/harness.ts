@@ -1,13 +1,11 @@
 import { DataSource } from 'typeorm';
 import { Cache, type CacheOptions } from '../../src/cache/index.js';
-import type { SyncContext, SyncEvent } from '../../src/context.js';
-import { silentLogger } from '../../src/context.js';
-import { GraphClient } from '../../src/graph/index.js';
-import { applyProvisioning, planProvisioning, resolveSite } from '../../src/provision/index.js';
-import { type ListSchema, readListSchemas } from '../../src/schema/index.js';
-import { migrate } from '../../src/store/migrations.js';
+import type { Logger, SyncContext, SyncEvent } from '../../src/context.js';
+import type { ListSchema } from '../../src/schema/index.js';
+import type { SharePointSyncOptions } from '../../src/sync/index.js';
 import { createEmulator, type Emulator } from '../../src/testing/index.js';
 import { Writeback } from '../../src/writeback/index.js';
+import { assembleTestContext } from '../support/assemble.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 export const SITE = { hostname: 'contoso.sharepoint.com', path: '/sites/crm' };
@@ -33,35 +31,28 @@ export interface CacheHarness {
  */
 export async function createCacheHarness(
   entities: Function[],
-  options: { cache?: Partial<CacheOptions>; emulator?: Partial<Parameters<typeof createEmulator>[0]> } = {},
+  options: {
+    cache?: Partial<CacheOptions>;
+    emulator?: Partial<Parameters<typeof createEmulator>[0]>;
+    /** Gateway settings over the harness's (e.g. `listItemDelta: false`, a cloud without delta). */
+    graph?: SharePointSyncOptions['graph'];
+    logger?: Logger;
+  } = {},
 ): Promise<CacheHarness> {
   const db = await createTestDatabase();
   const dataSource = new DataSource({ type: 'postgres', url: db.url, entities, synchronize: true });
   await dataSource.initialize();
   const emulator = createEmulator({ sites: [SITE_REF], seed: 7, ...options.emulator });
   const { url } = await emulator.listen();
-  const graph = new GraphClient({ baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 } });
-  const schema = 'sharepoint_sync';
-  await migrate(dataSource, schema);
-  const site = await resolveSite(graph, SITE);
-  const lists = readListSchemas(dataSource);
-  const plan = await planProvisioning(graph, site.id, lists);
-  const provisioned = await applyProvisioning(graph, plan, {
-    createLists: true,
-    createColumns: true,
-    failOnDrift: false,
+  const assembled = await assembleTestContext(dataSource, {
+    url,
+    site: SITE,
+    ...(options.graph && { graph: options.graph }),
+    ...(options.logger && { logger: options.logger }),
+    bootstrap: { onAttach: true, createLists: true, createColumns: true, failOnDrift: false },
   });
-  const events: SyncEvent[] = [];
-  const ctx: SyncContext = {
-    dataSource,
-    schema,
-    graph,
-    site: { id: site.id, ...SITE },
-    lists,
-    listIds: new Map(provisioned.listIds),
-    logger: silentLogger,
-    emit: (event) => events.push(event),
-  };
+  const { context: ctx, events } = assembled;
+  const lists = ctx.lists;
   const writeback = new Writeback(ctx, {
     enabled: false,
     batchSize: 20,
@@ -86,6 +77,7 @@ export async function createCacheHarness(
     newCache,
     async close() {
       await writeback.stop().catch(() => undefined);
+      assembled.close();
       await dataSource.destroy().catch(() => undefined);
       await emulator.close().catch(() => undefined);
       await db.drop();

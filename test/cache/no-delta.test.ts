@@ -1,15 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Cache } from '../../src/cache/index.js';
+import { silentLogger } from '../../src/context.js';
 import { GraphClient } from '../../src/graph/index.js';
 import { rowToFields } from '../../src/schema/index.js';
 import { Account, cacheEntities } from './fixtures.js';
 import { type CacheHarness, createCacheHarness, SITE_REF } from './harness.js';
 
 let h: CacheHarness;
+const warnings: string[] = [];
 
 beforeAll(async () => {
-  h = await createCacheHarness(cacheEntities);
+  // A cloud without list-item delta (the gateway knows it from the base URL; here it is said outright).
+  h = await createCacheHarness(cacheEntities, {
+    graph: { listItemDelta: false },
+    logger: { ...silentLogger, warn: (m: string) => void warnings.push(m) },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -24,16 +29,8 @@ it('knows the clouds without list-item delta', () => {
 });
 
 it('without delta, loads page through the list and every refresh reads it again, deletions included', async () => {
-  const warnings: string[] = [];
-  const graph = new GraphClient({
-    baseUrl: `${h.url}/v1.0`,
-    listItemDelta: false,
-    budget: { resourceUnitsPerMinute: 1_000_000 },
-  });
-  const cache = new Cache(
-    { ...h.ctx, graph, logger: { ...h.ctx.logger, warn: (m: string) => void warnings.push(m) } },
-    { lazy: true, ttlSeconds: 3600, pageSize: 10 },
-  );
+  warnings.length = 0;
+  const cache = h.newCache({ pageSize: 10 });
   expect(warnings.join('\n')).toMatch(/list-item delta is not available in this cloud/);
   const list = h.emulator.site(SITE_REF).list('Accounts')!;
   const ids = Array.from({ length: 25 }, () => randomUUID());

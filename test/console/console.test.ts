@@ -72,6 +72,16 @@ async function signIn(token = TOKEN): Promise<{ context: BrowserContext; page: P
   return { context, page };
 }
 
+/** A company whose create SharePoint refuses (500) until the flush dead-letters it: the row and its dead letter. */
+async function deadLettered(name: string, size: number) {
+  const refused = emulator.faults.inject({ method: 'POST', path: /\/items$/, scope: 'inner', status: 500 });
+  const bad = await dataSource.getRepository(ConCompany).save({ name, size });
+  await expect(sync.flush({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(WritebackFlushError);
+  refused.remove();
+  const [dead] = await sync.deadLetters({ twentyId: bad.id });
+  return { bad, dead };
+}
+
 beforeAll(async () => {
   db = await createTestDatabase();
   emulator = createEmulator({ sites: [SITE], seed: 20 });
@@ -190,17 +200,7 @@ describe('operator console in a real browser', () => {
   });
 
   it('a dead letter is retried from the page and leaves the list', async () => {
-    const companies = dataSource.getRepository(ConCompany);
-    const refused = emulator.faults.inject({
-      method: 'POST',
-      path: /\/items$/,
-      scope: 'inner',
-      status: 500,
-    });
-    const bad = await companies.save({ name: 'Refused once', size: 1 });
-    await expect(sync.flush({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(WritebackFlushError);
-    refused.remove();
-    const [dead] = await sync.deadLetters({ twentyId: bad.id });
+    const { bad, dead } = await deadLettered('Refused once', 1);
     expect(dead).toBeDefined();
     const { context, page } = await signIn();
     try {
@@ -236,17 +236,7 @@ describe('operator console in a real browser', () => {
   });
 
   it('a dead letter is discarded only after confirmation', async () => {
-    const companies = dataSource.getRepository(ConCompany);
-    const refused = emulator.faults.inject({
-      method: 'POST',
-      path: /\/items$/,
-      scope: 'inner',
-      status: 500,
-    });
-    const bad = await companies.save({ name: 'Given up', size: 5 });
-    await expect(sync.flush({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(WritebackFlushError);
-    refused.remove();
-    const [dead] = await sync.deadLetters({ twentyId: bad.id });
+    const { bad, dead } = await deadLettered('Given up', 5);
     const { context, page } = await signIn();
     try {
       await page.goto(`${origin}${BASE}/dead-letters`);
@@ -351,17 +341,7 @@ describe('operator console in a real browser', () => {
   });
 
   it('an action without the CSRF token (or with another session’s) is refused, and so is a read-only one', async () => {
-    const companies = dataSource.getRepository(ConCompany);
-    const refused = emulator.faults.inject({
-      method: 'POST',
-      path: /\/items$/,
-      scope: 'inner',
-      status: 500,
-    });
-    const bad = await companies.save({ name: 'Stays dead', size: 2 });
-    await expect(sync.flush({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(WritebackFlushError);
-    refused.remove();
-    const [dead] = await sync.deadLetters({ twentyId: bad.id });
+    const { bad, dead } = await deadLettered('Stays dead', 2);
     const mine = await signIn();
     const theirs = await signIn();
     const readOnly = await signIn(READ_ONLY);

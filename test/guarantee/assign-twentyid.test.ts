@@ -1,8 +1,7 @@
-import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { SharePointList, SharePointSync } from 'typeorm-sharepoint';
-import { createEmulator } from 'typeorm-sharepoint/testing';
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { SharePointList } from 'typeorm-sharepoint';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 
 // Found by the soak: an item a person added without a TwentyId got two (two rows in PostgreSQL, one of them
 // never in SharePoint). Delta may repeat an entry, and two processes may pull the same new item: the id is
@@ -17,41 +16,20 @@ class Assigned {
   @Column({ type: 'varchar', length: 40, nullable: true }) name?: string | null;
 }
 
-let db: TestDatabase;
-const sources: DataSource[] = [];
-const syncs: SharePointSync[] = [];
-// Every delta page repeats one of its entries: the same new item twice in one pass.
-const emulator = createEmulator({ sites: [SITE], seed: 3, deltaRepeatProbability: 1 });
-let baseUrl = '';
-
-async function attachOne() {
-  const ds = await new DataSource({
-    type: 'postgres',
-    url: db.url,
-    entities: [Assigned],
-    synchronize: true,
-  }).initialize();
-  sources.push(ds);
-  const sync = await SharePointSync.attach(ds, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/assign' },
-    graph: { baseUrl },
-    writeback: { runWorker: false },
-    inbound: { pollIntervalSeconds: 0 },
-    cache: { pageSize: 5 },
-  });
-  syncs.push(sync);
-  return { ds, sync };
-}
+let env: AttachedSetup;
+const attachOne = () => env.attach();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  baseUrl = `${(await emulator.listen()).url}/v1.0`;
+  // Every delta page repeats one of its entries: the same new item twice in one pass.
+  env = await createAttachedSetup({
+    site: SITE,
+    entities: [Assigned],
+    emulator: { seed: 3, deltaRepeatProbability: 1 },
+    options: { cache: { pageSize: 5 } },
+  });
 });
 afterAll(async () => {
-  for (const s of syncs) await s.close();
-  for (const ds of sources) if (ds.isInitialized) await ds.destroy();
-  await emulator.close();
-  await db?.drop();
+  await env?.close();
 });
 
 describe('items added in SharePoint without a TwentyId', () => {
@@ -60,10 +38,10 @@ describe('items added in SharePoint without a TwentyId', () => {
     const b = await attachOne();
     await a.sync.ensureLoaded(Assigned);
     // The site owner lets people add items without TwentyId (the column is not required in SharePoint's form).
-    const list = emulator.site(SITE).list('Assigned')!;
+    const list = env.emulator.site(SITE).list('Assigned')!;
     const column = list.columns().find((c) => c.name === 'TwentyId')!;
     const patched = await fetch(
-      `${baseUrl}/sites/${emulator.site(SITE).id}/lists/${list.id}/columns/${column.id}`,
+      `${env.baseUrl}/sites/${env.emulator.site(SITE).id}/lists/${list.id}/columns/${column.id}`,
       {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
@@ -81,7 +59,7 @@ describe('items added in SharePoint without a TwentyId', () => {
     expect(items).toHaveLength(20);
     expect(spIds.every((id) => typeof id === 'string' && id.length === 36)).toBe(true);
     expect(new Set(spIds).size).toBe(20);
-    const rows = (await a.ds.query('SELECT id::text AS id FROM assigned')) as { id: string }[];
+    const rows = (await a.dataSource.query('SELECT id::text AS id FROM assigned')) as { id: string }[];
     expect(rows.map((r) => r.id).sort()).toEqual([...spIds].sort());
     expect((await a.sync.verify()).ok).toBe(true);
   });

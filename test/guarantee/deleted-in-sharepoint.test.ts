@@ -1,8 +1,8 @@
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { SharePointList, SharePointSync } from 'typeorm-sharepoint';
-import { createEmulator } from 'typeorm-sharepoint/testing';
+import { SharePointList, type SharePointSync } from 'typeorm-sharepoint';
+import type { Emulator } from 'typeorm-sharepoint/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 
 // Found by the soak: a person deletes an item while a local update of it waits in the outbox. The PATCH meets
 // 404; it was dead-lettered, so the row stayed in the cache for good and verify drifted. It is a conflict
@@ -24,33 +24,23 @@ class GoneLocal {
   @Column({ type: 'varchar', length: 40 }) name!: string;
 }
 
-let db: TestDatabase;
+let env: AttachedSetup;
 let dataSource: DataSource;
 let sync: SharePointSync;
-const emulator = createEmulator({ sites: [SITE] });
+let emulator: Emulator;
 const list = (title: string) => emulator.site(SITE).list(title)!;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const { url } = await emulator.listen();
-  dataSource = await new DataSource({
-    type: 'postgres',
-    url: db.url,
+  env = await createAttachedSetup({
+    site: SITE,
     entities: [GoneShared, GoneLocal],
-    synchronize: true,
-  }).initialize();
-  sync = await SharePointSync.attach(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/gone' },
-    graph: { baseUrl: `${url}/v1.0` },
-    writeback: { runWorker: false },
-    inbound: { pollIntervalSeconds: 0 },
   });
+  emulator = env.emulator;
+  ({ dataSource, sync } = await env.attach());
 });
+
 afterAll(async () => {
-  await sync?.close();
-  if (dataSource?.isInitialized) await dataSource.destroy();
-  await emulator.close();
-  await db?.drop();
+  await env?.close();
 });
 
 async function deletedThenUpdated<T extends GoneShared | GoneLocal>(entity: new () => T, title: string) {

@@ -1,8 +1,8 @@
 import { Column, DataSource, DeleteDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SharePointList, SharePointSync } from '../../src/index.js';
-import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type Emulator, type EmulatorList } from '../../src/testing/index.js';
+import { type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 
 // Issue 14, defect 3: relation loaders must never bring back a record deleted locally whose delete (hard or
 // soft) is not in SharePoint yet, and a soft-deleted id known locally costs no Graph request.
@@ -16,7 +16,7 @@ class Target {
 }
 
 const SITE = 'contoso.sharepoint.com:/sites/loaders';
-let db: TestDatabase;
+let env: AttachedSetup;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
@@ -29,26 +29,23 @@ const itemOf = (id: string) =>
 const graphRequests = () => emulator.log.counters().requests;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  emulator = createEmulator({ sites: [SITE], seed: 3 });
-  const { url } = await emulator.listen();
-  dataSource = new DataSource({ type: 'postgres', url: db.url, entities: [Target], synchronize: true });
-  await dataSource.initialize();
-  sync = await SharePointSync.attach(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/loaders' },
-    // No resends by the gateway and one attempt in the outbox: a failing delete dead-letters at once.
-    graph: { baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 }, retry: { attempts: 1 } },
-    writeback: { runWorker: false, retryAttempts: 1, retryDelayMs: 5 },
-    inbound: { pollIntervalSeconds: 0 },
+  env = await createAttachedSetup({
+    site: SITE,
+    entities: [Target],
+    emulator: { seed: 3 },
+    options: {
+      // No resends by the gateway and one attempt in the outbox: a failing delete dead-letters at once.
+      graph: { budget: { resourceUnitsPerMinute: 1_000_000 }, retry: { attempts: 1 } },
+      writeback: { retryAttempts: 1, retryDelayMs: 5 },
+    },
   });
+  emulator = env.emulator;
+  ({ dataSource, sync } = await env.attach());
   await sync.loadAll();
 });
 
 afterAll(async () => {
-  await sync?.close();
-  await dataSource?.destroy();
-  await emulator?.close();
-  await db?.drop();
+  await env?.close();
 });
 
 describe('relation loaders and records deleted locally', () => {

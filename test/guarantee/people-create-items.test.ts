@@ -1,8 +1,7 @@
-import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SharePointList, SharePointSync } from '../../src/index.js';
-import { createEmulator } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { SharePointList } from '../../src/index.js';
+import { type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 
 // Issue 17, "People create items in SharePoint": items added through plain Graph calls (as Power Automate or
 // any Graph client adds them) carry no TwentyId. The column is not required (bootstrap made it so), the
@@ -18,41 +17,20 @@ class Lead {
   @Column({ type: 'varchar', length: 40 }) name!: string;
 }
 
-let db: TestDatabase;
-const sources: DataSource[] = [];
-const syncs: SharePointSync[] = [];
-// Every delta page repeats one of its entries: the same new item twice in one pass.
-const emulator = createEmulator({ sites: [SITE], seed: 17, deltaRepeatProbability: 1 });
-let baseUrl = '';
-
-async function attachOne() {
-  const dataSource = await new DataSource({
-    type: 'postgres',
-    url: db.url,
-    entities: [Lead],
-    synchronize: true,
-  }).initialize();
-  sources.push(dataSource);
-  const sync = await SharePointSync.attach(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/people-create' },
-    graph: { baseUrl, budget: { resourceUnitsPerMinute: 1_000_000 } },
-    writeback: { runWorker: false },
-    inbound: { pollIntervalSeconds: 0 },
-    cache: { pageSize: 5 },
-  });
-  syncs.push(sync);
-  return { dataSource, sync };
-}
+let env: AttachedSetup;
+const attachOne = () => env.attach();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  baseUrl = `${(await emulator.listen()).url}/v1.0`;
+  // Every delta page repeats one of its entries: the same new item twice in one pass.
+  env = await createAttachedSetup({
+    site: SITE,
+    entities: [Lead],
+    emulator: { seed: 17, deltaRepeatProbability: 1 },
+    options: { graph: { budget: { resourceUnitsPerMinute: 1_000_000 } }, cache: { pageSize: 5 } },
+  });
 });
 afterAll(async () => {
-  for (const s of syncs) await s.close();
-  for (const ds of sources) if (ds.isInitialized) await ds.destroy();
-  await emulator.close();
-  await db?.drop();
+  await env?.close();
 });
 
 describe('items people create in SharePoint', () => {
@@ -60,13 +38,13 @@ describe('items people create in SharePoint', () => {
     const a = await attachOne();
     const b = await attachOne();
     await Promise.all([a.sync.ensureLoaded(Lead), b.sync.ensureLoaded(Lead)]);
-    const list = emulator.site(SITE).list('Leads')!;
+    const list = env.emulator.site(SITE).list('Leads')!;
     expect(list.columns().find((c) => c.name === 'TwentyId')).toMatchObject({
       required: false,
       indexed: true,
       enforceUniqueValues: true,
     });
-    const itemsUrl = `${baseUrl}/sites/${emulator.site(SITE).id}/lists/${list.id}/items`;
+    const itemsUrl = `${env.baseUrl}/sites/${env.emulator.site(SITE).id}/lists/${list.id}/items`;
     for (let i = 0; i < 20; i++) {
       const created = await fetch(itemsUrl, {
         method: 'POST',
@@ -77,7 +55,7 @@ describe('items people create in SharePoint', () => {
     }
     expect(list.items().filter((i) => i.fields.TwentyId === undefined)).toHaveLength(20);
 
-    emulator.log.reset();
+    env.emulator.log.reset();
     await Promise.all([a.sync.pull(Lead), b.sync.pull(Lead)]);
 
     // After one concurrent pull: every item has one id in SharePoint and its row in PostgreSQL.
@@ -87,16 +65,16 @@ describe('items people create in SharePoint', () => {
     const rows = (await a.dataSource.query('SELECT id::text AS id FROM lead')) as { id: string }[];
     expect(rows.map((r) => r.id).sort()).toEqual([...spIds].sort());
     // Each item's id was written exactly once (the other writer's If-Match lost, and it did not try again).
-    const idWrites = emulator.log.entries.filter(
+    const idWrites = env.emulator.log.entries.filter(
       (e) => e.method === 'PATCH' && /\/items\/\d+\/fields$/.test(e.path) && e.status === 200,
     );
     expect(idWrites).toHaveLength(20);
     expect(new Set(idWrites.map((e) => e.path)).size).toBe(20);
 
     // Later pulls by either process change nothing and write nothing.
-    const before = emulator.log.entries.length;
+    const before = env.emulator.log.entries.length;
     await Promise.all([a.sync.pull(Lead), b.sync.pull(Lead)]);
-    expect(emulator.log.entries.slice(before).filter((e) => e.method !== 'GET')).toEqual([]);
+    expect(env.emulator.log.entries.slice(before).filter((e) => e.method !== 'GET')).toEqual([]);
     expect(list.items().map((i) => i.fields.TwentyId)).toEqual(spIds);
     expect(((await b.dataSource.query('SELECT count(*)::int AS n FROM lead')) as { n: number }[])[0]!.n).toBe(
       20,

@@ -4,7 +4,9 @@ import { Column, DataSource, DeleteDateColumn, Entity, PrimaryGeneratedColumn } 
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SharePointList, SharePointSync } from '../../src/index.js';
 import type { ConflictPolicy } from '../../src/schema/index.js';
+import type { SyncParts } from '../../src/sync/index.js';
 import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
+import { type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { waitFor } from '../support/wait.js';
 
@@ -36,10 +38,12 @@ interface Row {
 }
 
 const SITE = 'contoso.sharepoint.com:/sites/echo';
-let db: TestDatabase;
+let env: AttachedSetup;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
+/** The sync's concerns, for the two paths a test drives directly (the cache's freshness, one write-back cycle). */
+let parts: SyncParts;
 
 const list = (title: string): EmulatorList => emulator.site(SITE).list(title)!;
 const itemOf = (title: string, id: string) =>
@@ -48,34 +52,24 @@ const itemOf = (title: string, id: string) =>
     .find((i) => i.fields.TwentyId === id);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  emulator = createEmulator({ sites: [SITE], seed: 14 });
-  const { url } = await emulator.listen();
-  dataSource = new DataSource({
-    type: 'postgres',
-    url: db.url,
+  env = await createAttachedSetup({
+    site: SITE,
     entities: [Shared, Local],
-    synchronize: true,
-  });
-  await dataSource.initialize();
-  sync = await SharePointSync.attach(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/echo' },
-    graph: {
-      baseUrl: `${url}/v1.0`,
-      budget: { resourceUnitsPerMinute: 1_000_000 },
-      retry: { attempts: 2, minDelayMs: 5, maxDelayMs: 20 },
+    emulator: { seed: 14 },
+    options: {
+      graph: {
+        budget: { resourceUnitsPerMinute: 1_000_000 },
+        retry: { attempts: 2, minDelayMs: 5, maxDelayMs: 20 },
+      },
     },
-    writeback: { runWorker: false },
-    inbound: { pollIntervalSeconds: 0 },
   });
+  emulator = env.emulator;
+  ({ dataSource, sync, parts } = await env.attach());
   await sync.loadAll();
 });
 
 afterAll(async () => {
-  await sync?.close();
-  await dataSource?.destroy();
-  await emulator?.close();
-  await db?.drop();
+  await env?.close();
 });
 
 let conflictsBefore = 0;
@@ -94,7 +88,7 @@ const paths: Record<string, (E: Function) => Promise<unknown>> = {
       [(E as { name: string }).name],
     );
     // Forget the in-process freshness (as a restart or the TTL running out would).
-    (sync as unknown as { cache: { invalidate(e: Function): void } }).cache.invalidate(E);
+    parts.cache.invalidate(E);
     return sync.ensureLoaded(E);
   },
   'a full load after an expired delta token': async (E) => {
@@ -184,8 +178,7 @@ describe('a write-back whose answer was lost (sync_state.pending) coming back th
       scope: 'any',
       lostResponse: true,
     });
-    const writeback = (sync as unknown as { writeback: { runOnce(o: object): Promise<unknown> } }).writeback;
-    await writeback.runOnce({ ignoreWindows: true });
+    await parts.writeback.runOnce({ ignoreWindows: true });
     fault.remove();
     expect(fault.hits).toBeGreaterThanOrEqual(1);
     expect((await sync.pending()).total).toBe(1);

@@ -1,8 +1,8 @@
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RebuildRefusedError, SharePointList, SharePointSync } from '../../src/index.js';
-import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type Emulator, type EmulatorList } from '../../src/testing/index.js';
+import { type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 
 // Issue 14, defect 5: a dead-lettered change exists only in PostgreSQL; rebuild() without force must refuse,
 // exactly as it does for queued changes, and say what to do.
@@ -15,7 +15,7 @@ class Note {
 }
 
 const SITE = 'contoso.sharepoint.com:/sites/rebuild';
-let db: TestDatabase;
+let env: AttachedSetup;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
@@ -27,26 +27,23 @@ const itemOf = (id: string) =>
     .find((i) => i.fields.TwentyId === id);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  emulator = createEmulator({ sites: [SITE], seed: 5 });
-  const { url } = await emulator.listen();
-  dataSource = new DataSource({ type: 'postgres', url: db.url, entities: [Note], synchronize: true });
-  await dataSource.initialize();
-  sync = await SharePointSync.attach(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/rebuild' },
-    // No resends by the gateway and one attempt in the outbox: a failing write dead-letters at once.
-    graph: { baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 }, retry: { attempts: 1 } },
-    writeback: { runWorker: false, retryAttempts: 1, retryDelayMs: 5 },
-    inbound: { pollIntervalSeconds: 0 },
+  env = await createAttachedSetup({
+    site: SITE,
+    entities: [Note],
+    emulator: { seed: 5 },
+    options: {
+      // No resends by the gateway and one attempt in the outbox: a failing write dead-letters at once.
+      graph: { budget: { resourceUnitsPerMinute: 1_000_000 }, retry: { attempts: 1 } },
+      writeback: { retryAttempts: 1, retryDelayMs: 5 },
+    },
   });
+  emulator = env.emulator;
+  ({ dataSource, sync } = await env.attach());
   await sync.loadAll();
 });
 
 afterAll(async () => {
-  await sync?.close();
-  await dataSource?.destroy();
-  await emulator?.close();
-  await db?.drop();
+  await env?.close();
 });
 
 /** Makes every write to the list fail while a flush dead-letters whatever is queued. */

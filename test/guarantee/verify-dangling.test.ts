@@ -1,8 +1,8 @@
 import { Column, DataSource, Entity, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
-import { SharePointList, SharePointSync } from 'typeorm-sharepoint';
-import { createEmulator } from 'typeorm-sharepoint/testing';
+import { SharePointList, type SharePointSync } from 'typeorm-sharepoint';
+import type { Emulator } from 'typeorm-sharepoint/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 
 // Found by the soak: a person in SharePoint deletes a company that people still point at. The pull removes
 // the company from the cache and PostgreSQL empties the relation (ON DELETE SET NULL); SharePoint keeps the
@@ -26,32 +26,22 @@ class DanglingPerson {
   company?: DanglingCompany | null;
 }
 
-let db: TestDatabase;
+let env: AttachedSetup;
 let dataSource: DataSource;
 let sync: SharePointSync;
-const emulator = createEmulator({ sites: [SITE] });
+let emulator: Emulator;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  const { url } = await emulator.listen();
-  dataSource = await new DataSource({
-    type: 'postgres',
-    url: db.url,
+  env = await createAttachedSetup({
+    site: SITE,
     entities: [DanglingCompany, DanglingPerson],
-    synchronize: true,
-  }).initialize();
-  sync = await SharePointSync.attach(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/dangling' },
-    graph: { baseUrl: `${url}/v1.0` },
-    writeback: { runWorker: false },
-    inbound: { pollIntervalSeconds: 0 },
   });
+  emulator = env.emulator;
+  ({ dataSource, sync } = await env.attach());
 });
+
 afterAll(async () => {
-  await sync?.close();
-  if (dataSource?.isInitialized) await dataSource.destroy();
-  await emulator.close();
-  await db?.drop();
+  await env?.close();
 });
 
 describe('verify and relations to records deleted in SharePoint', () => {

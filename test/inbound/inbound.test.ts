@@ -1,11 +1,9 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Logger, SharePointList, SharePointSync } from '../../src/index.js';
 import type { ConflictPolicy } from '../../src/schema/index.js';
-import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type Emulator, type EmulatorList } from '../../src/testing/index.js';
+import { type AttachedSetup, createAttachedSetup, webhookReceiver } from '../support/attached.js';
 
 function entity(name: string, policy: ConflictPolicy) {
   @SharePointList({ title: `In ${name}`, priority: 'P1', conflictResolution: policy })
@@ -25,13 +23,13 @@ const Gamma = entity('Gamma', 'lastWriteWins');
 const Delta = entity('Delta', 'manualReview');
 
 const SITE = 'contoso.sharepoint.com:/sites/inbound';
-let db: TestDatabase;
+let env: AttachedSetup;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
 let clockOffset = 0;
 const warnings: string[] = [];
-let receiver: http.Server;
+let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
 let receiverUrl: string;
 
 const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
@@ -42,40 +40,28 @@ const itemOf = (title: string, id: string) =>
     .find((i) => i.fields.TwentyId === id)!;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  emulator = createEmulator({ sites: [SITE], notificationDelayMs: 10, now: () => Date.now() + clockOffset });
-  const { url } = await emulator.listen();
-  dataSource = new DataSource({
-    type: 'postgres',
-    url: db.url,
-    entities: [Alpha, Beta, Gamma, Delta],
-    synchronize: true,
-  });
-  await dataSource.initialize();
   // The webhook receiver: this application's HTTP server with the handler mounted.
-  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
-  receiver = http.createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  receiverUrl = `${base}/sharepoint/webhook`;
-  sync = await SharePointSync.attach(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/inbound' },
-    graph: { baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 } },
-    writeback: { runWorker: false },
-    inbound: { pollIntervalSeconds: 0 },
-    webhooks: { baseUrl: base, clientState: 'the-shared-secret', expirationDays: 40 },
-    logger,
+  receiver = await webhookReceiver();
+  receiverUrl = `${receiver.base}/sharepoint/webhook`;
+  env = await createAttachedSetup({
+    site: SITE,
+    entities: [Alpha, Beta, Gamma, Delta],
+    emulator: { notificationDelayMs: 10, now: () => Date.now() + clockOffset },
+    options: {
+      graph: { budget: { resourceUnitsPerMinute: 1_000_000 } },
+      webhooks: { baseUrl: receiver.base, clientState: 'the-shared-secret', expirationDays: 40 },
+      logger,
+    },
   });
-  handler = sync.webhooks.handler();
+  emulator = env.emulator;
+  ({ dataSource, sync } = await env.attach());
+  receiver.mount(sync.webhooks.handler());
   await sync.loadAll();
 });
 
 afterAll(async () => {
-  await sync?.close();
-  await dataSource?.destroy();
+  await env?.close();
   receiver?.close();
-  await emulator?.close();
-  await db?.drop();
 });
 
 describe('delta', () => {

@@ -1,10 +1,8 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Logger, SharePointList, SharePointSync } from '../../src/index.js';
-import { createEmulator, type Emulator, type EmulatorList } from '../../src/testing/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { type Emulator, type EmulatorList } from '../../src/testing/index.js';
+import { type AttachedSetup, createAttachedSetup, webhookReceiver } from '../support/attached.js';
 import { waitFor } from '../support/wait.js';
 
 // Live subscriptions pull in the background at every change in SharePoint, so they get a file of their own:
@@ -26,52 +24,40 @@ class HookedToo {
 }
 
 const SITE = 'contoso.sharepoint.com:/sites/hooks';
-let db: TestDatabase;
+let env: AttachedSetup;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
 const warnings: string[] = [];
-let receiver: http.Server;
+let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
 let receiverUrl: string;
 
 const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
 const list = (): EmulatorList => emulator.site(SITE).list('Hooked')!;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  emulator = createEmulator({ sites: [SITE], notificationDelayMs: 10 });
-  const { url } = await emulator.listen();
-  dataSource = new DataSource({
-    type: 'postgres',
-    url: db.url,
-    entities: [Hooked, HookedToo],
-    synchronize: true,
-  });
-  await dataSource.initialize();
   // The webhook receiver: this application's HTTP server with the handler mounted.
-  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | undefined;
-  receiver = http.createServer((req, res) => (handler ? handler(req, res) : res.writeHead(503).end()));
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  receiverUrl = `${base}/sharepoint/webhook`;
-  sync = await SharePointSync.attach(dataSource, {
-    site: { hostname: 'contoso.sharepoint.com', path: '/sites/hooks' },
-    graph: { baseUrl: `${url}/v1.0`, budget: { resourceUnitsPerMinute: 1_000_000 } },
-    writeback: { runWorker: false },
-    inbound: { pollIntervalSeconds: 0 },
-    webhooks: { baseUrl: base, clientState: 'the-shared-secret', expirationDays: 40 },
-    logger,
+  receiver = await webhookReceiver();
+  receiverUrl = `${receiver.base}/sharepoint/webhook`;
+  env = await createAttachedSetup({
+    site: SITE,
+    entities: [Hooked, HookedToo],
+    emulator: { notificationDelayMs: 10 },
+    options: {
+      graph: { budget: { resourceUnitsPerMinute: 1_000_000 } },
+      webhooks: { baseUrl: receiver.base, clientState: 'the-shared-secret', expirationDays: 40 },
+      logger,
+    },
   });
-  handler = sync.webhooks.handler();
+  emulator = env.emulator;
+  ({ dataSource, sync } = await env.attach());
+  receiver.mount(sync.webhooks.handler());
   await sync.loadAll();
 });
 
 afterAll(async () => {
-  await sync?.close();
-  await dataSource?.destroy();
+  await env?.close();
   receiver?.close();
-  await emulator?.close();
-  await db?.drop();
 });
 
 it('subscribes every list (expiration capped with a warning) and a change arrives by notification, without polling', async () => {

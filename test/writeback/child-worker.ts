@@ -3,17 +3,14 @@
 // It runs until killed. tsx emits no decorator metadata, hence the explicit column types in fixtures.ts.
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
-import { silentLogger } from '../../src/context.js';
-import { GraphClient } from '../../src/graph/index.js';
-import { readListSchemas } from '../../src/schema/index.js';
 import { Writeback } from '../../src/writeback/index.js';
+import { assembleTestContext } from '../support/assemble.js';
 import { WRITEBACK_ENTITIES } from './fixtures.js';
 
 const config = JSON.parse(process.env.WB_CHILD ?? '{}') as {
   databaseUrl: string;
-  graphUrl: string;
-  siteId: string;
-  listIds: Record<string, string>;
+  /** The emulator's root (the lists exist: this process attaches as another instance of the app would). */
+  url: string;
 };
 
 const dataSource = new DataSource({
@@ -23,29 +20,19 @@ const dataSource = new DataSource({
   poolSize: 10,
 });
 await dataSource.initialize();
-const writeback = new Writeback(
-  {
-    dataSource,
-    schema: 'sharepoint_sync',
-    graph: new GraphClient({
-      baseUrl: config.graphUrl,
-      retry: { attempts: 3, minDelayMs: 5, maxDelayMs: 50 },
-      timeoutMs: 2000,
-    }),
-    site: { id: config.siteId, hostname: 'contoso.sharepoint.com', path: '/sites/crm' },
-    lists: readListSchemas(dataSource),
-    listIds: new Map(Object.entries(config.listIds)),
-    logger: silentLogger,
-    emit: () => {},
-  },
-  {
-    enabled: true,
-    batchSize: 20,
-    retryAttempts: 20,
-    retryDelayMs: 5,
-    batchWindowSeconds: 0.001 as number,
-    pollIntervalMs: 20,
-  },
-);
+const { context } = await assembleTestContext(dataSource, {
+  url: config.url,
+  site: { hostname: 'contoso.sharepoint.com', path: '/sites/crm' },
+  graph: { retry: { attempts: 3, minDelayMs: 5, maxDelayMs: 50 }, timeoutMs: 2000 },
+  bootstrap: { onAttach: false },
+});
+const writeback = new Writeback(context, {
+  enabled: true,
+  batchSize: 20,
+  retryAttempts: 20,
+  retryDelayMs: 5,
+  batchWindowSeconds: 0.001 as number,
+  pollIntervalMs: 20,
+});
 writeback.start();
 process.stdout.write('ready\n');

@@ -20,9 +20,7 @@ async function startChild(): Promise<ChildProcess> {
       ...process.env,
       WB_CHILD: JSON.stringify({
         databaseUrl: h.db.url,
-        graphUrl: `${h.url}/v1.0`,
-        siteId: h.ctx.site.id,
-        listIds: Object.fromEntries(h.ctx.listIds),
+        url: h.url,
       }),
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -1,13 +1,10 @@
 import { DataSource, type EntitySchema } from 'typeorm';
 import type { SyncContext, SyncEvent } from '../../src/context.js';
-import { silentLogger } from '../../src/context.js';
-import { GraphClient } from '../../src/graph/index.js';
 import { readListSchemas, rowToFields } from '../../src/schema/index.js';
-import { guardNewConnections } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrations.js';
 import { createEmulator, type Emulator } from '../../src/testing/index.js';
 import { Writeback, type WritebackOptions } from '../../src/writeback/index.js';
 import { sameValue } from '../../src/writeback/records.js';
+import { assembleTestContext } from '../support/assemble.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 export const SITE = 'contoso.sharepoint.com:/sites/crm';
@@ -49,39 +46,32 @@ export async function createHarness(
     poolSize: 20,
   });
   await dataSource.initialize();
-  guardNewConnections(dataSource); // as attach does
-  await migrate(dataSource, 'sharepoint_sync');
   const emulator = createEmulator({ sites: [SITE], seed, latencyMs });
   const server = await emulator.listen();
-  const graph = new GraphClient({
-    baseUrl: `${server.url}/v1.0`,
-    retry: { attempts: 3, minDelayMs: 5, maxDelayMs: 50 },
-    budget: { resourceUnitsPerMinute: 10_000_000 },
-  });
-  const lists = readListSchemas(dataSource);
+  // The lists exist before attach (created through the emulator's back door, columns as declared): the
+  // assembler finds them and bootstraps nothing.
   const site = emulator.site(SITE);
-  const listIds = new Map<string, string>();
-  for (const list of lists) {
-    const created = site.createList({
+  for (const list of readListSchemas(dataSource)) {
+    site.createList({
       displayName: list.title,
       columns: [list.idField.definition, ...list.fields.map((f) => f.definition)] as Record<
         string,
         unknown
       >[],
     });
-    listIds.set(list.entityName, created.id);
   }
-  const events: SyncEvent[] = [];
-  const ctx: SyncContext = {
-    dataSource,
-    schema: 'sharepoint_sync',
-    graph,
-    site: { id: site.id, hostname: 'contoso.sharepoint.com', path: '/sites/crm' },
-    lists,
-    listIds,
-    logger: silentLogger,
-    emit: (event) => events.push(event),
-  };
+  const assembled = await assembleTestContext(dataSource, {
+    url: server.url,
+    site: { hostname: 'contoso.sharepoint.com', path: '/sites/crm' },
+    graph: {
+      retry: { attempts: 3, minDelayMs: 5, maxDelayMs: 50 },
+      budget: { resourceUnitsPerMinute: 10_000_000 },
+    },
+    bootstrap: { onAttach: false },
+  });
+  emulator.log.reset();
+  const { context: ctx, events } = assembled;
+  const { lists, listIds } = ctx;
   const started: Writeback[] = [];
   return {
     db,
@@ -109,6 +99,7 @@ export async function createHarness(
     },
     async close() {
       for (const wb of started) await wb.stop();
+      assembled.close();
       await dataSource.destroy();
       await emulator.close();
       await db.drop();
