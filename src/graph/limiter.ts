@@ -115,8 +115,10 @@ export class ResourceUnitLimiter {
   private lastStart = { at: 0, units: 0 };
   private slowDown?: { perUnitMs: number; until: number };
   private queue: Promise<unknown> = Promise.resolve();
-  /** Requests asked for and not yet started. */
-  private pending = 0;
+  /** The `onWait` of every request asked for and not yet started. */
+  private readonly waiting = new Set<() => void>();
+  /** True while the request at the head of the queue sleeps (for units or a pause). */
+  private sleeping = false;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   /** The local bucket (used alone, or when the ledger cannot be reached). */
@@ -177,7 +179,8 @@ export class ResourceUnitLimiter {
 
   /**
    * Resolves when a request costing `units` may start; the units are then counted as spent. `onWait` is called
-   * once if the request has to wait (behind earlier requests, for units, or for a pause) before it starts.
+   * once if the request has to wait for units or a pause before it starts — itself, or an earlier request it is
+   * queued behind (a request queued behind one that starts at once does not count as waiting).
    */
   acquire(units: number, onWait?: () => void): Promise<void> {
     let waited = false;
@@ -186,12 +189,12 @@ export class ResourceUnitLimiter {
       waited = true;
       onWait?.();
     };
-    if (this.pending > 0) wait();
-    this.pending += 1;
-    const turn = this.queue.then(() => this.take(units, wait));
+    this.waiting.add(wait);
+    if (this.sleeping) wait();
+    const turn = this.queue.then(() => this.take(units));
     this.queue = turn.catch(() => undefined);
     return turn.finally(() => {
-      this.pending -= 1;
+      this.waiting.delete(wait);
     });
   }
 
@@ -287,10 +290,16 @@ export class ResourceUnitLimiter {
     this.slowDown = { perUnitMs: resetMs / Math.max(remaining, 1), until: this.now() + resetMs };
   }
 
-  private async take(units: number, onWait: () => void): Promise<void> {
-    const sleep = (ms: number) => {
-      onWait();
-      return this.sleep(ms);
+  private async take(units: number): Promise<void> {
+    // A sleep holds back this request and every one queued behind it: all of them are waiting.
+    const sleep = async (ms: number) => {
+      this.sleeping = true;
+      for (const wait of this.waiting) wait();
+      try {
+        await this.sleep(ms);
+      } finally {
+        this.sleeping = false;
+      }
     };
     for (;;) {
       const now = this.now();
