@@ -52,7 +52,7 @@ export interface LedgerFigures {
 
 export interface LeaseRequest {
   key: string;
-  /** Who asks (one per limiter): a reservation is kept for one holder. */
+  /** Who asks (one per limiter): a holder that must wait keeps one place in the queue of waiting holders. */
   holder: string;
   /** Units the next request costs: granted whole or not at all. */
   need: number;

@@ -131,7 +131,7 @@ export class ResourceUnitLimiter {
   private shareUntil = 0;
   private ledgerWaitUntil = 0;
   private ledgerFailed = false;
-  /** This limiter's name in the ledger (a reservation is kept for one holder). */
+  /** This limiter's name in the ledger's queue of waiting holders. */
   private readonly holder = randomUUID();
   readonly burst: number;
   readonly resourceUnitsPerDay: number;

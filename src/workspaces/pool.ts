@@ -15,9 +15,9 @@ const turnSlots = new AsyncLocalStorage<TurnSlot>();
 
 /**
  * A tenant's budget (shared by its workspaces' Graph clients). A pool turn that has to wait — for the budget
- * (its own bucket, or the shared ledger, which says so only when asked), a `Retry-After` pause, or earlier
- * requests of the same tenant — gives its pool slot back for the wait and takes one again after it, so a
- * throttled tenant's turns never keep other tenants' changes waiting.
+ * (its own bucket, or the shared ledger, which says so only when asked), a `Retry-After` pause, or behind
+ * another request of the same tenant that waits for them — gives its pool slot back for the wait and takes one
+ * again after it, so a throttled tenant's turns never keep other tenants' changes waiting.
  */
 export class TenantLimiter extends ResourceUnitLimiter {
   override async acquire(units: number, onWait?: () => void): Promise<void> {
