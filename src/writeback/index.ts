@@ -243,13 +243,18 @@ export class Writeback {
     for (;;) {
       const cycles = await again(async () => {
         const workerId = await this.workerId();
-        return Promise.all(
+        // All cycles end before a failure is reported, so a retry never runs beside cycles still in flight.
+        const settled = await Promise.allSettled(
           Array.from({ length: Math.max(1, this.options.concurrency ?? 4) }, () =>
             runCycle(this.ctx, this.settings, workerId, { ignoreWindows: true }, this.claims),
           ),
         );
+        const done = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+        sent += done.reduce((n, c) => n + c.sent, 0);
+        const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (failed) throw failed.reason;
+        return done;
       });
-      sent += cycles.reduce((n, c) => n + c.sent, 0);
       if (cycles.some((c) => c.claimed > 0)) continue;
       const [size] = await again(() =>
         rows<{ n: number }>(this.ctx.dataSource, sql.outboxSize(this.ctx.schema)),
