@@ -149,6 +149,12 @@ async function main() {
   await sync.close();
   emulator.stop();
 
+  if (process.env.BENCH_PARALLEL === '0') {
+    // Part one only (e.g. to compare the library's own cost between commits).
+    await dataSource.destroy();
+    await db.stop();
+    return;
+  }
   // Part two: sequential against parallel cold loads on the latency model (its own emulator process).
   const p = await compareSequentialAndParallel(dataSource, ITEMS, PARALLELISM);
   const speedup = p.sequential.ms / p.parallel.ms;

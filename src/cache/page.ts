@@ -22,7 +22,8 @@ import { compareWithKnown, type KnownState, sameContent } from './echo.js';
 import { type LoadItem, type LoadRun, type PendingLocalChange, yieldingPage } from './run.js';
 import { deleteRecords } from './sweep.js';
 
-type ReadyItem = LoadItem & { twentyId: string };
+/** An item with its TwentyId; `remote` (its canonical values) once the page's plan has computed them. */
+type ReadyItem = LoadItem & { twentyId: string; remote?: Record<string, unknown> };
 
 /** What one page's transaction did, counted once it committed (a page that yielded to a lock runs again). */
 interface PageOutcome {
@@ -114,7 +115,7 @@ async function storePage(run: LoadRun, ready: ReadyItem[], deletedItemIds: strin
     { chunkSize: settings.chunkSize },
   );
   const states = [...plan.toWrite, ...plan.refreshState].map((r) =>
-    syncStateOfItem(list, r.twentyId, r.item, r.fields),
+    syncStateOfItem(list, r.twentyId, r.item, r.fields, r.remote),
   );
   await upsertSyncStates(runner, ctx.schema, entity, run.listId, states, { chunkSize: settings.chunkSize });
   const deleted = await deleteRecords(runner, list, run.target, plan.deleteIds, (itemId, reason) =>
@@ -175,6 +176,7 @@ function planPage(
   };
   for (const r of ready) {
     const verdict = compareWithKnown(list, known.get(r.twentyId), r.item.eTag, r.fields);
+    r.remote = verdict.remote;
     if (pending.has(r.twentyId)) {
       // An entry that is our own write (or older than it) is never a conflict: the local change waiting
       // in the outbox is kept and sent. Only a real SharePoint change goes to the conflict policy.

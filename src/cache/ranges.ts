@@ -1,5 +1,5 @@
 import type { QueryRunner } from 'typeorm';
-import { expandFields, graphPath, itemIdRange, LATEST_DELTA_TOKEN } from '../graph/index.js';
+import { expandFields, type GraphPage, graphPath, itemIdRange, LATEST_DELTA_TOKEN } from '../graph/index.js';
 import { type GraphListItem, selectClause } from '../schema/index.js';
 import { writePage } from './page.js';
 import type { LoadRun } from './run.js';
@@ -99,9 +99,13 @@ async function lowestIdFrom(run: LoadRun, from: number): Promise<number | undefi
 }
 
 /**
- * `parallelism` workers take the ranges in order; each pages its range (`@odata.nextLink`) and writes every page
- * on its own connection (pages of different ranges hold different records: their rows never wait on each
- * other). The first failure stops the others from starting a new range and is thrown once they have stopped.
+ * `parallelism` workers take the ranges in order; each reads its ranges as one stream of pages (`@odata.nextLink`
+ * within a range, then the next range from the shared queue) and fetches its next page while it writes the
+ * current one, as the sequential path does: a worker waits for SharePoint or for PostgreSQL, not for both in
+ * turn, and holds at most two pages. Pages are written on the load's own connection and on as many more as the
+ * pool gives at once (`writerConnections`); pages of different ranges hold different records, so their rows
+ * never wait on each other. The first failure stops the others from starting a new range and is thrown once
+ * they have stopped.
  */
 async function runWorkers(
   run: LoadRun,
@@ -110,55 +114,105 @@ async function runWorkers(
 ): Promise<void> {
   let next = 0;
   let failed = false;
+  const { ctx, list, result } = run;
+  async function* pagesOfRanges(): AsyncGenerator<GraphPage<GraphListItem>> {
+    while (!failed && next < ranges.length) {
+      const [from, below] = ranges[next++]!;
+      const filtered = { ...query, $filter: itemIdRange(from, below) };
+      for await (const page of ctx.graph.pages<GraphListItem>(run.itemsPath, { query: filtered })) {
+        result.requests += 1;
+        yield page;
+      }
+    }
+  }
+  const count = Math.min(run.settings.parallelism, ranges.length);
+  const writers = await writerConnections(run, count - 1);
   const worker = async () => {
-    const runner = run.ctx.dataSource.createQueryRunner();
-    await runner.connect();
+    const pages = pagesOfRanges();
     try {
-      while (!failed && next < ranges.length) {
-        const [from, below] = ranges[next++]!;
-        await readRange(run, runner, { ...query, $filter: itemIdRange(from, below) });
+      let step = await pages.next();
+      while (!step.done) {
+        const following = pages.next();
+        following.catch(() => {}); // observed below; avoid an unhandled rejection meanwhile
+        const runner = await writers.take();
+        try {
+          await writePage({ ...run, runner }, step.value.value);
+        } finally {
+          writers.give(runner);
+        }
+        ctx.emit({
+          type: 'load.progress',
+          entity: list.entityName,
+          loaded: result.loaded,
+          skipped: result.skipped.length,
+          done: false,
+        });
+        step = await following;
       }
     } catch (error) {
       failed = true;
       throw error;
     } finally {
-      await runner.release();
+      await pages.return(undefined).catch(() => undefined);
     }
   };
-  const workers = Array.from({ length: Math.min(run.settings.parallelism, ranges.length) }, worker);
-  const outcomes = await Promise.allSettled(workers);
-  const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failure) throw failure.reason;
+  try {
+    const outcomes = await Promise.allSettled(Array.from({ length: count }, worker));
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
+  } finally {
+    await writers.release();
+  }
 }
 
-/** One range, page by page; the next page is fetched while the current one is written (as the sequential path). */
-async function readRange(
+/** How long a parallel load waits for each extra connection before it makes do with those it has. */
+const WRITER_CONNECT_MS = 200;
+
+/**
+ * The connections pages are written on: the load's own, plus up to `extra` from the application's pool, taken
+ * only if the pool gives each within `WRITER_CONNECT_MS`. A busy pool (the application's own work, other lists
+ * loading) means fewer writers, never a wait for a connection held by something that waits for this load.
+ */
+async function writerConnections(
   run: LoadRun,
-  runner: QueryRunner,
-  query: { $expand: string; $top: number; $filter: string },
-): Promise<void> {
-  const { ctx, list, result } = run;
-  const own: LoadRun = { ...run, runner };
-  const iterator = ctx.graph.pages<GraphListItem>(run.itemsPath, { query })[Symbol.asyncIterator]();
-  try {
-    let step = await iterator.next();
-    while (!step.done) {
-      result.requests += 1;
-      const page = step.value;
-      const following = page.nextLink ? iterator.next() : undefined;
-      following?.catch(() => {}); // observed below; avoid an unhandled rejection meanwhile
-      await writePage(own, page.value);
-      ctx.emit({
-        type: 'load.progress',
-        entity: list.entityName,
-        loaded: result.loaded,
-        skipped: result.skipped.length,
-        done: false,
-      });
-      if (!following) break;
-      step = await following;
+  extra: number,
+): Promise<{ take(): Promise<QueryRunner>; give(runner: QueryRunner): void; release(): Promise<void> }> {
+  const extras: QueryRunner[] = [];
+  for (let i = 0; i < extra; i++) {
+    const runner = run.ctx.dataSource.createQueryRunner();
+    const connected = runner.connect().then(
+      () => true,
+      () => false,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), WRITER_CONNECT_MS);
+    });
+    const outcome = await Promise.race([connected, late]);
+    clearTimeout(timer);
+    if (outcome === true) {
+      extras.push(runner);
+      continue;
     }
-  } finally {
-    await iterator.return?.().catch(() => undefined);
+    // Given back as soon as the pool hands it over.
+    if (outcome === 'late')
+      void connected.then((ok) => (ok ? runner.release() : undefined)).catch(() => undefined);
+    break;
   }
+  const free: QueryRunner[] = [run.runner, ...extras];
+  const waiting: Array<(runner: QueryRunner) => void> = [];
+  return {
+    take: () => {
+      const runner = free.pop();
+      return runner ? Promise.resolve(runner) : new Promise((resolve) => waiting.push(resolve));
+    },
+    give: (runner) => {
+      const waiter = waiting.shift();
+      if (waiter) waiter(runner);
+      else free.push(runner);
+    },
+    release: async () => {
+      await Promise.allSettled(extras.map((r) => r.release()));
+    },
+  };
 }

@@ -21,6 +21,13 @@ import { boundedIdentifier, truncatedIdentifier } from './identifiers.js';
 export const SUPPRESS_SETTING = 'typeorm_sharepoint.suppress';
 
 /**
+ * The triggers' WHEN condition: PostgreSQL evaluates it without calling the function, and for the AFTER trigger
+ * before queueing an event, so the library's own bulk writes (capture suppressed) cost no plpgsql call and no
+ * after-trigger event per row. The functions check the flag too.
+ */
+const NOT_SUPPRESSED = `current_setting('${SUPPRESS_SETTING}', true) IS DISTINCT FROM 'on'`;
+
+/**
  * Marks the runner's current transaction as "written by the library": the capture trigger ignores its rows,
  * so loading from SharePoint never echoes back. Call it inside the transaction (the flag ends with it).
  */
@@ -161,12 +168,12 @@ function wantedTriggers(schema: string, lists: ListSchema[]): WantedTrigger[] {
       .join(', ');
     // CREATE OR REPLACE (PostgreSQL 14+) swaps the definition atomically: never a moment without a trigger.
     const sqlText = `CREATE OR REPLACE TRIGGER "${triggerName(schema)}" AFTER INSERT OR UPDATE OR DELETE ON ${table}
-         FOR EACH ROW EXECUTE FUNCTION "${schema}".capture_change(${args})`;
+         FOR EACH ROW WHEN (${NOT_SUPPRESSED}) EXECUTE FUNCTION "${schema}".capture_change(${args})`;
     const kept = keptColumns(list);
     const keepSql = keepsEverything(kept)
       ? null
       : `CREATE OR REPLACE TRIGGER "${keepTriggerName(schema)}" BEFORE INSERT OR UPDATE ON ${table}
-         FOR EACH ROW EXECUTE FUNCTION "${schema}".keep_precision('${JSON.stringify(kept).replace(/'/g, "''")}')`;
+         FOR EACH ROW WHEN (${NOT_SUPPRESSED}) EXECUTE FUNCTION "${schema}".keep_precision('${JSON.stringify(kept).replace(/'/g, "''")}')`;
     return [
       { table, name: triggerName(schema), sql: sqlText, mark: mark(sqlText) },
       { table, name: keepTriggerName(schema), sql: keepSql, mark: keepSql && mark(keepSql) },

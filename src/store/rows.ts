@@ -298,8 +298,9 @@ export function syncStateOfItem(
   twentyId: string,
   item: Pick<GraphListItem, 'id' | 'eTag'>,
   fields: Record<string, unknown>,
+  /** `canonicalFromItem(list, fields)` when the caller has it already (a load computes it once per item). */
+  canonical: Record<string, unknown> = canonicalFromItem(list, fields),
 ): SyncStateUpdate {
-  const canonical = canonicalFromItem(list, fields);
   return {
     twentyId,
     itemId: item.id,

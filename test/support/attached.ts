@@ -22,8 +22,11 @@ export interface AttachedSetup {
   baseUrl: string;
   /** The site as `attach` names it. */
   site: { hostname: string; path: string };
-  /** One more DataSource over the database, synchronised and attached (`options` over the setup's). */
-  attach(options?: Partial<SharePointSyncOptions>): Promise<Attached>;
+  /**
+   * One more DataSource over the database, synchronised and attached (`options` over the setup's); `poolSize`
+   * bounds its connection pool (pg's default 10).
+   */
+  attach(options?: Partial<SharePointSyncOptions>, poolSize?: number): Promise<Attached>;
   /** Closes every sync, destroys every DataSource, stops the emulator and drops the database. */
   close(): Promise<void>;
 }
@@ -69,12 +72,13 @@ export async function createAttachedSetup(setup: {
     emulator,
     baseUrl,
     site,
-    async attach(options = {}) {
+    async attach(options = {}, poolSize?: number) {
       const dataSource = await new DataSource({
         type: 'postgres',
         url: db.url,
         entities: setup.entities,
         synchronize: true,
+        ...(poolSize ? { extra: { max: poolSize } } : {}),
       }).initialize();
       try {
         const { sync, parts } = await attachSync(
