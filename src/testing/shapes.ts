@@ -88,7 +88,7 @@ export function fieldsJson(item: ItemRecord, select?: string[]): Record<string, 
   const all: Record<string, unknown> = {
     '@odata.etag': itemETag(item),
     id: String(item.id),
-    ...structuredClone(item.fields),
+    ...item.fields,
     ContentType: 'Item',
     Created: formatDate(item.createdAt),
     Modified: formatDate(item.modifiedAt),
@@ -106,13 +106,24 @@ export function fieldsJson(item: ItemRecord, select?: string[]): Record<string, 
     _ComplianceTagWrittenTime: '',
     _ComplianceTagUserId: '',
   };
-  if (!select) return all;
+  // Values are copied (the answer must not alias the store's); field names match case-insensitively, the
+  // first spelling wins. Keyed once per item: a load shapes every item of every page through here.
+  if (!select) return Object.fromEntries(Object.entries(all).map(([k, v]) => [k, copied(v)]));
+  const byName = new Map<string, string>();
+  for (const key of Object.keys(all)) {
+    const lower = key.toLowerCase();
+    if (!byName.has(lower)) byName.set(lower, key);
+  }
   const out: Record<string, unknown> = { '@odata.etag': all['@odata.etag'] };
   for (const name of select) {
-    const key = Object.keys(all).find((k) => k.toLowerCase() === name.toLowerCase());
-    if (key !== undefined && all[key] !== undefined && all[key] !== null) out[key] = all[key];
+    const key = byName.get(name.toLowerCase());
+    if (key !== undefined && all[key] !== undefined && all[key] !== null) out[key] = copied(all[key]);
   }
   return out;
+}
+
+function copied(value: unknown): unknown {
+  return typeof value === 'object' && value !== null ? structuredClone(value) : value;
 }
 
 export function itemJson(

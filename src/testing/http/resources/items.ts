@@ -12,7 +12,7 @@ export function itemShaper(list: ListRecord, request: Parsed): (item: ItemRecord
   const expand = parseExpand(request.query.get('$expand'));
   const fields = { expand: expand.fields, ...(expand.select ? { select: expand.select } : {}) };
   const select = parseSelect(request.query);
-  return (item) => selected(clean(itemJson(list, item, fields)), select);
+  return (item) => clean(selected(itemJson(list, item, fields), select));
 }
 
 /** A written item as Graph answers a create or update: with its fields. */
