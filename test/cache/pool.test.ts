@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { QueryRunner } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowToFields } from '../../src/schema/index.js';
 import { type Attached, type AttachedSetup, createAttachedSetup } from '../support/attached.js';
 import { Account, cacheEntities } from './fixtures.js';
@@ -66,7 +66,11 @@ describe('a busy connection pool', { timeout: 120_000 }, () => {
   it("the shared budget's ledger answers while the application holds every pooled connection", async () => {
     const held = await holdConnections(POOL);
     try {
-      const figures = await within(10_000, 'reading the shared budget', a.parts.context.graph.budgetFigures());
+      const figures = await within(
+        10_000,
+        'reading the shared budget',
+        a.parts.context.graph.budgetFigures(),
+      );
       expect(figures.shared).toBe(true);
       expect(figures.usedThisMinute).toBeGreaterThan(0); // the attach's own requests, counted in the ledger
     } finally {
