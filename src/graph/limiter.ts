@@ -107,6 +107,10 @@ export function limiterFromBudget(budget: BudgetOptions = {}, key?: string): Res
 export class ResourceUnitLimiter {
   /** Units started, for the figures (the last day, per minute when older than a window). */
   private readonly started: Array<{ at: number; units: number }> = [];
+  /** `started[startHead…]` are within the last minute (or window), `started[windowHead…]` within the window. */
+  private startHead = 0;
+  private windowHead = 0;
+  /** Units of `started[windowHead…]`, kept as entries come and go (a busy process starts thousands a minute). */
   private startedInWindow = 0;
   private readonly perMinute = new Map<number, number>();
   private usedDay = 0;
@@ -261,7 +265,10 @@ export class ResourceUnitLimiter {
       }
     }
     let lastMinute = 0;
-    for (const s of this.started) if (s.at > now - MINUTE_MS) lastMinute += s.units;
+    for (let i = this.startHead; i < this.started.length; i++) {
+      const s = this.started[i]!;
+      if (s.at > now - MINUTE_MS) lastMinute += s.units;
+    }
     const usedToday = this.dayUsed(now);
     return {
       shared: false,
@@ -437,11 +444,17 @@ export class ResourceUnitLimiter {
 
   private expire(now: number): void {
     const horizon = now - Math.max(this.options.windowMs, MINUTE_MS);
-    while (this.started.length > 0 && this.started[0]!.at <= horizon) this.started.shift();
-    const windowStart = now - this.options.windowMs;
-    let inWindow = 0;
-    for (let i = this.started.length - 1; i >= 0 && this.started[i]!.at > windowStart; i--)
-      inWindow += this.started[i]!.units;
-    this.startedInWindow = inWindow;
+    const windowStart = now - this.options.windowMs; // ≥ horizon: an entry past the horizon left the window too
+    const started = this.started;
+    while (this.windowHead < started.length && started[this.windowHead]!.at <= windowStart) {
+      this.startedInWindow -= started[this.windowHead]!.units;
+      this.windowHead++;
+    }
+    while (this.startHead < started.length && started[this.startHead]!.at <= horizon) this.startHead++;
+    if (this.startHead > 1024 && this.startHead * 2 > started.length) {
+      started.splice(0, this.startHead);
+      this.windowHead -= this.startHead;
+      this.startHead = 0;
+    }
   }
 }

@@ -65,6 +65,26 @@ function peakWindow(starts: Array<[number, number]>, windowMs: number): number {
 }
 
 describe('ResourceUnitLimiter: token bucket (virtual clock)', () => {
+  it('counts the units of the window and the last minute right through thousands of starts (kept incrementally)', async () => {
+    const time = virtualTime();
+    // A window shorter than the minute: the figures keep a minute, the bucket a window.
+    const limiter = limiterOn(time, { resourceUnitsPerWindow: 200_000, windowMs: 20_000 });
+    const starts: Array<[number, number]> = [];
+    for (let i = 0; i < 12_000; i++) {
+      const units = 1 + (i % 3);
+      await time.run(limiter.acquire(units));
+      starts.push([time.now(), units]);
+      await time.run(time.sleep(10)); // 12,000 starts over two minutes: entries leave, the list compacts
+      if (i % 997 === 0 || i === 11_999) {
+        const now = time.now();
+        const inWindow = starts.filter(([at]) => at > now - 20_000).reduce((n, [, u]) => n + u, 0);
+        expect(limiter.used()).toBe(inWindow);
+        const inMinute = starts.filter(([at]) => at > now - 60_000).reduce((n, [, u]) => n + u, 0);
+        expect((await limiter.figures()).usedThisMinute).toBe(inMinute);
+      }
+    }
+  });
+
   it('spreads units over the window instead of spending the whole budget at once', async () => {
     const time = virtualTime();
     const limiter = limiterOn(time); // 3000 RU/min: burst 150, then 2850 RU per minute
