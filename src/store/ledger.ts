@@ -120,7 +120,9 @@ const hooked = new WeakSet<DataSource>();
 function databaseKey(options: DataSourceOptions): string {
   const o = options as unknown as Record<string, unknown>;
   return JSON.stringify(
-    ['type', 'url', 'host', 'port', 'username', 'password', 'database', 'ssl', 'replication'].map((k) => o[k]),
+    ['type', 'url', 'host', 'port', 'username', 'password', 'database', 'ssl', 'replication'].map(
+      (k) => o[k],
+    ),
   );
 }
 
