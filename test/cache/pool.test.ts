@@ -98,7 +98,7 @@ describe('a busy connection pool', { timeout: 120_000 }, () => {
     expect((await a.sync.verify([Account])).ok).toBe(true);
   });
 
-  it('with the pool free, the same load takes more connections and gives them all back', async () => {
+  it('with the pool free, the same load finishes and gives every connection back', async () => {
     const [result] = await within(60_000, 'the parallel load', a.sync.rebuild());
     expect(result!.loaded).toBe(ACCOUNTS);
     // Every connection of the pool is free again: the application can take all of them at once.
