@@ -1,5 +1,12 @@
 import type { QueryRunner } from 'typeorm';
-import { expandFields, type GraphPage, graphPath, itemIdRange, LATEST_DELTA_TOKEN } from '../graph/index.js';
+import {
+  expandFields,
+  type GraphPage,
+  graphPath,
+  itemIdRange,
+  LATEST_DELTA_TOKEN,
+  ODATA,
+} from '../graph/index.js';
 import { type GraphListItem, selectClause } from '../schema/index.js';
 import { writePage } from './page.js';
 import type { LoadRun } from './run.js';
@@ -12,7 +19,7 @@ import type { LoadRun } from './run.js';
  *    after the probes has a higher id but comes with the delta; one created before them is within the bound);
  * 3. `[1, highest]` cut into ranges of at most `pageSize` ids (so no filtered query can return more items than
  *    SharePoint's list view threshold), read by `parallelism` workers, each writing its pages through the
- *    same `writePage` as the sequential path, on its own connection.
+ *    same `writePage` as the sequential path (see `runWorkers` for the connections).
  * The caller then continues with delta from the token of step 1: whatever changed while the ranges were read
  * comes again and is applied by the usual echo and conflict rules. Returns that token's deltaLink, or
  * undefined when the list is too small to gain anything (one probe, then the caller reads it in one sequence).
@@ -23,13 +30,13 @@ export async function readInRanges(run: LoadRun): Promise<string | undefined> {
   // is taken (the bound used for the ranges is probed after it: see `highestItemId`).
   if ((await lowestIdFrom(run, 2 * settings.pageSize)) === undefined) return undefined;
   const query = { $expand: expandFields(selectClause(list)), $top: settings.pageSize };
-  const latest = await ctx.graph.request<{ '@odata.deltaLink'?: string }>({
+  const latest = await ctx.graph.request<Record<string, unknown>>({
     method: 'GET',
     path: graphPath.itemsDelta(ctx.site.id, run.listId),
     query: { ...LATEST_DELTA_TOKEN, ...query },
   });
   run.result.requests += 1;
-  const deltaLink = latest.body?.['@odata.deltaLink'];
+  const deltaLink = latest.body?.[ODATA.deltaLink];
   if (typeof deltaLink !== 'string') return undefined;
   const highest = await highestItemId(run, 2 * settings.pageSize);
   if (highest === undefined) return undefined;

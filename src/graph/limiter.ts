@@ -297,29 +297,30 @@ export class ResourceUnitLimiter {
     this.slowDown = { perUnitMs: resetMs / Math.max(remaining, 1), until: this.now() + resetMs };
   }
 
+  /** The queue's head sleeps: it holds back every request queued behind it, so all of them are waiting. */
+  private async sleepAtHead(ms: number): Promise<void> {
+    this.sleeping = true;
+    for (const wait of this.waiting) wait();
+    try {
+      await this.sleep(ms);
+    } finally {
+      this.sleeping = false;
+    }
+  }
+
   private async take(units: number): Promise<void> {
-    // A sleep holds back this request and every one queued behind it: all of them are waiting.
-    const sleep = async (ms: number) => {
-      this.sleeping = true;
-      for (const wait of this.waiting) wait();
-      try {
-        await this.sleep(ms);
-      } finally {
-        this.sleeping = false;
-      }
-    };
     for (;;) {
       const now = this.now();
       const wait = this.localWait(units, now);
       if (wait > 0) {
-        await sleep(wait);
+        await this.sleepAtHead(wait);
         continue;
       }
       if (this.ledger && this.ledgerKey !== undefined && !this.ledgerFailed) {
         const shared = await this.takeShared(units, now);
         if (shared === 'ok') return this.record(units, this.now());
         if (shared > 0) {
-          await sleep(shared);
+          await this.sleepAtHead(shared);
           continue;
         }
         // 'local' (shared === 0 never happens): fall through to the local bucket.
@@ -330,7 +331,7 @@ export class ResourceUnitLimiter {
         this.tokens -= units;
         return this.record(units, now);
       }
-      await sleep(bucketWait);
+      await this.sleepAtHead(bucketWait);
     }
   }
 

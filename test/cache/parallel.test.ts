@@ -201,28 +201,21 @@ describe('parallel cold load', { shuffle: false, timeout: 180_000 }, () => {
     const parallel = cacheWith(graph, 4);
     // 4 faults in all, fewer than the 6 tries a request has: whichever requests they fall on (a lone probe can
     // meet all of them in a row), the load must get through, so a failure here is the library's.
-    const throttle = h.emulator.faults.inject({
-      method: 'GET',
-      path: /\/items$/,
-      status: 503,
-      retryAfterSeconds: 1,
-      probability: 0.3,
-      count: 2,
-    });
-    const tooMany = h.emulator.faults.inject({
-      method: 'GET',
-      path: /\/items$/,
-      status: 429,
-      retryAfterSeconds: 1,
-      probability: 0.3,
-      count: 2,
-    });
+    const faults = ([503, 429] as const).map((status) =>
+      h.emulator.faults.inject({
+        method: 'GET',
+        path: /\/items$/,
+        status,
+        retryAfterSeconds: 1,
+        probability: 0.3,
+        count: 2,
+      }),
+    );
     h.emulator.log.reset();
     try {
       await parallel.rebuild();
     } finally {
-      throttle.remove();
-      tooMany.remove();
+      for (const fault of faults) fault.remove();
     }
     const throttledRanges = h.emulator.log.entries.filter(
       (e) => e.throttled && /fields\/id/.test(new URLSearchParams(e.query).get('$filter') ?? ''),

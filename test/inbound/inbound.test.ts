@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Logger, SharePointList, SharePointSync } from '../../src/index.js';
 import type { ConflictPolicy } from '../../src/schema/index.js';
 import { type Emulator, type EmulatorList } from '../../src/testing/index.js';
-import { type AttachedSetup, createAttachedSetup, webhookReceiver } from '../support/attached.js';
+import { createWebhookSetup, type WebhookSetup } from '../support/attached.js';
 
 function entity(name: string, policy: ConflictPolicy) {
   @SharePointList({ title: `In ${name}`, priority: 'P1', conflictResolution: policy })
@@ -23,13 +23,12 @@ const Gamma = entity('Gamma', 'lastWriteWins');
 const Delta = entity('Delta', 'manualReview');
 
 const SITE = 'contoso.sharepoint.com:/sites/inbound';
-let env: AttachedSetup;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
 let clockOffset = 0;
 const warnings: string[] = [];
-let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
+let hooks: WebhookSetup;
 let receiverUrl: string;
 
 const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
@@ -40,28 +39,18 @@ const itemOf = (title: string, id: string) =>
     .find((i) => i.fields.TwentyId === id)!;
 
 beforeAll(async () => {
-  // The webhook receiver: this application's HTTP server with the handler mounted.
-  receiver = await webhookReceiver();
-  receiverUrl = `${receiver.base}/sharepoint/webhook`;
-  env = await createAttachedSetup({
+  hooks = await createWebhookSetup({
     site: SITE,
     entities: [Alpha, Beta, Gamma, Delta],
-    emulator: { notificationDelayMs: 10, now: () => Date.now() + clockOffset },
-    options: {
-      graph: { budget: { resourceUnitsPerMinute: 1_000_000 } },
-      webhooks: { baseUrl: receiver.base, clientState: 'the-shared-secret', expirationDays: 40 },
-      logger,
-    },
+    emulator: { now: () => Date.now() + clockOffset },
+    logger,
   });
-  emulator = env.emulator;
-  ({ dataSource, sync } = await env.attach());
-  receiver.mount(sync.webhooks.handler());
-  await sync.loadAll();
+  ({ dataSource, sync, receiverUrl } = hooks);
+  emulator = hooks.env.emulator;
 });
 
 afterAll(async () => {
-  await env?.close();
-  receiver?.close();
+  await hooks?.close();
 });
 
 describe('delta', () => {

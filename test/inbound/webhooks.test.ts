@@ -2,7 +2,7 @@ import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Logger, SharePointList, SharePointSync } from '../../src/index.js';
 import { type Emulator, type EmulatorList } from '../../src/testing/index.js';
-import { type AttachedSetup, createAttachedSetup, webhookReceiver } from '../support/attached.js';
+import { createWebhookSetup, type WebhookSetup } from '../support/attached.js';
 import { waitFor } from '../support/wait.js';
 
 // Live subscriptions pull in the background at every change in SharePoint, so they get a file of their own:
@@ -24,40 +24,24 @@ class HookedToo {
 }
 
 const SITE = 'contoso.sharepoint.com:/sites/hooks';
-let env: AttachedSetup;
 let emulator: Emulator;
 let dataSource: DataSource;
 let sync: SharePointSync;
 const warnings: string[] = [];
-let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
+let hooks: WebhookSetup;
 let receiverUrl: string;
 
 const logger: Logger = { debug() {}, info() {}, warn: (m) => void warnings.push(m), error() {} };
 const list = (): EmulatorList => emulator.site(SITE).list('Hooked')!;
 
 beforeAll(async () => {
-  // The webhook receiver: this application's HTTP server with the handler mounted.
-  receiver = await webhookReceiver();
-  receiverUrl = `${receiver.base}/sharepoint/webhook`;
-  env = await createAttachedSetup({
-    site: SITE,
-    entities: [Hooked, HookedToo],
-    emulator: { notificationDelayMs: 10 },
-    options: {
-      graph: { budget: { resourceUnitsPerMinute: 1_000_000 } },
-      webhooks: { baseUrl: receiver.base, clientState: 'the-shared-secret', expirationDays: 40 },
-      logger,
-    },
-  });
-  emulator = env.emulator;
-  ({ dataSource, sync } = await env.attach());
-  receiver.mount(sync.webhooks.handler());
-  await sync.loadAll();
+  hooks = await createWebhookSetup({ site: SITE, entities: [Hooked, HookedToo], logger });
+  ({ dataSource, sync, receiverUrl } = hooks);
+  emulator = hooks.env.emulator;
 });
 
 afterAll(async () => {
-  await env?.close();
-  receiver?.close();
+  await hooks?.close();
 });
 
 it('subscribes every list (expiration capped with a warning) and a change arrives by notification, without polling', async () => {

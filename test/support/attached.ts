@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DataSource, type EntitySchema } from 'typeorm';
-import type { SharePointSync, SharePointSyncOptions } from '../../src/index.js';
+import type { Logger, SharePointSync, SharePointSyncOptions } from '../../src/index.js';
 import { attachSync, type SyncParts } from '../../src/sync/index.js';
 import { createEmulator, type Emulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -119,5 +119,50 @@ export async function webhookReceiver(): Promise<{
       handler = h;
     },
     close: () => server.close(),
+  };
+}
+
+/** What the webhook tests share: a setup, its one attach serving webhooks on a receiver, every list loaded. */
+export interface WebhookSetup extends Attached {
+  env: AttachedSetup;
+  /** Where SharePoint notifies (the receiver's handler path). */
+  receiverUrl: string;
+  /** Closes the setup and the receiver. */
+  close(): Promise<void>;
+}
+
+/**
+ * A setup attached once with webhooks on (the shared clientState `the-shared-secret`, 40 days asked for), the
+ * receiver mounted on the sync's handler, every list loaded.
+ */
+export async function createWebhookSetup(setup: {
+  site: string;
+  entities: (Function | EntitySchema)[];
+  emulator?: Partial<EmulatorOptions>;
+  logger: Logger;
+}): Promise<WebhookSetup> {
+  // The webhook receiver: this application's HTTP server with the handler mounted.
+  const receiver = await webhookReceiver();
+  const env = await createAttachedSetup({
+    site: setup.site,
+    entities: setup.entities,
+    emulator: { notificationDelayMs: 10, ...setup.emulator },
+    options: {
+      graph: { budget: { resourceUnitsPerMinute: 1_000_000 } },
+      webhooks: { baseUrl: receiver.base, clientState: 'the-shared-secret', expirationDays: 40 },
+      logger: setup.logger,
+    },
+  });
+  const attached = await env.attach();
+  receiver.mount(attached.sync.webhooks.handler());
+  await attached.sync.loadAll();
+  return {
+    ...attached,
+    env,
+    receiverUrl: `${receiver.base}/sharepoint/webhook`,
+    async close() {
+      await env.close();
+      receiver.close();
+    },
   };
 }

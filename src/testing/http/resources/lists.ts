@@ -46,7 +46,7 @@ function expandedList(
     const all = [...list.items.values()].sort((a, b) => a.id - b.id);
     const page = all.slice(0, size);
     const select = lowerSet(items.select);
-    body.items = page.map((item) => selected(clean(itemJson(list, item, shape)), select));
+    body.items = page.map((item) => clean(selected(itemJson(list, item, shape), select)));
     count = page.length;
     if (all.length > size) {
       const next = new URLSearchParams();
