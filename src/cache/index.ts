@@ -41,8 +41,8 @@ export interface CacheOptions {
   /** Rows per INSERT statement. Default 1000. */
   chunkSize?: number;
   /**
-   * Ranges of a large list read at once during a cold load (first load, rebuild, expired token), each on its own
-   * connection. 1 reads the list in one sequence. Default 4.
+   * Ranges of a large list read at once during a cold load (first load, rebuild, expired token), written on the
+   * load's connection plus the pooled ones free at once. 1 reads the list in one sequence. Default 4 (`attach`).
    */
   loadParallelism?: number;
 }
