@@ -105,7 +105,7 @@ export async function createAttachedSetup(setup: {
  * The application's HTTP server for webhook tests, on a loopback port: 503 until a handler is mounted (a
  * sync's `webhooks.handler()`, once attached with `webhooks.baseUrl: receiver.base`).
  */
-export async function webhookReceiver(): Promise<{
+async function webhookReceiver(): Promise<{
   base: string;
   mount(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): void;
   close(): void;
