@@ -38,6 +38,7 @@ export class WorkerSession {
   private conn: Connection | undefined;
   private connecting: Promise<void> | undefined;
   private lostAt: number | undefined;
+  private checking: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -61,15 +62,23 @@ export class WorkerSession {
     return this.id;
   }
 
-  /** After a query failed with a lost connection: is the session's own connection still alive? */
-  async check(): Promise<void> {
+  /**
+   * After a query failed with a lost connection: is the session's own connection still alive? Several loops may
+   * ask at once; they share one probe, since a pg client must not be given a query while it runs another.
+   */
+  check(): Promise<void> {
     const conn = this.conn;
-    if (!conn) return;
-    try {
-      await conn.runner.query('SELECT 1');
-    } catch (error) {
-      conn.onLost(error);
-    }
+    if (!conn) return Promise.resolve();
+    this.checking ??= conn.runner
+      .query('SELECT 1')
+      .then(
+        () => undefined,
+        (error: unknown) => conn.onLost(error),
+      )
+      .finally(() => {
+        this.checking = undefined;
+      });
+    return this.checking;
   }
 
   async close(): Promise<void> {
