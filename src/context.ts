@@ -55,7 +55,7 @@ export function listFor(ctx: Pick<SyncContext, 'lists'>, entity: string | Functi
   if (!found) {
     const name = typeof entity === 'string' ? entity : entity.name;
     throw new UsageError(
-      `typeorm-sharepoint: ${name} is not a SharePoint-synced entity (decorate it with @SharePointList and register it in the DataSource).`,
+      `typeorm-sharepoint: ${name} is not a SharePoint-synced entity (register it in the DataSource, and decorate it with @SharePointList or name it in attach's lists).`,
     );
   }
   return found;

@@ -280,6 +280,15 @@ describe('calls on an attached sync', () => {
       /Person\.company is not a one-to-many/,
     );
     await misuse(() => sync.loaders().related(new Note(), 'text'), 'USAGE', /Note is not a synced entity/);
+    // The record first and the entity last: not a form, and the error shows the one that is.
+    const plain = { id: person.id, name: 'Ada' };
+    const loaders = sync.loaders();
+    const untyped = loaders.related as (...args: unknown[]) => Promise<unknown>;
+    await misuse(
+      () => untyped.call(loaders, plain, 'company', 'Person'),
+      'USAGE',
+      /loaders\.related\(…\) with three arguments takes the entity first.*loaders\.related\(Entity, record, 'property'\)/,
+    );
     await misuse(
       () => sync.loaders().byId(Company).load('not-a-uuid'),
       'TWENTY_ID_INVALID',

@@ -204,8 +204,11 @@ export class Cache {
   }
 
   /** Compares PostgreSQL and SharePoint list by list: counts, missing on either side, differing fields. */
-  async verify(entities?: EntityRef[]): Promise<VerifyReport> {
-    const lists = entities ? entities.map((e) => listFor(this.ctx, e)) : this.ctx.lists;
+  async verify(entities?: EntityRef | EntityRef[]): Promise<VerifyReport> {
+    const lists =
+      entities === undefined
+        ? this.ctx.lists
+        : (Array.isArray(entities) ? entities : [entities]).map((e) => listFor(this.ctx, e));
     const runner = this.ctx.dataSource.createQueryRunner();
     await runner.connect();
     try {

@@ -206,6 +206,11 @@ export class RelationLoaders {
   ): { owner: ListSchema; record: ObjectLiteral; property: string } {
     if (args.length === 3) {
       const [entity, record, property] = args;
+      // The record first and the entity last reads naturally, and is not a form: say which one is.
+      if (typeof entity !== 'string' && typeof entity !== 'function')
+        throw new UsageError(
+          `typeorm-sharepoint: loaders.${method}(…) with three arguments takes the entity first (its class, or its entity name such as 'person'), then the record, then the property: loaders.${method}(Entity, record, 'property')`,
+        );
       const owner = listFor(this.ctx, entity);
       if (owner.kind !== 'entity')
         throw new UsageError(`typeorm-sharepoint: ${owner.entityName} is a junction list, not an entity`);

@@ -158,7 +158,7 @@ export class SharePointSync {
   }
 
   /** Compares PostgreSQL with SharePoint list by list. */
-  async verify(entities?: EntityRef[]): Promise<VerifyReport> {
+  async verify(entities?: EntityRef | EntityRef[]): Promise<VerifyReport> {
     this.assertOpen('verify()');
     return this.cache.verify(entities);
   }

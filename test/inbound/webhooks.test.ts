@@ -74,3 +74,25 @@ it('subscribes every list (expiration capped with a warning) and a change arrive
   );
   expect(emulator.subscriptions().some((s) => s.notificationsDelivered >= 1)).toBe(true);
 });
+
+it('an item a person creates in SharePoint without a TwentyId gets one on both sides by the notification’s pull', async () => {
+  await sync.webhooks.ensureSubscriptions();
+  const repo = dataSource.getRepository(Hooked);
+  // SharePoint's own form (or Power Automate): no TwentyId, the column is not required.
+  const created = list().createItem({ Title: 'formed', Name: 'formed', Size: 9 });
+  expect(created.fields.TwentyId).toBeUndefined();
+  // Polling is off: only the notification can bring it.
+  await waitFor(async () => (await repo.findOneBy({ name: 'formed' })) !== null, {
+    timeoutMs: 30_000,
+    message: 'the webhook-driven pull of the new item',
+  });
+  const row = await repo.findOneByOrFail({ name: 'formed' });
+  expect(row.size).toBe(9);
+  expect(list().item(created.id)!.fields.TwentyId).toBe(row.id);
+  expect(await repo.countBy({ name: 'formed' })).toBe(1);
+  expect(
+    list()
+      .items()
+      .filter((i) => i.fields.Name === 'formed'),
+  ).toHaveLength(1);
+});
