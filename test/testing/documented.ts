@@ -506,5 +506,267 @@ export function documentedBehaviours(transport: Transport): void {
       expect(again.status).toBe(200);
       for (const entry of again.json.value) expect(keys(entry)).toEqual(['eTag', 'id']);
     });
+
+    it('listitem-create.md: the example body answers 201 with the item, its users and its typed fields', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({
+        displayName: 'Widgets',
+        columns: [
+          { name: 'Color', text: {} },
+          { name: 'Weight', number: {} },
+        ],
+      });
+      const created = await ctx.call('POST', `/sites/${ctx.siteId}/lists/${list.id}/items`, {
+        fields: { Title: 'Widget', Color: 'Purple', Weight: 32 },
+      });
+      expect(created.status).toBe(201);
+      const user = { user: { displayName: expect.any(String), id: expect.any(String) } };
+      expect(created.json).toMatchObject({
+        id: expect.stringMatching(/^\d+$/),
+        createdDateTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        createdBy: user,
+        lastModifiedDateTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        lastModifiedBy: user,
+      });
+      expect(created.json.fields).toMatchObject({ Title: 'Widget', Color: 'Purple', Weight: 32 });
+      expect(typeof created.json.fields.Weight).toBe('number');
+      expect(shapeViolations('listItem', created.json)).toEqual([]);
+    });
+
+    it('listitem-update.md: PATCH …/items/{id}/fields answers 200 with the fieldValueSet; other values are left alone', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({
+        displayName: 'Updated',
+        columns: [
+          { name: 'Name', text: {} },
+          { name: 'Color', text: {} },
+          { name: 'Quantity', number: {} },
+        ],
+      });
+      const item = list.createItem({ Title: 'w', Name: 'Widget', Color: 'Blue', Quantity: 2357 });
+      const path = `/sites/${ctx.siteId}/lists/${list.id}/items/${item.id}`;
+      const stale = (await ctx.call('GET', path)).json.eTag as string;
+      const updated = await ctx.call('PATCH', `${path}/fields`, { Color: 'Fuchsia', Quantity: 934 });
+      expect(updated.status).toBe(200);
+      // A fieldValueSet: the column values themselves, not a listItem around them.
+      expect(updated.json).toMatchObject({ Name: 'Widget', Color: 'Fuchsia', Quantity: 934 });
+      expect(typeof updated.json.Quantity).toBe('number');
+      for (const listItemProperty of ['fields', 'createdBy', 'eTag', 'webUrl'])
+        expect(updated.json[listItemProperty]).toBeUndefined();
+      expect(list.item(item.id)!.fields).toMatchObject({ Name: 'Widget', Color: 'Fuchsia', Quantity: 934 });
+      // "If … the eTag provided does not match the current eTag on the item, a 412 … the item will not be updated."
+      const refused = await ctx.call('PATCH', `${path}/fields`, { Color: 'Red' }, { 'If-Match': stale });
+      expect(refused.status).toBe(412);
+      expect(list.item(item.id)!.fields.Color).toBe('Fuchsia');
+    });
+
+    it('listitem-list.md and listitem-get.md: items with expand=fields(select=…), bare expand=fields and $expand=fields', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({
+        displayName: 'Stock',
+        columns: [
+          { name: 'Name', text: {} },
+          { name: 'Color', text: {} },
+          { name: 'Quantity', number: {} },
+        ],
+      });
+      const made = [
+        { Title: 'g', Name: 'Gadget', Color: 'Red', Quantity: 503 },
+        { Title: 'w', Name: 'Widget', Color: 'Blue', Quantity: 2357 },
+        { Title: 'z', Name: 'Gizmo', Color: 'Green', Quantity: 92 },
+      ].map((fields) => list.createItem(fields));
+      const items = `/sites/${ctx.siteId}/lists/${list.id}/items`;
+      const without = ({ '@odata.etag': etag, ...rest }: Record<string, unknown>) => {
+        expect(typeof etag).toBe('string');
+        return rest;
+      };
+      // listitem-list.md's example.
+      const listed = await ctx.call('GET', `${items}?expand=fields(select=Name,Color,Quantity)`);
+      expect(listed.status).toBe(200);
+      expect(listed.json.value.map((i: any) => ({ id: i.id, fields: without(i.fields) }))).toEqual([
+        { id: made[0]!.id, fields: { Name: 'Gadget', Color: 'Red', Quantity: 503 } },
+        { id: made[1]!.id, fields: { Name: 'Widget', Color: 'Blue', Quantity: 2357 } },
+        { id: made[2]!.id, fields: { Name: 'Gizmo', Color: 'Green', Quantity: 92 } },
+      ]);
+      for (const item of listed.json.value) {
+        expect(typeof item.id).toBe('string');
+        expect(typeof item.fields.Quantity).toBe('number');
+        expect(shapeViolations('listItem', item)).toEqual([]);
+      }
+      // The page's other two forms: no fields without expand; every field with a bare expand=fields.
+      const plain = await ctx.call('GET', items);
+      expect(plain.status).toBe(200);
+      expect(plain.json.value.every((i: any) => i.fields === undefined)).toBe(true);
+      const expanded = await ctx.call('GET', `${items}?expand=fields`);
+      expect(expanded.json.value[2].fields).toMatchObject({ Title: 'z', Name: 'Gizmo', Quantity: 92 });
+      // listitem-get.md's example (`?expand=fields`), the `$` form, and expand=fields(select=…).
+      for (const query of ['expand=fields', '$expand=fields']) {
+        const got = await ctx.call('GET', `${items}/${made[1]!.id}?${query}`);
+        expect(got.status).toBe(200);
+        expect(got.json.id).toBe(made[1]!.id);
+        expect(got.json.fields).toMatchObject({ Name: 'Widget', Color: 'Blue', Quantity: 2357 });
+        expect(typeof got.json.fields.Quantity).toBe('number');
+        expect(shapeViolations('listItem', got.json)).toEqual([]);
+      }
+      const narrow = await ctx.call('GET', `${items}/${made[1]!.id}?expand=fields(select=Name,Quantity)`);
+      expect(without(narrow.json.fields)).toEqual({ Name: 'Widget', Quantity: 2357 });
+      const bare = await ctx.call('GET', `${items}/${made[1]!.id}`);
+      expect(bare.status).toBe(200);
+      expect(bare.json.fields).toBeUndefined();
+    });
+
+    it('json-batching.md: the example envelope: urls with and without a leading "/", an inner 405, headers as objects', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Enveloped' });
+      const one = list.createItem({ Title: 'one' });
+      const items = `sites/${ctx.siteId}/lists/${list.id}/items`;
+      const answer = await ctx.call(
+        'POST',
+        '/$batch',
+        {
+          requests: [
+            { id: '1', method: 'GET', url: `/${items}/${one.id}` },
+            {
+              id: '2',
+              method: 'GET',
+              url: `${items}?$select=id&$expand=fields($select=Title)`,
+              headers: { ConsistencyLevel: 'eventual' },
+            },
+            { id: '3', method: 'DELETE', url: `/${items}/424242` },
+            // The page's request 4: a POST with an empty body where the resource takes none answers 405.
+            {
+              id: '4',
+              url: `/sites/${ctx.siteId}`,
+              method: 'POST',
+              body: {},
+              headers: { 'Content-Type': 'application/json' },
+            },
+          ],
+        },
+        { Accept: 'application/json' },
+      );
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toContain('application/json');
+      const byId = new Map<string, any>(answer.json.responses.map((r: any) => [r.id, r]));
+      expect([...byId.keys()].sort()).toEqual(['1', '2', '3', '4']);
+      for (const r of answer.json.responses) {
+        expect(typeof r.id).toBe('string');
+        expect(typeof r.status).toBe('number');
+        expect(r.headers).toEqual(expect.any(Object));
+        expect(Array.isArray(r.headers)).toBe(false);
+        for (const value of Object.values(r.headers)) expect(typeof value).toBe('string');
+        if (r.body !== undefined) expect(r.body).toEqual(expect.any(Object));
+      }
+      expect(byId.get('1')).toMatchObject({ status: 200, body: { id: one.id } });
+      expect(byId.get('1').headers['Content-Type']).toContain('application/json');
+      expect(byId.get('2').status).toBe(200);
+      expect(byId.get('2').body.value.map((i: any) => i.fields.Title)).toEqual(['one']);
+      const error = {
+        error: {
+          code: expect.any(String),
+          message: expect.any(String),
+          innerError: {
+            date: expect.any(String),
+            'request-id': expect.any(String),
+            'client-request-id': expect.any(String),
+          },
+        },
+      };
+      expect(byId.get('3')).toMatchObject({ status: 404, body: error });
+      expect(byId.get('4')).toMatchObject({ status: 405, body: error });
+    });
+
+    it('json-batching.md: dependsOn runs requests in the order given (1, 2, 4, 3); ids ignore case', async () => {
+      const list = ctx.emulator.site(ctx.siteId).createList({ displayName: 'Sequenced' });
+      const made = [1, 2, 3, 4].map((i) => list.createItem({ Title: `s${i}` }));
+      const url = (i: number) => `/sites/${ctx.siteId}/lists/${list.id}/items/${made[i - 1]!.id}`;
+      const before = ctx.emulator.log.entries.length;
+      const answer = await ctx.call('POST', '/$batch', {
+        requests: [
+          { id: '1', method: 'GET', url: url(1) },
+          { id: '2', dependsOn: ['1'], method: 'GET', url: url(2) },
+          { id: '4', dependsOn: ['2'], method: 'GET', url: url(4) },
+          { id: '3', dependsOn: ['4'], method: 'GET', url: url(3) },
+        ],
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.json.responses.map((r: any) => r.status)).toEqual([200, 200, 200, 200]);
+      const run = ctx.emulator.log.entries.slice(before).filter((e) => e.inBatch);
+      expect(run.map((e) => e.path)).toEqual([url(1), url(2), url(4), url(3)]);
+      // "Not case-sensitive": a dependsOn written in another case names the same request.
+      const cased = await ctx.call('POST', '/$batch', {
+        requests: [
+          { id: 'first', method: 'GET', url: url(1) },
+          { id: 'second', dependsOn: ['FIRST'], method: 'GET', url: url(2) },
+        ],
+      });
+      expect(cased.status).toBe(200);
+      expect(cased.json.responses.map((r: any) => r.status)).toEqual([200, 200]);
+    });
+
+    it("throttling.md: a 429 with Retry-After and Graph's error shape (SharePoint's code activityLimitReached); RateLimit headers as SharePoint documents them", async () => {
+      const clock = Date.parse('2026-03-01T00:00:00Z');
+      const emulator = createEmulator({
+        sites: ['contoso.sharepoint.com:/sites/throttled'],
+        resourceUnitsPerMinute: 10,
+        now: () => clock,
+      });
+      const served = await transport.start(emulator);
+      try {
+        const site = `/sites/${emulator.site('contoso.sharepoint.com:/sites/throttled').id}`; // 1 RU each
+        for (let i = 0; i < 8; i++) expect((await call(served.base, 'GET', site)).status).toBe(200);
+        // how-to-avoid-getting-throttled-or-blocked-in-sharepoint-online.md: from 80 % of the app's 1-minute
+        // resource units, a request that succeeds carries RateLimit-Limit, -Remaining and -Reset.
+        const near = await call(served.base, 'GET', site);
+        expect(near.status).toBe(200);
+        expect(near.headers.get('ratelimit-limit')).toBe('10');
+        expect(near.headers.get('ratelimit-remaining')).toBe('1');
+        expect(Number(near.headers.get('ratelimit-reset'))).toBeGreaterThan(0);
+        await call(served.base, 'GET', site);
+        const throttled = await call(served.base, 'GET', site);
+        expect(throttled.status).toBe(429);
+        expect(throttled.headers.get('content-type')).toContain('application/json');
+        const retryAfter = throttled.headers.get('retry-after');
+        expect(retryAfter).toMatch(/^\d+(\.\d+)?$/);
+        expect(Number(retryAfter)).toBeGreaterThan(0);
+        // "The Retry-After matches the RateLimit-Reset", and nothing remains.
+        expect(throttled.headers.get('ratelimit-reset')).toBe(retryAfter);
+        expect(throttled.headers.get('ratelimit-remaining')).toBe('0');
+        // throttling.md's sample: error.code, error.message and an innerError with a code, a date and a
+        // request-id, all strings. The code is SharePoint's (docs/emulator.md, where the emulator differs).
+        expect(throttled.json).toEqual({
+          error: {
+            code: 'activityLimitReached',
+            message: expect.any(String),
+            innerError: {
+              code: 'throttledRequest',
+              date: expect.any(String),
+              'request-id': expect.any(String),
+              'client-request-id': expect.any(String),
+            },
+          },
+        });
+        // "Requests in a batch are evaluated individually … it fails with a status of 429": inside a 200
+        // envelope, with its own Retry-After in the inner headers; a request depending on it answers 424.
+        const batch = await call(served.base, 'POST', '/$batch', {
+          requests: [
+            { id: 'a', method: 'GET', url: site },
+            { id: 'b', dependsOn: ['a'], method: 'GET', url: site },
+          ],
+        });
+        expect(batch.status).toBe(200);
+        const byId = new Map<string, any>(batch.json.responses.map((r: any) => [r.id, r]));
+        expect(byId.get('a').status).toBe(429);
+        expect(byId.get('a').headers['Retry-After']).toMatch(/^\d+$/);
+        expect(byId.get('a').body.error.code).toBe('activityLimitReached');
+        expect(byId.get('b').status).toBe(424);
+        // A 429 of another limit than the budget carries no RateLimit headers, "to avoid confusion".
+        emulator.faults.inject({ method: 'GET', status: 429, retryAfterSeconds: 9, count: 1 });
+        const other = await call(served.base, 'GET', site);
+        expect(other.status).toBe(429);
+        expect(other.headers.get('retry-after')).toBe('9');
+        expect(other.headers.get('ratelimit-limit')).toBeNull();
+        expect(other.headers.get('ratelimit-reset')).toBeNull();
+      } finally {
+        await served.stop();
+        await emulator.close();
+      }
+    });
   });
 }

@@ -43,7 +43,9 @@ export class Dispatcher {
       const answer = this.errorAnswer(faultError(effects.status, effects.retryAfterSeconds));
       entry.status = answer.status;
       entry.throttled = answer.status === 429 || answer.status === 503;
-      return this.toResponse(answer);
+      // A 429 of another limit than the resource-unit budget carries no RateLimit headers, "to avoid
+      // confusion" (how-to-avoid-getting-throttled-or-blocked-in-sharepoint-online.md, RateLimit headers).
+      return this.toResponse(answer, answer.status !== 429);
     }
     let answer: Answer;
     try {
@@ -132,8 +134,12 @@ export class Dispatcher {
     return entry;
   }
 
-  private toResponse(answer: Answer): EmulatorResponse {
-    const headers = { 'request-id': this.random.guid(), ...this.budget.headers(), ...answer.headers };
+  private toResponse(answer: Answer, rateLimit = true): EmulatorResponse {
+    const headers = {
+      'request-id': this.random.guid(),
+      ...(rateLimit ? this.budget.headers() : {}),
+      ...answer.headers,
+    };
     if (answer.text !== undefined)
       return {
         status: answer.status,
@@ -159,6 +165,7 @@ export class Dispatcher {
         this.random.guid(),
         this.random.guid(),
         new Date(this.now()).toISOString(),
+        known?.innerCode,
       ),
       known?.headers ?? {},
     );
@@ -171,7 +178,13 @@ export class Dispatcher {
     const charge = this.budget.charge(units);
     if (charge.throttled) {
       entry.throttled = true;
-      throw faultError(429, charge.retryAfterSeconds);
+      // "The `Retry-After` matches the `RateLimit-Reset`", and nothing remains
+      // (how-to-avoid-getting-throttled-or-blocked-in-sharepoint-online.md, RateLimit headers).
+      throw faultError(429, charge.retryAfterSeconds, {
+        'RateLimit-Limit': String(this.budget.limit),
+        'RateLimit-Remaining': '0',
+        'RateLimit-Reset': String(charge.retryAfterSeconds),
+      });
     }
     return this.route(parsed, inBatch);
   }

@@ -137,6 +137,8 @@ export class EmulatorState {
 
   createItem(list: ListRecord, fields: unknown): ItemRecord {
     const values = validateFields(list, fields, undefined);
+    // An empty value (null, '', an empty multi-choice) is no value: the item has no such field.
+    for (const [k, v] of Object.entries(values)) if (v === null) delete values[k];
     const at = this.now();
     const item: ItemRecord = {
       id: list.nextItemId++,

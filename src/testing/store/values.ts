@@ -4,7 +4,8 @@ import { uniqueIndex, uniqueKey } from './unique-index.js';
 
 /**
  * Checks a `fields` object against the column definitions; returns the normalised values
- * (null = clear). `existing` is the item being updated (undefined on create).
+ * (null = clear: a null, an empty text, an empty multi-choice). `existing` is the item being updated
+ * (undefined on create).
  */
 export function validateFields(
   list: ListRecord,
@@ -54,7 +55,8 @@ export function validateValue(column: ColumnRecord, raw: unknown): unknown {
       if (max !== undefined && raw.length > max) {
         throw badRequest(`Field '${name}' is longer than its maximum length of ${max} characters.`);
       }
-      return raw;
+      // SharePoint keeps no empty text: '' is no value, left out of the item's fields (docs/emulator.md).
+      return raw === '' ? null : raw;
     }
     case 'number':
     case 'currency': {

@@ -87,6 +87,49 @@ export function batchScenario(transport: Transport): void {
       expect(ctx.emulator.site(SITE).list('Batched')!.items()).toHaveLength(before);
     });
 
+    it('dependsOn names ids in any case; one naming no earlier request of the batch fails the whole batch (400)', async () => {
+      const list = ctx.emulator.site(SITE).list('Batched')!;
+      const write = (id: string, title: string, dependsOn?: string[]) => ({
+        id,
+        method: 'POST',
+        url: items,
+        headers: { 'Content-Type': 'application/json' },
+        body: { fields: { Title: title } },
+        ...(dependsOn ? { dependsOn } : {}),
+      });
+      // Ids are not case-sensitive (json-batching.md): 'A' is the request 'a'.
+      const cased = await ctx.call('POST', '/$batch', {
+        requests: [write('a', 'cased a'), write('b', 'cased b', ['A'])],
+      });
+      expect(cased.status).toBe(200);
+      const statuses = new Map<string, number>(cased.json.responses.map((r: any) => [r.id, r.status]));
+      expect([statuses.get('a'), statuses.get('b')]).toEqual([201, 201]);
+      // …and a failure of 'a' still reaches 'B' through 'A'.
+      const failed = await ctx.call('POST', '/$batch', {
+        requests: [
+          { id: 'a', method: 'DELETE', url: `${items}/424242` },
+          { ...write('B', 'never'), dependsOn: ['A'] },
+        ],
+      });
+      expect(failed.json.responses.find((r: any) => r.id === 'B').status).toBe(424);
+      expect(list.items().some((i) => i.fields.Title === 'never')).toBe(false);
+      // A dependsOn naming an id the batch lacks, a later request or itself: the batch is malformed, 400 as a
+      // whole, and nothing of it runs.
+      const before = list.items().length;
+      for (const requests of [
+        [write('1', 'missing 1'), write('2', 'missing 2', ['3'])],
+        [write('1', 'forward 1', ['2']), write('2', 'forward 2')],
+        [write('1', 'self', ['1'])],
+        [{ ...write('1', 'not an array'), dependsOn: '0' }],
+      ]) {
+        const refused = await ctx.call('POST', '/$batch', { requests });
+        expect(refused.status).toBe(400);
+        expect(refused.json.error.code).toBe('invalidRequest');
+        expect(typeof refused.json.error.message).toBe('string');
+      }
+      expect(list.items()).toHaveLength(before);
+    });
+
     it('without shuffling the answers keep the request order', async () => {
       const emulator = createEmulator({ sites: [SITE], shuffleBatchResponses: false });
       const served = await transport.start(emulator);

@@ -153,6 +153,30 @@ export function itemsScenario(transport: Transport): void {
         expect((await ctx.call('DELETE', `${items}/${created.json.id}`)).status).toBe(204);
     });
 
+    it('keeps no empty text: an empty string is no value, left out of the fields (docs/schema.md)', async () => {
+      const made = await ctx.call('POST', items, { fields: { Title: 'E', TwentyId: 'id-e', Code: '' } });
+      expect(made.status).toBe(201);
+      expect(made.json.fields).not.toHaveProperty('Code');
+      const item = () => ctx.emulator.site(SITE).list('Companies')!.item(made.json.id)!;
+      expect(item().fields).not.toHaveProperty('Code');
+      const set = await ctx.call('PATCH', `${items}/${made.json.id}/fields`, { Code: 'z' });
+      expect(set.json.Code).toBe('z');
+      const emptied = await ctx.call('PATCH', `${items}/${made.json.id}/fields`, { Code: '' });
+      expect(emptied.status).toBe(200);
+      expect(emptied.json).not.toHaveProperty('Code');
+      const read = await ctx.call('GET', `${items}/${made.json.id}?$expand=fields($select=Code,TwentyId)`);
+      const { '@odata.etag': _etag, ...fields } = read.json.fields;
+      expect(fields).toEqual({ TwentyId: 'id-e' });
+      // A null is no value too, on create as on update; so is an empty string written by a person.
+      const nulled = await ctx.call('POST', items, { fields: { Title: 'N', TwentyId: 'id-n', Code: null } });
+      expect(nulled.json.fields).not.toHaveProperty('Code');
+      expect(
+        ctx.emulator.site(SITE).list('Companies')!.updateItem(made.json.id, { Title: '' }).fields,
+      ).not.toHaveProperty('Title');
+      for (const created of [made, nulled])
+        expect((await ctx.call('DELETE', `${items}/${created.json.id}`)).status).toBe(204);
+    });
+
     it('keeps numbers to 15 significant digits (a SQL Server float column)', async () => {
       const made = await ctx.call('POST', items, {
         fields: { Title: 'P', TwentyId: 'id-p', Size: 0.1 + 0.2 },

@@ -7,7 +7,11 @@ export const MAX_BATCH = 20;
 
 /**
  * Graph validates the whole envelope before running any of it: a `requests` array of at most 20, ids that
- * are strings, unique ignoring case ('a' and 'A' collide), and a `Content-Type` on every write with a body.
+ * are strings, unique ignoring case ('a' and 'A' collide), a `Content-Type` on every write with a body, and
+ * a `dependsOn` that names only earlier requests of the batch (ignoring case). A malformed batch answers 400
+ * as a whole (json-batching.md); a dependsOn naming a request that is not before it is malformed: OData JSON
+ * 4.01 allows no forward reference, and Graph refuses one ("Invalid dependency for request Id…",
+ * microsoftgraph/msgraph-sdk-dotnet-core#891; OData/odata.net#1822).
  */
 function checkEnvelope(body: unknown): Record<string, unknown>[] {
   const requests = (body as { requests?: unknown } | undefined)?.requests;
@@ -19,6 +23,15 @@ function checkEnvelope(body: unknown): Record<string, unknown>[] {
     const id = (r as { id?: unknown }).id;
     if (typeof id !== 'string' || id === '') throw badRequest('Every batch request needs a string id.');
     if (ids.has(id.toLowerCase())) throw badRequest(`Batch request id '${id}' is used twice.`);
+    const depends = (r as { dependsOn?: unknown }).dependsOn ?? undefined;
+    if (depends !== undefined && (!Array.isArray(depends) || depends.some((d) => typeof d !== 'string')))
+      throw badRequest(`Invalid dependsOn of request '${id}': an array of request ids is expected.`);
+    for (const d of (depends ?? []) as string[]) {
+      if (!ids.has(d.toLowerCase()))
+        throw badRequest(
+          `Invalid dependency for request Id '${id}': '${d}' is not an earlier request of this batch.`,
+        );
+    }
     ids.add(id.toLowerCase());
     const { body: innerBody, headers: innerHeaders } = r as { body?: unknown; headers?: unknown };
     const hasType =
@@ -42,13 +55,14 @@ function checkEnvelope(body: unknown): Record<string, unknown>[] {
 async function runBatch(context: RouteContext): Promise<Answer> {
   const requests = checkEnvelope(context.request.body);
   const batchId = context.batch.newId();
+  // Ids are not case-sensitive (json-batching.md): statuses are kept by the lower-cased id.
   const statuses = new Map<string, number>();
   const responses: Record<string, unknown>[] = [];
   let items = 0;
   for (const raw of requests) {
     const id = raw.id as string;
     const depends = Array.isArray(raw.dependsOn) ? (raw.dependsOn as string[]) : [];
-    const answer = depends.some((d) => (statuses.get(d) ?? 424) >= 400)
+    const answer = depends.some((d) => (statuses.get(d.toLowerCase()) ?? 424) >= 400)
       ? json(
           424,
           graphErrorBody(
@@ -60,7 +74,7 @@ async function runBatch(context: RouteContext): Promise<Answer> {
           ),
         )
       : await context.batch.inner(raw, batchId);
-    statuses.set(id, answer.status);
+    statuses.set(id.toLowerCase(), answer.status);
     items += answer.items ?? 0;
     responses.push({
       id,
