@@ -11,7 +11,7 @@ import { SharePointWorkspaces, type WorkspaceDefinition } from 'typeorm-sharepoi
 import { createEmulator } from 'typeorm-sharepoint/testing';
 import { twentyLists, twentyWorkspaceSchema } from 'typeorm-sharepoint/twenty';
 import { standardObjects } from './metadata.js';
-import { twentyEntitySchemas, twentyWorkspaceDdl, UUID_FUNCTION_SQL } from './workspace.js';
+import { TWENTY_FUNCTIONS_SQL, twentyEntitySchemas, twentyWorkspaceDdl } from './workspace.js';
 
 const HOSTNAME = 'contoso.sharepoint.com';
 const sitePath = (workspace: string) => `/sites/Twenty-${workspace}`;
@@ -107,7 +107,7 @@ export async function main(serverUrl: string): Promise<TwentyExampleResult> {
           const admin = new pg.Client({ connectionString: db.url });
           await admin.connect();
           try {
-            await admin.query(UUID_FUNCTION_SQL);
+            await admin.query(TWENTY_FUNCTIONS_SQL);
             const exists = await admin.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
             if (exists.rowCount === 0)
               for (const sql of twentyWorkspaceDdl(standardObjects, schema)) await admin.query(sql);

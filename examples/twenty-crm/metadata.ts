@@ -2,7 +2,14 @@
 // twenty-standard-application, see ../shared/twenty/FACTS.md §d), plus the dev-seed custom fields
 // (company.workPolicy multi-select, person.performanceRating rating, …) and the custom object `pet`, which
 // uses every field type Twenty has. Twenty keeps these as rows in its metadata store; here they are data.
-import { ACTOR_SOURCES, type TwentyField, type TwentyObject } from 'typeorm-sharepoint/twenty';
+import {
+  ACTOR_SOURCES,
+  COMPOSITE_TYPES,
+  compositeColumnName,
+  type TwentyField,
+  type TwentyFieldType,
+  type TwentyObject,
+} from 'typeorm-sharepoint/twenty';
 
 const opt = (...values: string[]) => values.map((value) => ({ value }));
 
@@ -21,13 +28,51 @@ const actor = (name: 'createdBy' | 'updatedBy', label: string): TwentyField => (
   defaultValue: { source: "'MANUAL'", name: "'System'", workspaceMemberId: null },
 });
 const ACTORS = [actor('createdBy', 'Created by'), actor('updatedBy', 'Updated by')];
-const searchVector = (...columns: string[]): TwentyField => ({
-  name: 'searchVector',
-  type: 'TS_VECTOR',
-  settings: {
-    asExpression: `to_tsvector('simple', ${columns.map((c) => `COALESCE("${c}", '')`).join(` || ' ' || `)})`,
-  },
-});
+/** Twenty's searchable composite sub-fields (`isSearchableSubfield`): TEXT ones; rich text its markdown only. */
+function searchableSubfields(type: string): string[] {
+  const text = (COMPOSITE_TYPES[type] ?? []).filter((p) => p.type === 'TEXT').map((p) => p.name);
+  if (type === 'RICH_TEXT_V2') return text.filter((name) => name === 'markdown');
+  if (type === 'PHONES')
+    return text.filter((name) => ['primaryPhoneNumber', 'primaryPhoneCallingCode'].includes(name));
+  return text;
+}
+
+/** One column's part of the search text (`getColumnExpression`): e-mails add their domain, phones stay as typed. */
+function searchPart(column: string, type: string): string {
+  const c = `"${column}"`;
+  if (type === 'EMAILS')
+    return `COALESCE(public.unaccent_immutable(${c}), '') || ' ' || COALESCE(public.unaccent_immutable(SPLIT_PART(${c}, '@', 2)), '')`;
+  if (type === 'PHONES') return `COALESCE(${c}, '')`;
+  return `COALESCE(public.unaccent_immutable(${c}), '')`;
+}
+
+/**
+ * The generated `searchVector` as Twenty's `getTsVectorColumnExpressionFromFields` writes it (FACTS.md §d, SV;
+ * `get-ts-vector-column-expression.util.ts@44697aa`): every searchable column through
+ * `public.unaccent_immutable`, e-mails with their domain, phones also as calling code + number, without the
+ * `+`, and with a leading `0`; parts joined by `' '`. `public.unaccent_immutable` comes from Twenty's database
+ * setup (the `unaccent` extension); ./workspace.ts creates it (`TWENTY_FUNCTIONS_SQL`).
+ */
+const searchVector = (...fields: [name: string, type: TwentyFieldType][]): TwentyField => {
+  const parts = fields.flatMap(([name, type]) => {
+    if (!COMPOSITE_TYPES[type]) return [searchPart(name, type)];
+    const own = searchableSubfields(type).map((sub) => searchPart(compositeColumnName(name, sub), type));
+    if (type !== 'PHONES') return own;
+    const number = `"${name}PrimaryPhoneNumber"`;
+    const callingCode = `"${name}PrimaryPhoneCallingCode"`;
+    return [
+      ...own,
+      `COALESCE(${callingCode} || ${number}, '')`,
+      `COALESCE(REPLACE(${callingCode}, '+', '') || ${number}, '')`,
+      `COALESCE('0' || ${number}, '')`,
+    ];
+  });
+  return {
+    name: 'searchVector',
+    type: 'TS_VECTOR',
+    settings: { asExpression: `to_tsvector('simple', ${parts.join(` || ' ' || `)})` },
+  };
+};
 const manyToOne = (
   name: string,
   target: string,
@@ -65,7 +110,7 @@ export const company: TwentyObject = {
     { name: 'idealCustomerProfile', type: 'BOOLEAN', isNullable: false, defaultValue: false, label: 'ICP' },
     POSITION,
     ...ACTORS,
-    searchVector('name', 'domainNamePrimaryLinkUrl'),
+    searchVector(['name', 'TEXT'], ['domainName', 'LINKS']),
     manyToOne('accountOwner', 'workspaceMember', 'accountOwnerForCompanies'),
     oneToMany('people', 'person', 'company'),
     oneToMany('opportunities', 'opportunity', 'company'),
@@ -96,14 +141,25 @@ export const person: TwentyObject = {
     { name: 'avatarUrl', type: 'TEXT', label: 'Avatar' },
     POSITION,
     ...ACTORS,
-    searchVector('nameFirstName', 'nameLastName', 'emailsPrimaryEmail', 'jobTitle'),
+    searchVector(['name', 'FULL_NAME'], ['emails', 'EMAILS'], ['phones', 'PHONES'], ['jobTitle', 'TEXT']),
     manyToOne('company', 'company', 'people'),
     oneToMany('pointOfContactForOpportunities', 'opportunity', 'pointOfContact'),
     oneToMany('taskTargets', 'taskTarget', 'person'),
     oneToMany('noteTargets', 'noteTarget', 'person'),
     // Dev-seed custom fields.
     { name: 'intro', type: 'TEXT', label: 'Intro' },
-    { name: 'whatsapp', type: 'PHONES', label: 'Whatsapp' },
+    {
+      // Field NOT NULL with defaults; its sub-columns stay NULL-able (FACTS.md §d, dev-seed custom fields).
+      name: 'whatsapp',
+      type: 'PHONES',
+      label: 'Whatsapp',
+      isNullable: false,
+      defaultValue: {
+        primaryPhoneNumber: "''",
+        primaryPhoneCountryCode: "'FR'",
+        primaryPhoneCallingCode: "'+33'",
+      },
+    },
     { name: 'workPreference', type: 'MULTI_SELECT', options: WORK, label: 'Work Preference' },
     { name: 'performanceRating', type: 'RATING', options: RATING, label: 'Performance Rating' },
   ],
@@ -129,7 +185,7 @@ export const opportunity: TwentyObject = {
     },
     POSITION,
     ...ACTORS,
-    searchVector('name'),
+    searchVector(['name', 'TEXT']),
     manyToOne('pointOfContact', 'person', 'pointOfContactForOpportunities'),
     manyToOne('company', 'company', 'opportunities'),
     oneToMany('taskTargets', 'taskTarget', 'opportunity'),
@@ -156,7 +212,7 @@ export const task: TwentyObject = {
       label: 'Status',
     },
     ...ACTORS,
-    searchVector('title', 'bodyV2Markdown'),
+    searchVector(['title', 'TEXT'], ['bodyV2', 'RICH_TEXT_V2']),
     manyToOne('assignee', 'workspaceMember', 'assignedTasks'),
     oneToMany('taskTargets', 'taskTarget', 'task'),
   ],
@@ -186,7 +242,7 @@ export const note: TwentyObject = {
     { name: 'title', type: 'TEXT', label: 'Title' },
     { name: 'bodyV2', type: 'RICH_TEXT_V2', label: 'Body' },
     ...ACTORS,
-    searchVector('title', 'bodyV2Markdown'),
+    searchVector(['title', 'TEXT'], ['bodyV2', 'RICH_TEXT_V2']),
     oneToMany('noteTargets', 'noteTarget', 'note'),
   ],
 };
@@ -251,7 +307,7 @@ export const workspaceMember: TwentyObject = {
       options: opt('SYSTEM', 'COMMAS_AND_DOT', 'SPACES_AND_COMMA', 'DOTS_AND_COMMA', 'APOSTROPHE_AND_DOT'),
       label: 'Number format',
     },
-    searchVector('nameFirstName', 'nameLastName', 'userEmail'),
+    searchVector(['name', 'FULL_NAME'], ['userEmail', 'TEXT']),
     oneToMany('assignedTasks', 'task', 'assignee'),
     oneToMany('accountOwnerForCompanies', 'company', 'accountOwner'),
   ],
@@ -271,7 +327,9 @@ export const standardObjects: TwentyObject[] = [
 
 /**
  * The dev seed's custom object `pet` (table `_pet`): every field type Twenty has, in one object — the type
- * map's round-trip test uses it. `documents` (FILES) is added to the seed's fields.
+ * map's round-trip test uses it. Two fields are added to the seed's (FACTS.md §d lists the seed's): `documents`
+ * (FILES), which the seed lacks, and `lastVisit` (DATE_TIME), a date-time that is not one of the BASE
+ * create/update/delete dates.
  */
 export const pet: TwentyObject = {
   nameSingular: 'pet',
@@ -291,7 +349,7 @@ export const pet: TwentyObject = {
       defaultValue: { source: "'MANUAL'", name: "''", workspaceMemberId: null },
     },
     POSITION,
-    searchVector('name'),
+    searchVector(['name', 'TEXT']),
     {
       name: 'species',
       type: 'SELECT',

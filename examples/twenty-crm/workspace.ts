@@ -1,7 +1,9 @@
 // What Twenty itself does with its metadata, reproduced so the example meets the library exactly as Twenty
 // would (../shared/twenty/FACTS.md §a, §b): one runtime `EntitySchema` per object built by the rules of
 // Twenty's entity-schema factories — quirks included (composite sub-columns flagged `nullable` when
-// *required*, ARRAY fields declared scalar `text`, defaults in SQL form, `precision: 3` on date-times) —
+// *required*, ARRAY fields declared scalar `text`, defaults in SQL form, `precision: 3` on date-times, no
+// `enumName` although the enum types keep capitals, `company_createdBySource_enum`: TypeORM needs it only to
+// create or compare enum types, which these schemas never do, and the library never names an enum type) —
 // and the workspace tables created as Twenty's migration runner creates them (plain SQL, no synchronize).
 import { EntitySchema, type EntitySchemaColumnOptions, type EntitySchemaRelationOptions } from 'typeorm';
 import {
@@ -106,7 +108,7 @@ export function twentyEntitySchemas(objects: readonly TwentyObject[], schema: st
             ...(defaults[property.name] !== undefined && defaults[property.name] !== null
               ? { default: ormDefault(defaults[property.name]) }
               : {}),
-            ...(property.options ? { enum: property.options, enumName: `${table}_${name}_enum` } : {}),
+            ...(property.options ? { enum: property.options } : {}),
           };
         }
         continue;
@@ -123,7 +125,7 @@ export function twentyEntitySchemas(objects: readonly TwentyObject[], schema: st
         ...(field.name === 'deletedAt' ? { deleteDate: true } : {}),
         ...(field.type === 'MULTI_SELECT' ? { array: true } : {}),
         ...(field.defaultValue !== undefined ? { default: ormDefault(field.defaultValue) } : {}),
-        ...(type === 'enum' && options ? { enum: options, enumName: `${table}_${field.name}_enum` } : {}),
+        ...(type === 'enum' && options ? { enum: options } : {}),
       };
     }
     return new EntitySchema({ name: object.nameSingular, tableName: table, schema, columns, relations });
@@ -237,9 +239,26 @@ export function twentyWorkspaceDdl(objects: readonly TwentyObject[], schema: str
   return statements;
 }
 
-/** Twenty's tables default ids to `public.uuid_generate_v4()` (uuid-ossp); a stand-in where it is missing. */
-export const UUID_FUNCTION_SQL = `DO $$ BEGIN
+/**
+ * The functions Twenty's workspace tables call, which Twenty's database setup creates once per database:
+ * `public.uuid_generate_v4()` (extension `uuid-ossp`; here a stand-in over `gen_random_uuid()` where it is
+ * missing) and `public.unaccent_immutable(text)`, the IMMUTABLE wrapper of `unaccent` that the generated
+ * `searchVector` needs (a generated column may call only immutable functions). Where the `unaccent` extension
+ * is not available (a PostgreSQL built without contrib), the stand-in returns its input unchanged: the search
+ * vector then keeps accents, and nothing else differs.
+ */
+export const TWENTY_FUNCTIONS_SQL = `DO $$ BEGIN
   IF to_regprocedure('public.uuid_generate_v4()') IS NULL THEN
     CREATE FUNCTION public.uuid_generate_v4() RETURNS uuid LANGUAGE sql AS 'SELECT gen_random_uuid()';
+  END IF;
+  IF to_regprocedure('public.unaccent_immutable(text)') IS NULL THEN
+    IF EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'unaccent') THEN
+      CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public;
+      CREATE FUNCTION public.unaccent_immutable(input text) RETURNS text LANGUAGE sql IMMUTABLE
+        AS $f$ SELECT public.unaccent('public.unaccent'::regdictionary, input) $f$;
+    ELSE
+      CREATE FUNCTION public.unaccent_immutable(input text) RETURNS text LANGUAGE sql IMMUTABLE
+        AS $f$ SELECT input $f$;
+    END IF;
   END IF;
 END $$`;

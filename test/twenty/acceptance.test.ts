@@ -13,9 +13,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standardObjects } from '../../examples/twenty-crm/metadata.js';
 import {
+  TWENTY_FUNCTIONS_SQL,
   twentyEntitySchemas,
   twentyWorkspaceDdl,
-  UUID_FUNCTION_SQL,
 } from '../../examples/twenty-crm/workspace.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -66,7 +66,9 @@ function rng(seed: number) {
 
 function dataset(seed: number) {
   const r = rng(seed);
-  const at = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 61_000 + r.int(86_400) * 1000).toISOString();
+  // Date-times with milliseconds (never .000), as applications write them; SharePoint keeps whole seconds.
+  const at = (i: number) =>
+    new Date(Date.UTC(2024, 0, 1) + i * 61_000 + r.int(86_400) * 1000 + 1 + r.int(999)).toISOString();
   const members = Array.from({ length: COUNTS.workspaceMember }, (_, i) => ({
     id: r.uuid(),
     createdAt: at(i),
@@ -270,7 +272,7 @@ async function createTables() {
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   try {
-    await client.query(UUID_FUNCTION_SQL);
+    await client.query(TWENTY_FUNCTIONS_SQL);
     for (const statement of twentyWorkspaceDdl(standardObjects, SCHEMA)) await client.query(statement);
   } finally {
     await client.end();
@@ -422,6 +424,20 @@ describe('Twenty acceptance (eight standard objects, real PostgreSQL, loopback e
 
   let before: Record<string, Map<string, string>>;
   let data: Record<string, Record<string, unknown>[]>;
+  /** What the application reads of a few date-times after its commit, through TypeORM. */
+  let readBefore: (string | null)[];
+  const readDates = async () => {
+    const companies = await ds
+      .getRepository<ObjectLiteral>('company')
+      .find({ withDeleted: true, order: { id: 'ASC' }, take: 20 });
+    const deals = await ds
+      .getRepository<ObjectLiteral>('opportunity')
+      .find({ order: { id: 'ASC' }, take: 20 });
+    return [
+      ...companies.flatMap((c) => [c.createdAt, c.updatedAt, c.deletedAt]),
+      ...deals.map((o) => o.closeDate),
+    ].map((d: Date | null) => d?.toISOString() ?? null);
+  };
 
   it('every record reaches SharePoint exactly once', async () => {
     data = dataset(SEED);
@@ -459,6 +475,20 @@ describe('Twenty acceptance (eight standard objects, real PostgreSQL, loopback e
     expect(JSON.parse(String(item[col('domainNameSecondaryLinks')]))).toEqual(first.domainNameSecondaryLinks);
     expect(item[col('createdBySource')]).toBe(first.createdBySource);
     expect(item[col('accountOwner')]).toBe(first.accountOwnerId);
+    // Written with milliseconds; committed (and sent) as whole seconds: the one rule of docs/schema.md,
+    // "What SharePoint keeps".
+    const written = String(first.createdAt);
+    expect(written).toMatch(/\.\d{3}Z$/);
+    expect(written).not.toMatch(/\.000Z$/);
+    const seconds = new Date(Math.floor(Date.parse(written) / 1000) * 1000);
+    expect(item[col('createdAt')]).toBe(seconds.toISOString().replace('.000Z', 'Z'));
+    readBefore = await readDates();
+    expect(readBefore.length).toBeGreaterThan(0);
+    expect(readBefore.filter((d) => d !== null && !d.endsWith('.000Z'))).toEqual([]);
+    const [committed] = await ds.query(`SELECT "createdAt" FROM ${table('company')} WHERE id = $1`, [
+      first.id,
+    ]);
+    expect((committed.createdAt as Date).toISOString()).toBe(seconds.toISOString());
     before = await rowHashes();
     expect(before.company!.size).toBe(COUNTS.company);
   }, 240_000);
@@ -481,6 +511,8 @@ describe('Twenty acceptance (eight standard objects, real PostgreSQL, loopback e
         size: before[name]!.size,
       });
     }
+    // The application reads after the rebuild what it read after its commit.
+    expect(await readDates()).toEqual(readBefore);
     const report = await sync.verify();
     expect(report.ok).toBe(true);
   }, 240_000);

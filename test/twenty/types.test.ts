@@ -1,14 +1,14 @@
 import pg from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, type ObjectLiteral } from 'typeorm';
 import { type ListSchema, SharePointSync, ValidationError } from 'typeorm-sharepoint';
 import { createEmulator, type Emulator } from 'typeorm-sharepoint/testing';
 import { ACTOR_SOURCES, twentyLists, twentyWorkspaceSchema } from 'typeorm-sharepoint/twenty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pet } from '../../examples/twenty-crm/metadata.js';
 import {
+  TWENTY_FUNCTIONS_SQL,
   twentyEntitySchemas,
   twentyWorkspaceDdl,
-  UUID_FUNCTION_SQL,
 } from '../../examples/twenty-crm/workspace.js';
 import { readListSchemas } from '../../src/schema/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
@@ -100,8 +100,10 @@ const LONG_BLOCKNOTE = JSON.stringify(
 
 const FULL = {
   id: '6f1c2b7e-0d4a-4c55-9a57-0c7b7f0a1a01',
-  createdAt: '2024-05-01T10:00:00Z',
-  updatedAt: '2024-05-02T11:30:00Z',
+  // Milliseconds, as an application writes them: SharePoint keeps whole seconds (docs/schema.md, "What
+  // SharePoint keeps"), so the commit keeps them too, truncated (never rounded up: .999 → .000).
+  createdAt: '2024-05-01T10:00:00.310Z',
+  updatedAt: '2024-05-02T11:30:00.999Z',
   name: 'Rex, the "good" boy',
   createdBySource: 'API',
   createdByWorkspaceMemberId: '0b7c4e8a-2b7f-4d3e-9a1c-3f2e1d0c9b8a',
@@ -141,7 +143,7 @@ const FULL = {
   interestingFacts: ['likes naps, long ones', 'barks at "mail"', ''],
   extraData: { nested: { list: [1, 2.5, 'three'], flag: false }, empty: {} },
   documents: [{ path: 'pet/rex.pdf', size: 1234 }],
-  lastVisit: '2024-06-01T08:15:30Z',
+  lastVisit: '2024-06-01T08:15:30.500Z',
 };
 
 let db: TestDatabase;
@@ -181,7 +183,7 @@ beforeAll(async () => {
   baseUrl = `${(await emulator.listen()).url}/v1.0`;
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
-  await client.query(UUID_FUNCTION_SQL);
+  await client.query(TWENTY_FUNCTIONS_SQL);
   for (const statement of twentyWorkspaceDdl([pet], SCHEMA)) await client.query(statement);
   await client.end();
   ds = await new DataSource({
@@ -260,6 +262,11 @@ describe('every Twenty field type (custom object pet, real PostgreSQL, loopback 
     expect(String(rex[col('bioBlocknote')]).length).toBeGreaterThan(255);
     expect(JSON.parse(String(rex[col('extraData')]))).toEqual(FULL.extraData);
     expect(rex[col('birthday')]).toBe('2019-02-28T00:00:00Z');
+    expect([rex[col('createdAt')], rex[col('updatedAt')], rex[col('lastVisit')]]).toEqual([
+      '2024-05-01T10:00:00Z',
+      '2024-05-02T11:30:00Z',
+      '2024-06-01T08:15:30Z',
+    ]);
     // An empty text[] is `[]`, NULL is no value: kept apart. An empty multi-choice is no value (documented).
     expect(byName('Empty arrays')[col('interestingFacts')]).toBe('[]');
     expect(byName('Nulls')[col('interestingFacts')] ?? null).toBeNull();
@@ -277,8 +284,21 @@ describe('every Twenty field type (custom object pet, real PostgreSQL, loopback 
 
   it('a rebuild from SharePoint gives back every row exactly (empty multi-select → NULL, documented)', async () => {
     const before = await snapshot();
+    const read = async () => {
+      const row = await ds.getRepository<ObjectLiteral>('pet').findOneByOrFail({ name: FULL.name });
+      return [row.createdAt, row.updatedAt, row.lastVisit].map((d: Date) => d.toISOString());
+    };
+    // What the application reads after its commit: the date-times as SharePoint keeps them, whole seconds.
+    const readBefore = await read();
+    expect(readBefore).toEqual([
+      '2024-05-01T10:00:00.000Z',
+      '2024-05-02T11:30:00.000Z',
+      '2024-06-01T08:15:30.000Z',
+    ]);
     await sync.rebuild({ force: true });
     const after = await snapshot();
+    // ... and after the rebuild: the same.
+    expect(await read()).toEqual(readBefore);
     const expected = before.map((row) => (row.name === 'Empty arrays' ? { ...row, traits: null } : row));
     expect(after).toEqual(expected);
     expect(before.find((r) => r.name === 'Empty arrays')!.traits).toBe('[]');
