@@ -54,6 +54,7 @@ export async function loadList(
     run.listId,
     result.deltaLink ?? previous.deltaLink ?? null,
     mode === 'full' ? result.loaded + result.pendingLocal : null,
+    mode,
   ]);
   result.durationMs = Date.now() - started;
   ctx.emit({

@@ -1,9 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { DataSource } from 'typeorm';
 import {
+  type ConsoleOptions,
   type ConsoleWorkspaces,
   createConsole,
+  defaultWorkspaceSchema,
   SharePointSync,
   type SharePointSyncOptions,
 } from 'typeorm-sharepoint';
@@ -47,6 +50,48 @@ async function exportedWorkspaceIds(file: string): Promise<(() => Promise<string
   return undefined;
 }
 
+function isDataSource(value: unknown): value is DataSource {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as DataSource).initialize === 'function' &&
+    typeof (value as DataSource).getMetadata === 'function'
+  );
+}
+
+/**
+ * Where the Workspaces page reads the figures of workspaces that are not attached, without attaching them: a
+ * DataSource the module exports beside the workspaces (default or any name, as the other commands find one) on
+ * the database their schemas live in, and their schemas by the module's `workspaceSchema(id)` or the default
+ * rule. Initialised here when it is not yet (and then destroyed on exit). Undefined when the module exports none.
+ */
+async function exportedStoredFigures(
+  file: string,
+  cleanups: (() => Promise<void>)[],
+): Promise<ConsoleOptions['storedFigures']> {
+  const module = await importModule(file);
+  let dataSource: DataSource | undefined;
+  for (const candidate of [module.default, ...Object.values(module)]) {
+    const value = await candidate;
+    if (isDataSource(value)) {
+      dataSource = value;
+      break;
+    }
+  }
+  if (!dataSource) return undefined;
+  if (!dataSource.isInitialized) {
+    await dataSource.initialize();
+    const owned = dataSource;
+    cleanups.push(() => owned.destroy());
+  }
+  const rule = module.workspaceSchema;
+  const schemaOf =
+    typeof rule === 'function'
+      ? async (id: string) => String(await (rule as (id: string) => unknown)(id))
+      : defaultWorkspaceSchema;
+  return { dataSource, schemaOf };
+}
+
 /**
  * `typeorm-sharepoint console --port N`: the operator console over the same data-source file as the other
  * commands. It only observes and acts through the tables: the application keeps running the sync (worker,
@@ -83,6 +128,7 @@ export function registerConsole(
       const cleanups: (() => Promise<void>)[] = [];
       let target: { sync: SharePointSync } | { workspaces: ConsoleWorkspaces } | undefined;
       let workspaceIds: (() => Promise<string[]>) | undefined;
+      let storedFigures: ConsoleOptions['storedFigures'];
       let workspaces: WorkspacesLike | undefined;
       if (global.workspace !== undefined) {
         workspaces = await loadWorkspaces(file);
@@ -97,6 +143,7 @@ export function registerConsole(
           await workspaces.stopWorker?.();
           const all = workspaces as WorkspacesLike & Pick<ConsoleWorkspaces, 'status' | 'attached'>;
           workspaceIds = await exportedWorkspaceIds(file);
+          storedFigures = await exportedStoredFigures(file, cleanups);
           target = {
             workspaces: {
               status: () => all.status(),
@@ -120,6 +167,7 @@ export function registerConsole(
         const handler = createConsole({
           ...target!,
           ...(workspaceIds ? { workspaceIds } : {}),
+          ...(storedFigures ? { storedFigures } : {}),
           attachOnView: true,
           ...(token ? { token } : {}),
           ...(readOnlyToken ? { readOnlyToken } : {}),

@@ -56,6 +56,7 @@ h2 { font-size: 16px; margin: 20px 0 8px; }
 .card .label { color: var(--muted); font-size: 12px; }
 .card .value { font-size: 22px; font-weight: 600; }
 .card .note { color: var(--muted); font-size: 12px; }
+.card.wide { grid-column: span 2; }
 .card.alert { border-color: var(--bad); background: #fdecea; }
 .card.alert .value { color: var(--bad); }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }

@@ -1,6 +1,7 @@
+import type { DataSource } from 'typeorm';
 import type { SyncEvent } from '../context.js';
-import { rows } from '../store/db.js';
-import { listFigures } from '../store/sql.js';
+import { assertSchemaName, rows } from '../store/db.js';
+import { hasStatusTables, listFigures, listLoads, statusFigures } from '../store/sql.js';
 import type { SharePointSync, SyncStatus } from '../sync/index.js';
 
 /** One list's row of the overview. */
@@ -17,9 +18,17 @@ export interface ListFigures {
   sentPerMinute: number;
   deadLetters: number;
   openConflicts: number;
-  /** Last load or pull (delta) of the list. */
-  loadedAt?: string;
-  itemCount?: number;
+  /** Last full load of the list (every item, from the start), ISO time. */
+  lastLoadAt?: string;
+  /** Last pull of the list (delta: what changed since the load or pull before), ISO time. */
+  lastPullAt?: string;
+  /**
+   * Last load or pull, whichever came last, ISO time: what the cache's freshness counts from (and all a
+   * database from before migration 5 recorded, until the list's next load or pull).
+   */
+  refreshedAt?: string;
+  /** Records of the list that SharePoint holds now, as this cache knows them (loaded, or written back). */
+  itemCount: number;
 }
 
 /** One sample of the last hour's charts. */
@@ -47,8 +56,8 @@ export interface OverviewFigures {
   throttledPerMinute: number;
   /** This process's totals since attach (requests, resource units, throttles, …). */
   totals: SyncStatus['totals'];
-  /** Whatever budget figures `status()` carries (numbers only), shown as they are. */
-  budget?: Record<string, number>;
+  /** The resource-unit budget as `status()` gives it: used this minute and today, the limits, throttles. */
+  budget?: NonNullable<SyncStatus['budget']>;
   writebackEnabled: boolean;
   lists: ListFigures[];
   history: HistoryPoint[];
@@ -129,12 +138,40 @@ export class SentCounter {
   }
 }
 
-function numericEntries(value: unknown): Record<string, number> | undefined {
-  if (!value || typeof value !== 'object') return undefined;
-  const out: Record<string, number> = {};
-  for (const [key, v] of Object.entries(value)) if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
-  return Object.keys(out).length ? out : undefined;
+/** A workspace's stored figures, as the Workspaces page shows them. */
+export interface WorkspaceFigures {
+  pending: number;
+  lagSeconds: number;
+  deadLetters: number;
+  openConflicts: number;
 }
+
+/**
+ * The stored figures of the workspace whose schema is `schema`, read from its tables without attaching it;
+ * undefined when the schema holds none of the library's tables yet (never attached).
+ */
+export async function storedWorkspaceFigures(
+  dataSource: DataSource,
+  schema: string,
+): Promise<WorkspaceFigures | undefined> {
+  assertSchemaName(schema);
+  const [ready] = await rows<{ ready: boolean }>(dataSource, hasStatusTables, [schema]);
+  if (!ready?.ready) return undefined;
+  const [row] = await rows<{
+    pending: number;
+    lag_seconds: number;
+    dead_letters: number;
+    open_conflicts: number;
+  }>(dataSource, statusFigures(schema));
+  return {
+    pending: row?.pending ?? 0,
+    lagSeconds: row?.lag_seconds ?? 0,
+    deadLetters: row?.dead_letters ?? 0,
+    openConflicts: row?.open_conflicts ?? 0,
+  };
+}
+
+const iso = (value: Date | null | undefined) => (value ? value.toISOString() : undefined);
 
 /** The overview of one sync: `status()`, the per-list figures, this process's rates and the last hour. */
 export async function overviewOf(
@@ -157,8 +194,19 @@ export async function overviewOf(
       }>(sync.context.dataSource, listFigures(sync.context.schema))
     ).map((r) => [r.entity, r]),
   );
+  const loads = new Map(
+    (
+      await rows<{
+        entity: string;
+        loaded_at: Date | null;
+        last_load_at: Date | null;
+        last_pull_at: Date | null;
+        items: number;
+      }>(sync.context.dataSource, listLoads(sync.context.schema))
+    ).map((r) => [r.entity, r]),
+  );
   const points = history.of(key);
-  const budget = numericEntries((status as unknown as { budget?: unknown }).budget);
+  const { budget } = status;
   return {
     ...(status.workspace ? { workspace: status.workspace } : {}),
     generatedAt: new Date().toISOString(),
@@ -178,6 +226,10 @@ export async function overviewOf(
     writebackEnabled: status.writeback.enabled,
     lists: status.lists.map((list) => {
       const figures = perList.get(list.entity);
+      const load = loads.get(list.entity);
+      const lastLoadAt = iso(load?.last_load_at);
+      const lastPullAt = iso(load?.last_pull_at);
+      const refreshedAt = iso(load?.loaded_at) ?? list.loadedAt;
       return {
         entity: list.entity,
         title: list.title,
@@ -188,8 +240,10 @@ export async function overviewOf(
         sentPerMinute: sent?.perMinute(list.entity) ?? 0,
         deadLetters: figures?.dead_letters ?? 0,
         openConflicts: figures?.open_conflicts ?? 0,
-        ...(list.loadedAt ? { loadedAt: list.loadedAt } : {}),
-        ...(list.itemCount !== undefined ? { itemCount: list.itemCount } : {}),
+        ...(lastLoadAt ? { lastLoadAt } : {}),
+        ...(lastPullAt ? { lastPullAt } : {}),
+        ...(refreshedAt ? { refreshedAt } : {}),
+        itemCount: load?.items ?? 0,
       };
     }),
     history: points,

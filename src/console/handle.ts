@@ -63,8 +63,9 @@ function unauthenticated(state: ConsoleState, path: string): Reply {
 
 function pageContext(state: ConsoleState, url: URL, who: Authenticated): PageContext {
   const workspace = url.searchParams.get('workspace');
-  const done = url.searchParams.get('done');
-  const flash = done && DONE[done] ? DONE[done]!(Number(url.searchParams.get('n')) || 0) : undefined;
+  // Only DONE's own entries: `?done=__proto__` or `?done=toString` says nothing (and fails nothing).
+  const said = routeOf(DONE, url.searchParams.get('done') ?? '');
+  const flash = said?.(Number(url.searchParams.get('n')) || 0);
   return {
     base: state.base,
     principal: who.principal,
@@ -146,15 +147,23 @@ async function act(
   return action(request_);
 }
 
+/** The console's path of a request's path, or undefined when the request is not under the base path. */
+function underBase(base: string, pathname: string): string | undefined {
+  if (!base || pathname === base) return pathname.slice(base.length) || '/';
+  return pathname.startsWith(`${base}/`) ? pathname.slice(base.length) : undefined;
+}
+
 /** The console's answer to one request (errors included: `safely` in index.ts adds the security headers). */
 export async function handle(state: ConsoleState, request: Incoming): Promise<Reply> {
-  const url = new URL(request.url, 'http://console.invalid');
-  let path = url.pathname;
-  const { base } = state;
-  if (base && (path === base || path.startsWith(`${base}/`))) path = path.slice(base.length);
-  if (path === '') path = '/';
+  // The request's whole path (Express keeps it in originalUrl when its mount path was cut off `url`): the
+  // console answers only under its base path, never taking `/x` for `<base>/x`. Always read as a path (a
+  // `//host/…` URL names no host here).
+  const raw = request.originalUrl ?? request.url;
+  const url = new URL(`http://console.invalid${raw.startsWith('/') ? '' : '/'}${raw}`);
+  const path = underBase(state.base, url.pathname);
+  if (path === undefined) return message(404, 'Not found', 'No such page.');
   const method = request.method.toUpperCase();
-  const info: ConsoleRequestInfo = { method, url: request.url, headers: request.headers };
+  const info: ConsoleRequestInfo = { method, url: raw, headers: request.headers };
 
   if (method === 'POST' && path === '/login') return login(state, request);
   const who = await state.auth.authenticate(info);

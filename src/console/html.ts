@@ -121,25 +121,40 @@ export function duration(seconds: number): string {
   return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
 }
 
-const rate = (n: number) => (n >= 10 ? Math.round(n).toString() : n.toFixed(1));
+/** A count (changes, records, resource units): a whole number, grouped by thousands. */
+export const count = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function ago(iso: string | undefined, now: number): string {
   if (!iso) return 'never';
   return `${duration(Math.max(0, (now - Date.parse(iso)) / 1000))} ago`;
 }
 
-/** A small line chart of the last hour; the latest value is said in text too. */
-export function chart(label: string, points: { t: number; v: number }[], unit: string, now: number): string {
+const clock = (t: number) => new Date(t).toISOString().slice(11, 16);
+
+/**
+ * A small line chart of the history collected (at most the last hour): the x axis runs from the first sample to
+ * now, so a console started a minute ago draws a minute across the whole width. The latest value is said in
+ * text too, formatted by `format` (counts are whole numbers).
+ */
+export function chart(
+  label: string,
+  points: { t: number; v: number }[],
+  format: (v: number) => string,
+  now: number,
+): string {
   const width = 300;
   const height = 60;
-  const max = Math.max(1, ...points.map((p) => p.v));
-  const x = (t: number) => Math.max(0, Math.min(width, ((t - (now - 3_600_000)) / 3_600_000) * width));
+  const highest = Math.max(0, ...points.map((p) => p.v));
+  const max = Math.max(1, highest);
+  const start = points[0]?.t ?? now;
+  const span = Math.max(now, points.at(-1)?.t ?? now) - start;
+  const x = (t: number) => (span > 0 ? Math.max(0, Math.min(width, ((t - start) / span) * width)) : width);
   const y = (v: number) => height - 2 - (v / max) * (height - 4);
   const line = points.map((p) => `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
   const latest = points.at(-1)?.v ?? 0;
   const id = label.toLowerCase().replace(/[^a-z]+/g, '-');
-  return `<figure class="chart">
-<figcaption id="chart-${id}">${esc(label)}: <strong data-figure="${esc(id)}">${esc(rate(latest))}</strong> ${esc(unit)} <span class="muted">(last hour, max ${esc(rate(max))})</span></figcaption>
+  return `<figure class="chart" data-chart="${esc(id)}">
+<figcaption id="chart-${id}">${esc(label)}: <strong data-figure="chart-${esc(id)}">${esc(format(latest))}</strong> <span class="muted">(since ${esc(clock(start))} UTC, max ${esc(format(highest))})</span></figcaption>
 <svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="chart-${id}">
 <line x1="0" y1="${height - 1}" x2="${width}" y2="${height - 1}" class="axis"/>
 ${points.length > 1 ? `<polyline points="${line}" fill="none" class="line"/>` : points.length === 1 ? `<circle cx="${x(points[0]!.t)}" cy="${y(points[0]!.v)}" r="2" class="dot"/>` : ''}
@@ -151,27 +166,52 @@ function ratePoints(points: HistoryPoint[], pick: (p: HistoryPoint) => number): 
   return points.map((p, i) => ({ t: p.t, v: History.perMinute(points, pick, i) }));
 }
 
+/** The budget's two figures against their limits (every process sharing the budget, when shared). */
+function budgetCards(
+  budget: NonNullable<OverviewFigures['budget']>,
+  card: (id: string, label: string, value: string, note?: string, alert?: boolean, wide?: boolean) => string,
+): string {
+  const whose = budget.shared ? 'every process sharing the budget' : 'this process';
+  const paused = budget.pausedUntil
+    ? ` · paused until ${new Date(budget.pausedUntil).toISOString().slice(11, 19)} UTC`
+    : '';
+  return [
+    card(
+      'budget-minute',
+      'RU used this minute / per-minute limit',
+      `${count(budget.usedThisMinute)} / ${count(budget.resourceUnitsPerMinute)}`,
+      `${whose}${paused}`,
+      budget.usedThisMinute >= budget.resourceUnitsPerMinute,
+      true,
+    ),
+    card(
+      'budget-today',
+      'RU used today (24 h) / daily limit',
+      `${count(budget.usedToday)} / ${count(budget.resourceUnitsPerDay)}`,
+      `${count(budget.remainingToday)} left`,
+      budget.remainingToday <= 0,
+      true,
+    ),
+  ].join('\n');
+}
+
 /** The live part of the overview (re-fetched by the page script). */
 export function overviewFragment(ctx: PageContext, o: OverviewFigures): string {
   const now = Date.parse(o.generatedAt);
-  const card = (id: string, label: string, value: string, note = '', alert = false) =>
-    `<div class="card${alert ? ' alert' : ''}"><div class="label">${esc(label)}</div><div class="value" data-figure="${esc(id)}">${esc(value)}</div>${note ? `<div class="note">${esc(note)}</div>` : ''}</div>`;
+  const card = (id: string, label: string, value: string, note = '', alert = false, wide = false) =>
+    `<div class="card${wide ? ' wide' : ''}${alert ? ' alert' : ''}"><div class="label">${esc(label)}</div><div class="value" data-figure="${esc(id)}">${esc(value)}</div>${note ? `<div class="note">${esc(note)}</div>` : ''}</div>`;
   const p = o.pendingByPriority;
-  const budget = o.budget
-    ? Object.entries(o.budget)
-        .map(([k, v]) => `${k} ${rate(v)}`)
-        .join(', ')
-    : '';
   return `<section aria-labelledby="totals-h">
 <h2 id="totals-h" class="sr-only">Totals</h2>
 <div class="cards">
-${card('pending', 'Pending', String(o.pending), `P0 ${p.P0 ?? 0} · P1 ${p.P1 ?? 0} · P2 ${p.P2 ?? 0} · P3 ${p.P3 ?? 0}`)}
+${card('pending', 'Pending', count(o.pending), `P0 ${p.P0 ?? 0} · P1 ${p.P1 ?? 0} · P2 ${p.P2 ?? 0} · P3 ${p.P3 ?? 0}`)}
 ${card('lag', 'Oldest pending', duration(o.lagSeconds))}
-${card('sent', 'Sent / min', rate(o.sentPerMinute), 'this process')}
-${card('dead-letters', 'Dead letters', String(o.deadLetters), '', o.deadLetters > 0)}
-${card('open-conflicts', 'Open conflicts', String(o.openConflicts), '', o.openConflicts > 0)}
-${card('ru', 'Resource units / min', rate(o.resourceUnitsPerMinute), budget ? `budget: ${budget}` : `this process, ${o.totals.resourceUnits} since attach`)}
-${card('throttled', 'Throttled', String(o.totals.throttled), `${rate(o.throttledPerMinute)} / min, this process`, o.throttledPerMinute > 0)}
+${card('sent', 'Sent / min', count(o.sentPerMinute), 'this process')}
+${card('dead-letters', 'Dead letters', count(o.deadLetters), '', o.deadLetters > 0)}
+${card('open-conflicts', 'Open conflicts', count(o.openConflicts), '', o.openConflicts > 0)}
+${card('ru', 'Resource units / min', count(o.resourceUnitsPerMinute), `this process, ${count(o.totals.resourceUnits)} since attach`)}
+${o.budget ? budgetCards(o.budget, card) : ''}
+${card('throttled', 'Throttled', count(o.totals.throttled), `${count(o.throttledPerMinute)} in the last minute · this process`, o.throttledPerMinute > 0)}
 </div>
 </section>
 <section aria-labelledby="charts-h">
@@ -180,19 +220,19 @@ ${card('throttled', 'Throttled', String(o.totals.throttled), `${rate(o.throttled
 ${chart(
   'Pending',
   o.history.map((h) => ({ t: h.t, v: h.pending })),
-  'changes',
+  (v) => `${count(v)} changes`,
   now,
 )}
 ${chart(
   'Lag',
   o.history.map((h) => ({ t: h.t, v: h.lagSeconds })),
-  's',
+  (v) => (v > 0 ? duration(v) : '0 s'),
   now,
 )}
 ${chart(
   'RU per minute',
   ratePoints(o.history, (h) => h.resourceUnits),
-  'RU/min',
+  (v) => `${count(v)} RU/min`,
   now,
 )}
 </div>
@@ -200,20 +240,21 @@ ${chart(
 <section aria-labelledby="lists-h">
 <h2 id="lists-h">Lists</h2>
 <table class="lists">
-<thead><tr><th scope="col">List</th><th scope="col">Priority</th><th scope="col">Pending</th><th scope="col">Oldest pending</th><th scope="col">Sent / min</th><th scope="col">Dead letters</th><th scope="col">Open conflicts</th><th scope="col">Last load / pull</th><th scope="col">Items</th></tr></thead>
+<thead><tr><th scope="col">List</th><th scope="col">Priority</th><th scope="col">Pending</th><th scope="col">Oldest pending</th><th scope="col">Sent / min</th><th scope="col">Dead letters</th><th scope="col">Open conflicts</th><th scope="col">Last load</th><th scope="col">Last pull</th><th scope="col">Items in SharePoint</th></tr></thead>
 <tbody>
 ${o.lists
   .map(
     (l) => `<tr data-entity="${esc(l.entity)}">
 <th scope="row">${esc(l.title)} <span class="muted">${esc(l.entity)}</span></th>
 <td>${esc(l.priority)}</td>
-<td data-figure="pending">${l.pending}${l.held ? ` <span class="muted">(${l.held} held)</span>` : ''}</td>
+<td data-figure="pending">${count(l.pending)}${l.held ? ` <span class="muted">(${count(l.held)} held)</span>` : ''}</td>
 <td>${esc(duration(l.oldestSeconds))}</td>
-<td>${esc(rate(l.sentPerMinute))}</td>
-<td>${l.deadLetters ? `<a href="${esc(link(ctx, '/dead-letters', { entity: l.entity }))}">${l.deadLetters}</a>` : '0'}</td>
-<td>${l.openConflicts ? `<a href="${esc(link(ctx, '/conflicts', { entity: l.entity }))}">${l.openConflicts}</a>` : '0'}</td>
-<td>${esc(ago(l.loadedAt, now))}</td>
-<td>${l.itemCount ?? '–'}</td>
+<td data-figure="sent">${count(l.sentPerMinute)}</td>
+<td>${l.deadLetters ? `<a href="${esc(link(ctx, '/dead-letters', { entity: l.entity }))}">${count(l.deadLetters)}</a>` : '0'}</td>
+<td>${l.openConflicts ? `<a href="${esc(link(ctx, '/conflicts', { entity: l.entity }))}">${count(l.openConflicts)}</a>` : '0'}</td>
+<td data-figure="last-load">${esc(lastLoad(l, now))}</td>
+<td data-figure="last-pull">${esc(ago(l.lastPullAt, now))}</td>
+<td data-figure="items">${count(l.itemCount)}</td>
 </tr>`,
   )
   .join('\n')}
@@ -221,6 +262,13 @@ ${o.lists
 </table>
 </section>
 <p class="muted">Updated ${esc(new Date(now).toISOString().slice(11, 19))} UTC${o.writebackEnabled ? '' : ' · write-back is disabled'}.</p>`;
+}
+
+/** The last full load; a database from before migration 5 knows only the last load or pull, and says so. */
+function lastLoad(l: OverviewFigures['lists'][number], now: number): string {
+  if (l.lastLoadAt) return ago(l.lastLoadAt, now);
+  if (l.refreshedAt && !l.lastPullAt) return `${ago(l.refreshedAt, now)} (load or pull)`;
+  return l.lastPullAt ? 'not recorded' : 'never';
 }
 
 export function overviewBody(ctx: PageContext, o: OverviewFigures, refreshMs: number): string {
@@ -410,6 +458,9 @@ ${
 export interface WorkspaceRow {
   workspace: string;
   attached: boolean;
+  /** Whether the workspace opens from the page (attached, or attached by opening it: `attachOnView`). */
+  opens: boolean;
+  /** From its figures, attached or not; 'not attached' when none could be read. */
   health: 'ok' | 'attention' | 'problem' | 'not attached';
   reason: string;
   pending?: number;
@@ -426,13 +477,13 @@ export function workspacesBody(ctx: PageContext, rows: WorkspaceRow[]): string {
 ${rows
   .map(
     (r) => `<tr data-workspace="${esc(r.workspace)}">
-<th scope="row">${r.attached ? `<a href="${esc(link({ base: ctx.base, workspace: r.workspace }, '/'))}">${esc(r.workspace)}</a>` : esc(r.workspace)}</th>
+<th scope="row">${r.opens ? `<a href="${esc(link({ base: ctx.base, workspace: r.workspace }, '/'))}">${esc(r.workspace)}</a>` : esc(r.workspace)}</th>
 <td><span class="health ${esc(r.health.replace(' ', '-'))}">${esc(r.health)}</span>${r.reason ? ` <span class="muted">${esc(r.reason)}</span>` : ''}</td>
-<td>${r.attached ? 'yes' : 'no'}</td>
-<td>${r.pending ?? '–'}</td>
-<td>${r.lagSeconds === undefined ? '–' : esc(duration(r.lagSeconds))}</td>
-<td>${r.deadLetters ?? '–'}</td>
-<td>${r.openConflicts ?? '–'}</td>
+<td data-figure="attached">${r.attached ? 'yes' : 'no'}</td>
+<td data-figure="pending">${r.pending === undefined ? '–' : count(r.pending)}</td>
+<td data-figure="lag">${r.lagSeconds === undefined ? '–' : esc(duration(r.lagSeconds))}</td>
+<td data-figure="dead-letters">${r.deadLetters === undefined ? '–' : count(r.deadLetters)}</td>
+<td data-figure="open-conflicts">${r.openConflicts === undefined ? '–' : count(r.openConflicts)}</td>
 </tr>`,
   )
   .join('\n')}

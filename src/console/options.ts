@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DataSource } from 'typeorm';
 import type { Logger } from '../context.js';
 import { ConfigError } from '../errors/index.js';
 import type { SharePointSync } from '../sync/index.js';
@@ -30,7 +31,20 @@ export interface ConsoleOptions {
   workspaces?: ConsoleWorkspaces;
   /** Workspaces to list even while not attached (the Workspaces page shows them "not attached"). */
   workspaceIds?: () => string[] | Promise<string[]>;
-  /** Opening a workspace that is not attached attaches it (the CLI's console). Default false: only attached ones open. */
+  /**
+   * Where the Workspaces page reads the stored figures of a workspace that is not attached (pending, oldest
+   * pending, dead letters, open conflicts) — straight from its schema's tables, without attaching it: an
+   * initialised DataSource on the database the workspaces' schemas live in, and each workspace's schema
+   * (`defaultWorkspaceSchema` unless your resolver names another). Without it such a workspace shows no figures.
+   */
+  storedFigures?: {
+    dataSource: DataSource;
+    schemaOf: (workspaceId: string) => string | Promise<string>;
+  };
+  /**
+   * Opening a workspace that is not attached attaches it (the CLI's console), and the Workspaces page links every
+   * known workspace. Default false: only attached ones open.
+   */
   attachOnView?: boolean;
   /** Bearer token (≥ 16 characters) that signs in with the read-write role. */
   token?: string;

@@ -4,7 +4,10 @@ import { messagePage } from './html.js';
 
 export interface Incoming {
   method: string;
+  /** Path and query as the server hands them over (a mounting framework may have cut its mount path off). */
   url: string;
+  /** The whole path and query when a framework cut its mount path off `url` (Express's `req.originalUrl`). */
+  originalUrl?: string | undefined;
   headers: Record<string, string | undefined>;
   secure: boolean;
   /** The body, or undefined when it is larger than the limit. */

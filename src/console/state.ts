@@ -1,7 +1,7 @@
 import { type Logger, silentLogger } from '../context.js';
 import type { SharePointSync } from '../sync/index.js';
 import { type Authenticated, ConsoleAuth } from './auth.js';
-import { History, SentCounter } from './figures.js';
+import { History, SentCounter, storedWorkspaceFigures, type WorkspaceFigures } from './figures.js';
 import type { WorkspaceRow } from './html.js';
 import type { ConsoleOptions, ConsoleWorkspaces } from './options.js';
 import { message, type Reply, redirect } from './reply.js';
@@ -119,37 +119,72 @@ export class ConsoleState {
     });
   }
 
-  /** The Workspaces page's rows: every known workspace, its figures and its health. */
+  /**
+   * The Workspaces page's rows: every known workspace with its figures and health — an attached one's from its
+   * `status()`, another's read from its schema's tables (`storedFigures`) without attaching it. Each one that
+   * opens from here (attached, or any known one with `attachOnView`) is linked.
+   */
   async workspaceRows(): Promise<WorkspaceRow[]> {
     const statuses = await this.workspaces.status();
     const byId = new Map(statuses.map((s) => [s.workspace, s]));
+    const attached = new Set(this.workspaces.attached());
     const ids = new Set([...(await this.knownWorkspaces()), ...byId.keys()]);
-    return [...ids].sort().map((id): WorkspaceRow => {
-      const s = byId.get(id);
-      if (!s) return { workspace: id, attached: false, health: 'not attached', reason: '' };
-      const figures = {
-        pending: s.pending,
-        lagSeconds: s.lagSeconds,
-        deadLetters: s.deadLetters,
-        openConflicts: s.openConflicts,
-      };
-      if (s.stranded)
-        return {
-          workspace: id,
-          attached: false,
-          health: 'problem',
-          reason: `stranded: ${s.stranded.reason}`,
-          ...figures,
-        };
-      const [health, reason]: [WorkspaceRow['health'], string] =
-        s.deadLetters > 0
-          ? ['problem', `${s.deadLetters} dead letter(s)`]
-          : s.openConflicts > 0
-            ? ['attention', `${s.openConflicts} open conflict(s)`]
-            : s.lagSeconds > 300
-              ? ['attention', 'a change has waited over 5 minutes']
-              : ['ok', ''];
-      return { workspace: id, attached: true, health, reason, ...figures };
-    });
+    const opens = (id: string) => attached.has(id) || Boolean(this.options.attachOnView);
+    return Promise.all(
+      [...ids].sort().map(async (id): Promise<WorkspaceRow> => {
+        const s = byId.get(id);
+        if (s?.stranded)
+          return {
+            workspace: id,
+            attached: false,
+            opens: false,
+            health: 'problem',
+            reason: `stranded: ${s.stranded.reason}`,
+            ...figuresOf(s),
+          };
+        if (s) return { workspace: id, attached: true, opens: true, ...healthOf(s), ...figuresOf(s) };
+        const stored = await this.storedFiguresOf(id);
+        if (!stored || 'reason' in stored)
+          return {
+            workspace: id,
+            attached: false,
+            opens: opens(id),
+            health: 'not attached',
+            reason: stored?.reason ?? '',
+          };
+        return { workspace: id, attached: false, opens: opens(id), ...healthOf(stored), ...stored };
+      }),
+    );
   }
+
+  /** A workspace's figures from its schema (`storedFigures`), or why there are none. */
+  private async storedFiguresOf(id: string): Promise<WorkspaceFigures | { reason: string } | undefined> {
+    const source = this.options.storedFigures;
+    if (!source) return undefined;
+    try {
+      const figures = await storedWorkspaceFigures(source.dataSource, await source.schemaOf(id));
+      return figures ?? { reason: 'nothing stored yet (never attached)' };
+    } catch (error) {
+      this.logger.warn('typeorm-sharepoint console: reading a workspace’s stored figures failed', {
+        workspace: id,
+        error: String(error),
+      });
+      return { reason: 'its stored figures could not be read (see the log)' };
+    }
+  }
+}
+
+const figuresOf = (s: WorkspaceFigures): WorkspaceFigures => ({
+  pending: s.pending,
+  lagSeconds: s.lagSeconds,
+  deadLetters: s.deadLetters,
+  openConflicts: s.openConflicts,
+});
+
+/** Dead letters are a problem; open conflicts or a change waiting over five minutes want attention. */
+function healthOf(s: WorkspaceFigures): Pick<WorkspaceRow, 'health' | 'reason'> {
+  if (s.deadLetters > 0) return { health: 'problem', reason: `${s.deadLetters} dead letter(s)` };
+  if (s.openConflicts > 0) return { health: 'attention', reason: `${s.openConflicts} open conflict(s)` };
+  if (s.lagSeconds > 300) return { health: 'attention', reason: 'a change has waited over 5 minutes' };
+  return { health: 'ok', reason: '' };
 }

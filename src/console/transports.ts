@@ -30,11 +30,14 @@ function readNodeBody(req: IncomingMessage): Promise<string | undefined> {
 export function nodeHandler(answer: Answer): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const headers: Record<string, string | undefined> = {};
+    const { originalUrl } = req as IncomingMessage & { originalUrl?: unknown };
     for (const [name, value] of Object.entries(req.headers))
       headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
     const incoming: Incoming = {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
+      // Express's `app.use(path, handler)` cuts `path` off `req.url` and keeps the request's own in `originalUrl`.
+      originalUrl: typeof originalUrl === 'string' ? originalUrl : undefined,
       headers,
       secure: Boolean((req.socket as TLSSocket).encrypted) || headers['x-forwarded-proto'] === 'https',
       readBody: () => readNodeBody(req),

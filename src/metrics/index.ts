@@ -1,5 +1,8 @@
-import { type Attributes, type Meter, metrics } from '@opentelemetry/api';
+import { type Attributes, type BatchObservableResult, type Meter, metrics } from '@opentelemetry/api';
 import type { SyncEvent } from '../context.js';
+import type { StoredListFigures } from './lists.js';
+
+export { type ListGaugeRow, listFiguresFromRows, type StoredListFigures } from './lists.js';
 
 /** What the gateway reports for every HTTP call and inner `$batch` request. */
 export interface RequestObservation {
@@ -30,6 +33,9 @@ export interface ProcessTotals {
 
 /** The budget's figures (graph's `BudgetFigures`; all processes when the budget is shared). */
 export interface BudgetObservation {
+  /** The budget's limits (graph.budget) for the `…_limit_minute`/`…_limit_day` gauges (not observed when absent). */
+  resourceUnitsPerMinute?: number;
+  resourceUnitsPerDay?: number;
   usedThisMinute: number;
   usedToday: number;
   remainingToday: number;
@@ -41,18 +47,21 @@ export interface SyncMetricsOptions {
   meter?: Meter;
   /** Added to every data point, e.g. `{ workspace: 'acme' }`. */
   attributes?: Attributes;
-  /** Reads the stored figures for the observable gauges. */
+  /** Reads the stored figures for the observable gauges (one point each, when `readListFigures` is absent). */
   readStoredFigures: () => Promise<StoredFigures>;
+  /**
+   * Reads the stored figures per list and priority: the gauges then have one point per row, with the
+   * attributes `entity` and `priority` (their sum is `readStoredFigures`'s total; the lag's max is its lag).
+   */
+  readListFigures?: () => Promise<StoredListFigures[]>;
+  /** The list's priority (`P0`–`P3`) by entity name: added as `priority` to the counters that carry `entity`. */
+  listPriority?: (entity: string) => string | undefined;
   /** Reads the resource-unit budget's figures for the `sharepoint_sync_budget_*` gauges. */
   readBudget?: () => Promise<BudgetObservation | undefined>;
 }
 
 const PACKAGE_NAME = 'typeorm-sharepoint';
 
-/**
- * OpenTelemetry meters named `sharepoint_sync_*`. One instance per `SharePointSync`, so several
- * instances in one process (workspaces) never share labels or totals by accident.
- */
 /** Totals of a process that has sent nothing yet (also what a detached workspace reports). */
 export function emptyTotals(): ProcessTotals {
   return {
@@ -67,7 +76,7 @@ export function emptyTotals(): ProcessTotals {
   };
 }
 
-/** The instruments, as data: OpenTelemetry name, description, unit. docs/observability.md names them too. */
+/** The instruments, as data: OpenTelemetry name, description, unit (docs/operations.md, docs/grafana.md). */
 const COUNTERS = {
   errors: {
     name: 'sharepoint_sync_errors',
@@ -94,16 +103,27 @@ const HISTOGRAMS = {
   batchSize: { name: 'sharepoint_sync_batch_size', description: 'Requests per $batch sent by write-back' },
 } as const;
 const GAUGES = {
-  pending: { name: 'sharepoint_sync_pending', description: 'Changes waiting to be written back' },
+  pending: {
+    name: 'sharepoint_sync_pending',
+    description: 'Changes waiting to be written back, per list (entity) and priority',
+  },
   lag: {
     name: 'sharepoint_sync_lag_seconds',
-    description: 'Age of the oldest change not yet written back',
+    description: 'Age of the oldest change not yet written back, per list (entity) and priority',
     unit: 's',
   },
-  deadLetters: { name: 'sharepoint_sync_dead_letters', description: 'Records in dead letters' },
+  deadLetters: {
+    name: 'sharepoint_sync_dead_letters',
+    description: 'Records in dead letters, per list (entity) and priority',
+  },
   openConflicts: {
     name: 'sharepoint_sync_open_conflicts',
-    description: 'Conflicts waiting for a person (manualReview)',
+    description: 'Conflicts waiting for a person (manualReview), per list (entity)',
+  },
+  lastRefresh: {
+    name: 'sharepoint_sync_last_refresh_timestamp_seconds',
+    description: 'When the list (entity) was last loaded or pulled (delta) into PostgreSQL, by any process',
+    unit: 's',
   },
   budgetUsedMinute: {
     name: 'sharepoint_sync_budget_used_minute',
@@ -120,6 +140,15 @@ const GAUGES = {
   budgetThrottled: {
     name: 'sharepoint_sync_budget_throttled',
     description: '429/503 answers seen by every process sharing the budget',
+  },
+  budgetLimitMinute: {
+    name: 'sharepoint_sync_budget_limit_minute',
+    description:
+      'Resource units allowed per minute (graph.budget; shared by every process sharing the budget)',
+  },
+  budgetLimitDay: {
+    name: 'sharepoint_sync_budget_limit_day',
+    description: "Resource units allowed per 24 hours: the app's daily limit in this tenant (graph.budget)",
   },
 } as const;
 
@@ -139,19 +168,25 @@ function instruments<K extends string, T>(
   ) as Record<K, T>;
 }
 
+/**
+ * OpenTelemetry meters named `sharepoint_sync_*`. One instance per `SharePointSync`, so several
+ * instances in one process (workspaces) never share labels or totals by accident.
+ */
 export class SyncMetrics {
   private readonly totals: ProcessTotals = emptyTotals();
   private readonly attributes: Attributes;
   private readonly counters;
   private readonly histograms;
   private readonly meter: Meter;
-  private readonly observe: (result: import('@opentelemetry/api').BatchObservableResult) => Promise<void>;
+  private readonly observe: (result: BatchObservableResult) => Promise<void>;
   private readonly gauges;
+  private readonly listPriority: ((entity: string) => string | undefined) | undefined;
 
   constructor(options: SyncMetricsOptions) {
     const meter = options.meter ?? metrics.getMeter(PACKAGE_NAME);
     this.meter = meter;
     this.attributes = { ...options.attributes };
+    this.listPriority = options.listPriority;
     this.counters = instruments(COUNTERS, (name, o) => meter.createCounter(name, o));
     this.histograms = instruments(HISTOGRAMS, (name, o) => meter.createHistogram(name, o));
     this.gauges = instruments(GAUGES, (name, o) => meter.createObservableGauge(name, o));
@@ -162,6 +197,15 @@ export class SyncMetrics {
         result.observe(this.gauges.budgetUsedToday, budget.usedToday, this.attributes);
         result.observe(this.gauges.budgetRemainingToday, budget.remainingToday, this.attributes);
         result.observe(this.gauges.budgetThrottled, budget.throttled, this.attributes);
+        if (budget.resourceUnitsPerMinute !== undefined)
+          result.observe(this.gauges.budgetLimitMinute, budget.resourceUnitsPerMinute, this.attributes);
+        if (budget.resourceUnitsPerDay !== undefined)
+          result.observe(this.gauges.budgetLimitDay, budget.resourceUnitsPerDay, this.attributes);
+      }
+      if (options.readListFigures) {
+        const lists = await options.readListFigures().catch(() => undefined);
+        if (lists) this.observeLists(result, lists);
+        return;
       }
       const figures = await options.readStoredFigures().catch(() => undefined);
       if (!figures) return;
@@ -173,9 +217,35 @@ export class SyncMetrics {
     meter.addBatchObservableCallback(this.observe, Object.values(this.gauges));
   }
 
+  /** One point per list and priority (bounded: lists × priorities), with the instance's attributes. */
+  private observeLists(result: BatchObservableResult, lists: readonly StoredListFigures[]): void {
+    for (const list of lists) {
+      const attributes = {
+        ...this.attributes,
+        entity: list.entity,
+        ...(list.priority ? { priority: list.priority } : {}),
+      };
+      if (list.pending !== undefined) result.observe(this.gauges.pending, list.pending, attributes);
+      if (list.lagSeconds !== undefined) result.observe(this.gauges.lag, list.lagSeconds, attributes);
+      if (list.deadLetters !== undefined)
+        result.observe(this.gauges.deadLetters, list.deadLetters, attributes);
+      if (list.openConflicts !== undefined)
+        result.observe(this.gauges.openConflicts, list.openConflicts, attributes);
+      if (list.refreshedAt !== undefined)
+        result.observe(this.gauges.lastRefresh, list.refreshedAt, attributes);
+    }
+  }
+
+  /** The instance's attributes, with the event's list (`entity`) and that list's `priority` when it has one. */
+  private eventAttributes(event: SyncEvent): Attributes {
+    if (!('entity' in event)) return this.attributes;
+    const priority = this.listPriority?.(event.entity);
+    return { ...this.attributes, entity: event.entity, ...(priority ? { priority } : {}) };
+  }
+
   /** Feed of the library's own events (see `SyncEvent`). */
   onEvent = (event: SyncEvent): void => {
-    const attributes = 'entity' in event ? { ...this.attributes, entity: event.entity } : this.attributes;
+    const attributes = this.eventAttributes(event);
     switch (event.type) {
       case 'writeback.sent':
         this.totals.sent += event.count;

@@ -120,6 +120,13 @@ export function migrationsFor(schema: string): { version: number; description: s
          )`,
       ],
     },
+    {
+      version: 5,
+      description: 'cache_state: the last full load and the last pull (delta) of each list, apart',
+      sql: [
+        `ALTER TABLE ${s}.cache_state ADD COLUMN last_load_at timestamptz, ADD COLUMN last_pull_at timestamptz`,
+      ],
+    },
   ];
 }
 

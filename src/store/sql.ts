@@ -312,12 +312,20 @@ export const selectCacheState = (s: string) => `
          extract(epoch FROM clock_timestamp() - loaded_at)::float8 AS age_seconds
     FROM "${s}".cache_state WHERE entity = $1`;
 
-/** Records a finished load or refresh: $1 entity, $2 list id, $3 deltaLink, $4 item count (NULL keeps the old one). */
+/**
+ * Records a finished load or refresh: $1 entity, $2 list id, $3 deltaLink, $4 item count (NULL keeps the old
+ * one), $5 'full' or 'delta'. `loaded_at` moves on both; `last_load_at` on a full load, `last_pull_at` on a delta.
+ */
 export const upsertCacheState = (s: string) => `
-  INSERT INTO "${s}".cache_state (entity, list_id, loaded_at, delta_link, item_count)
-  VALUES ($1, $2, clock_timestamp(), $3, $4)
+  WITH now AS (SELECT clock_timestamp() AS at)
+  INSERT INTO "${s}".cache_state AS c (entity, list_id, loaded_at, delta_link, item_count, last_load_at, last_pull_at)
+  SELECT $1, $2, now.at, $3, $4,
+         CASE WHEN $5::text = 'full' THEN now.at END, CASE WHEN $5::text = 'delta' THEN now.at END
+    FROM now
   ON CONFLICT (entity) DO UPDATE SET list_id = EXCLUDED.list_id, loaded_at = EXCLUDED.loaded_at,
-     delta_link = EXCLUDED.delta_link, item_count = COALESCE(EXCLUDED.item_count, "${s}".cache_state.item_count)`;
+     delta_link = EXCLUDED.delta_link, item_count = COALESCE(EXCLUDED.item_count, c.item_count),
+     last_load_at = COALESCE(EXCLUDED.last_load_at, c.last_load_at),
+     last_pull_at = COALESCE(EXCLUDED.last_pull_at, c.last_pull_at)`;
 
 /** Forgets load markers ($1 entities; NULL = all) so the next `ensureLoaded` loads again. */
 export const deleteCacheState = (s: string) => `
@@ -512,3 +520,47 @@ export const listFigures = (s: string) => `
          COALESCE(o.oldest_seconds, 0)::float8 AS oldest_seconds,
          COALESCE(d.dead_letters, 0) AS dead_letters, COALESCE(c.open_conflicts, 0) AS open_conflicts
     FROM o FULL JOIN d USING (entity) FULL JOIN c USING (entity)`;
+
+// ───────────────────────────── metrics (per-list gauges, src/metrics) ─────────────────────────────
+
+/**
+ * The per-list gauges' counts (`ListGaugeRow`), one row per table, list and priority: pending changes and the
+ * age of the oldest (held ones too, as `statusFigures`), dead letters, open conflicts, and the last load or
+ * pull of each list as Unix seconds. Their sums are `statusFigures`' totals.
+ */
+export const listGaugeFigures = (s: string) => `
+  SELECT 'outbox' AS kind, entity, priority::int AS priority, count(*)::int AS n,
+         extract(epoch FROM clock_timestamp() - min(changed_at))::float8 AS seconds
+    FROM "${s}".outbox GROUP BY entity, priority
+  UNION ALL
+  SELECT 'dead_letters', entity, priority::int, count(*)::int, NULL::float8
+    FROM "${s}".dead_letters GROUP BY entity, priority
+  UNION ALL
+  SELECT 'conflicts', entity, NULL::int, count(*)::int, NULL::float8
+    FROM "${s}".conflicts WHERE resolved_at IS NULL GROUP BY entity
+  UNION ALL
+  SELECT 'cache_state', entity, NULL::int, NULL::int, extract(epoch FROM loaded_at)::float8
+    FROM "${s}".cache_state WHERE loaded_at IS NOT NULL`;
+
+// ───────────────────────────── console: per-list loads and a workspace's figures (src/console) ─────────────────────────────
+
+/**
+ * Per list: the last full load and the last pull (delta) apart (migration 5; a list last loaded before it has
+ * only `loaded_at`), and the records SharePoint holds now as this cache knows them: those mapped to an item
+ * (loaded, or written back).
+ */
+export const listLoads = (s: string) => `
+  WITH i AS (
+    SELECT entity, count(*)::int AS items FROM "${s}".sync_state WHERE item_id IS NOT NULL GROUP BY entity
+  )
+  SELECT entity, c.loaded_at, c.last_load_at, c.last_pull_at, COALESCE(i.items, 0) AS items
+    FROM "${s}".cache_state c FULL JOIN i USING (entity)`;
+
+/**
+ * Whether schema $1 holds the tables `statusFigures` reads: a workspace that was never attached has none, and
+ * its figures are read without attaching it (the Workspaces page).
+ */
+export const hasStatusTables = `
+  SELECT to_regclass(format('%I.outbox', $1::text)) IS NOT NULL
+     AND to_regclass(format('%I.dead_letters', $1::text)) IS NOT NULL
+     AND to_regclass(format('%I.conflicts', $1::text)) IS NOT NULL AS ready`;

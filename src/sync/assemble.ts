@@ -19,7 +19,7 @@ import { assertSchemaName, guardNewConnections } from '../store/db.js';
 import { PostgresLedgerStore } from '../store/ledger.js';
 import { migrate } from '../store/migrations.js';
 import { Writeback } from '../writeback/index.js';
-import { readStoredFigures } from './figures.js';
+import { readListFigures, readStoredFigures } from './figures.js';
 import type { SharePointSyncOptions } from './options.js';
 
 /** Everything one attach builds: what `SharePointSync` wraps, and what a workspace pool drives. */
@@ -101,6 +101,12 @@ function buildGateway(
       const ctx = context();
       return ctx ? readStoredFigures(ctx) : { pending: 0, lagSeconds: 0, deadLetters: 0, openConflicts: 0 };
     },
+    // One point per list and priority once the context exists (none before: nothing is attached yet).
+    readListFigures: async () => {
+      const ctx = context();
+      return ctx ? readListFigures(ctx) : [];
+    },
+    listPriority: (entity) => context()?.lists.find((l) => l.entityName === entity)?.priority,
   });
   const limiter = options.graph?.limiter ?? limiterFromBudget(options.graph?.budget);
   const graph = new GraphClient({

@@ -1,7 +1,8 @@
 import type { SyncContext } from '../context.js';
+import { type ListGaugeRow, listFiguresFromRows, type StoredListFigures } from '../metrics/index.js';
 import type { Priority } from '../schema/index.js';
 import { rows } from '../store/db.js';
-import { statusFigures } from '../store/sql.js';
+import { listGaugeFigures, statusFigures } from '../store/sql.js';
 
 /** Pending, lag, dead letters and open conflicts, as stored (the gauges and `status()` read them). */
 export async function readStoredFigures(context: SyncContext) {
@@ -25,4 +26,10 @@ export async function readStoredFigures(context: SyncContext) {
     deadLetters: row?.dead_letters ?? 0,
     openConflicts: row?.open_conflicts ?? 0,
   };
+}
+
+/** The same figures per list and priority, with the last load or pull of each list (the per-list gauges). */
+export async function readListFigures(context: SyncContext): Promise<StoredListFigures[]> {
+  const found = await rows<ListGaugeRow>(context.dataSource, listGaugeFigures(context.schema));
+  return listFiguresFromRows(found, context.lists);
 }

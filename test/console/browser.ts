@@ -26,3 +26,23 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   fs.mkdirSync(docsImages, { recursive: true });
   await page.screenshot({ path: path.join(docsImages, `console-${name}.png`), fullPage: true });
 }
+
+/**
+ * The page's inputs, selects and buttons that have no label, no aria-label(ledby) and (buttons) no text, as
+ * the start of their markup: none may be on a console page.
+ */
+export function unlabelledControls(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea, button'))
+      .filter((el) => {
+        const e = el as HTMLInputElement;
+        const label =
+          e.labels?.length ||
+          e.getAttribute('aria-label') ||
+          e.getAttribute('aria-labelledby') ||
+          (el.tagName === 'BUTTON' && el.textContent?.trim());
+        return !label;
+      })
+      .map((el) => el.outerHTML.slice(0, 160)),
+  );
+}

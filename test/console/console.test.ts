@@ -8,13 +8,14 @@ import {
   type ConsoleHandler,
   createConsole,
   type Logger,
+  type OverviewFigures,
   SharePointList,
   SharePointSync,
   WritebackFlushError,
 } from '../../src/index.js';
 import { createEmulator, type Emulator } from '../../src/testing/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { launchBrowser, screenshot } from './browser.js';
+import { launchBrowser, screenshot, unlabelledControls } from './browser.js';
 
 @SharePointList({ title: 'Console Companies', priority: 'P1', conflictResolution: 'manualReview' })
 @Entity('con_company')
@@ -79,7 +80,54 @@ async function deadLettered(name: string, size: number) {
   await expect(sync.flush({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(WritebackFlushError);
   refused.remove();
   const [dead] = await sync.deadLetters({ twentyId: bad.id });
-  return { bad, dead };
+  return { bad, dead: dead! };
+}
+
+/** The same for a deal (the other list). */
+async function deadLetteredDeal(title: string) {
+  const refused = emulator.faults.inject({ method: 'POST', path: /\/items$/, scope: 'inner', status: 500 });
+  const bad = await dataSource.getRepository(ConDeal).save({ title });
+  await expect(sync.flush({ timeoutMs: 60_000 })).rejects.toBeInstanceOf(WritebackFlushError);
+  refused.remove();
+  const [dead] = await sync.deadLetters({ twentyId: bad.id });
+  return { bad, dead: dead! };
+}
+
+/**
+ * A company changed on both sides at once: locally (unsent) and by a person in SharePoint; the pull finds the
+ * conflict and, the list being `manualReview`, leaves it open for a person.
+ */
+async function conflicted(local: { name: string; size: number }, remote: { Name: string; Size: number }) {
+  const companies = dataSource.getRepository(ConCompany);
+  const record = await companies.save({ name: 'Original', size: 10 });
+  await sync.flush({ timeoutMs: 60_000 });
+  const item = itemOf('Console Companies', record.id)!;
+  await companies.update(record.id, local);
+  emulator.site(SITE).list('Console Companies')!.updateItem(item.id, remote);
+  await sync.pull(ConCompany);
+  const [conflict] = (await sync.conflicts.list({ open: true })).filter((c) => c.twentyId === record.id);
+  expect(conflict).toBeDefined();
+  return { record, conflict: conflict! };
+}
+
+/** `GET /api/overview`, as a script would call it. */
+async function overview(): Promise<OverviewFigures> {
+  const response = await fetch(`${origin}${BASE}/api/overview`, {
+    headers: { Authorization: `Bearer ${TOKEN}` },
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as OverviewFigures;
+}
+
+const listOf = (o: OverviewFigures, entity: string) => o.lists.find((l) => l.entity === entity)!;
+
+/** Presses Tab (nothing else) until the focused element matches `selector`; fails after `limit` presses. */
+async function tabTo(page: Page, selector: string, limit = 80): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}`);
 }
 
 beforeAll(async () => {
@@ -109,10 +157,8 @@ beforeAll(async () => {
     sampleIntervalMs: 200,
     refreshIntervalMs: 250,
   });
-  server = http.createServer((req, res) => {
-    if (req.url?.startsWith(BASE)) handler(req, res);
-    else res.writeHead(404).end();
-  });
+  // Plain node http, as docs/console.md shows it: every request reaches the console, which answers only under BASE.
+  server = http.createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   browser = await launchBrowser();
@@ -162,6 +208,11 @@ describe('operator console in a real browser', () => {
     try {
       const pending = page.locator('tr[data-entity="ConDeal"] [data-figure="pending"]');
       await expect.poll(() => pending.textContent(), { timeout: 20_000 }).toBe('12');
+      // Before the drain: the oldest change has an age (the lag), and SharePoint holds none of the deals yet.
+      const before = await overview();
+      expect(before.lagSeconds).toBeGreaterThan(0);
+      expect(listOf(before, 'ConDeal')).toMatchObject({ pending: 12, itemCount: 0 });
+      expect(listOf(before, 'ConDeal').oldestSeconds).toBeGreaterThan(0);
       await screenshot(page, 'overview');
       // Slow SharePoint down so that the drain takes several refreshes: batches of 4, one at a time.
       const slow = emulator.faults.inject({ method: 'POST', path: /\$batch$/, latencyMs: 700 });
@@ -189,11 +240,90 @@ describe('operator console in a real browser', () => {
       expect(numbers.at(-1)).toBe(0);
       for (let i = 1; i < numbers.length; i++) expect(numbers[i]!).toBeLessThanOrEqual(numbers[i - 1]!);
       for (const deal of saved) expect(itemOf('Console Deals', deal.id)?.fields.Title).toBe(deal.title);
-      // The last hour's charts have points, and the resource units spent show up.
-      await expect
-        .poll(() => page.locator('svg polyline').count(), { timeout: 20_000 })
-        .toBeGreaterThanOrEqual(2);
+
+      // After the drain (the worker runs only inside flush here: nothing moves these figures meanwhile): sent
+      // in the last minute, the items SharePoint holds now (the load counted 0), the budget spent.
+      const after = await overview();
+      expect(after.sentPerMinute).toBeGreaterThan(0);
+      expect(listOf(after, 'ConDeal').sentPerMinute).toBeGreaterThan(0);
+      expect(listOf(after, 'ConDeal').itemCount).toBe(12);
+      expect(after.budget).toMatchObject({ resourceUnitsPerMinute: 1_000_000 });
+      expect(after.budget!.usedToday).toBeGreaterThan(0);
+      expect(after.budget!.resourceUnitsPerDay).toBeGreaterThan(0);
+      const dealRow = page.locator('tr[data-entity="ConDeal"]');
+      await expect.poll(() => dealRow.locator('[data-figure="items"]').textContent()).toBe('12');
+      // The budget against its limits, labelled (not a dump of keys).
+      const perMinute = page.locator('.card', { has: page.locator('[data-figure="budget-minute"]') });
+      expect(await perMinute.locator('.label').textContent()).toBe('RU used this minute / per-minute limit');
+      expect(await perMinute.locator('.value').textContent()).toMatch(/^\d[\d,]* \/ 1,000,000$/);
+      const today = page.locator('.card', { has: page.locator('[data-figure="budget-today"]') });
+      expect(await today.locator('.label').textContent()).toBe('RU used today (24 h) / daily limit');
+      const [used, limit] = (await today.locator('.value').textContent())!.split(' / ');
+      expect(Number(used!.replaceAll(',', ''))).toBeGreaterThan(0);
+      expect(Number(limit!.replaceAll(',', ''))).toBe(after.budget!.resourceUnitsPerDay);
+      expect(await page.locator('#live').textContent()).not.toMatch(/usedThisMinute|resourceUnitsPerDay/);
+
+      // The last hour's charts: the RU/min chart has its line, and the x axis spans the history collected
+      // (the first sample at the left edge, not a vertical line at the right one); counts are whole numbers.
+      const ruChart = page.locator('figure[data-chart="ru-per-minute"]');
+      await expect.poll(() => ruChart.locator('svg polyline').count(), { timeout: 20_000 }).toBe(1);
+      const pendingChart = page.locator('figure[data-chart="pending"]');
+      await expect.poll(() => pendingChart.locator('svg polyline').count(), { timeout: 20_000 }).toBe(1);
+      const xs = (await pendingChart.locator('svg polyline').getAttribute('points'))!
+        .split(' ')
+        .map((point) => Number(point.split(',')[0]));
+      expect(xs[0]).toBe(0);
+      expect(xs.at(-1)).toBeGreaterThan(290);
+      expect(await pendingChart.locator('figcaption').textContent()).toMatch(
+        /^Pending: \d+ changes \(since \d\d:\d\d UTC, max \d+ changes\)$/,
+      );
+      expect(await ruChart.locator('figcaption').textContent()).toMatch(/^RU per minute: \d[\d,]* RU\/min /);
       await screenshot(page, 'overview-drained');
+
+      // A 429 from SharePoint: the request waits and is sent again, and the Throttled figure counts it.
+      const throttle = emulator.faults.inject({
+        method: 'POST',
+        path: /\$batch$/,
+        status: 429,
+        retryAfterSeconds: 1,
+        count: 1,
+      });
+      const late = await deals.save({ title: 'After a 429' });
+      await sync.flush({ timeoutMs: 60_000 });
+      throttle.remove();
+      expect(throttle.hits).toBe(1);
+      expect(itemOf('Console Deals', late.id)?.fields.Title).toBe('After a 429');
+      expect((await overview()).totals.throttled).toBeGreaterThanOrEqual(1);
+      await expect
+        .poll(async () => Number(await page.locator('[data-figure="throttled"]').textContent()), {
+          timeout: 20_000,
+        })
+        .toBeGreaterThanOrEqual(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the overview tells the last full load from the last pull, and counts the items SharePoint holds now', async () => {
+    const before = listOf(await overview(), 'ConDeal');
+    // Loaded once (beforeAll), never pulled.
+    expect(before.lastLoadAt).toBeDefined();
+    expect(before.lastPullAt).toBeUndefined();
+    // A person adds a deal in SharePoint; a pull (delta) brings it in.
+    emulator.site(SITE).list('Console Deals')!.createItem({ Title: 'Made in SharePoint' });
+    await sync.pull(ConDeal);
+    const after = listOf(await overview(), 'ConDeal');
+    expect(after.lastLoadAt).toBe(before.lastLoadAt);
+    expect(Date.parse(after.lastPullAt!)).toBeGreaterThan(Date.parse(after.lastLoadAt!));
+    expect(after.refreshedAt).toBe(after.lastPullAt);
+    expect(after.itemCount).toBe(before.itemCount + 1);
+    const { context, page } = await signIn();
+    try {
+      const row = page.locator('tr[data-entity="ConDeal"]');
+      expect(await row.locator('[data-figure="last-load"]').textContent()).toMatch(/ ago$/);
+      expect(await row.locator('[data-figure="last-pull"]').textContent()).toMatch(/ ago$/);
+      expect(await row.locator('[data-figure="items"]').textContent()).toBe(String(after.itemCount));
+      expect(await page.locator('table.lists thead').textContent()).toContain('Last pull');
     } finally {
       await context.close();
     }
@@ -254,6 +384,92 @@ describe('operator console in a real browser', () => {
     }
   });
 
+  it('retry all and discard all act on the chosen list only; the list filter leaves the other list out', async () => {
+    const company = await deadLettered('Company letter', 3);
+    const deal = await deadLetteredDeal('Deal letter');
+    const row = (page: Page, id: number) => page.locator(`tr[data-dead-letter="${id}"]`);
+    const { context, page } = await signIn();
+    try {
+      await page.goto(`${origin}${BASE}/dead-letters`);
+      expect(await row(page, company.dead.id).count()).toBe(1);
+      expect(await row(page, deal.dead.id).count()).toBe(1);
+      // The list filter shows the deals' dead letters and leaves the companies' out, bulk buttons included.
+      await page.getByLabel('List').selectOption('ConDeal');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await expect.poll(() => row(page, company.dead.id).count()).toBe(0);
+      expect(await row(page, deal.dead.id).count()).toBe(1);
+      expect(await page.getByRole('button', { name: /of ConCompany/ }).count()).toBe(0);
+      await page.getByRole('button', { name: /^Retry all \d+ of ConDeal$/ }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /Re-queued \d+ record\(s\)/ })
+        .waitFor();
+      // Every dead letter of the deals left; the company's stayed.
+      expect(await sync.deadLetters({ entity: 'ConDeal' })).toEqual([]);
+      expect((await sync.deadLetters({ entity: 'ConCompany' })).map((l) => l.id)).toContain(company.dead.id);
+      await sync.flush({ timeoutMs: 60_000 });
+      expect(itemOf('Console Deals', deal.bad.id)?.fields.Title).toBe('Deal letter');
+
+      // Discard all of the companies, with a deal dead-lettered too: asked first, then only the companies go.
+      const deal2 = await deadLetteredDeal('Deal letter 2');
+      await page.goto(`${origin}${BASE}/dead-letters`);
+      await page.getByRole('button', { name: /^Discard all \d+ of ConCompany…$/ }).click();
+      await page.getByRole('heading', { name: 'Discard dead letters?' }).waitFor();
+      const asked = (await page.locator('main').textContent())!;
+      expect(asked).toContain(company.bad.id);
+      expect(asked).not.toContain(deal2.bad.id);
+      // Nothing happened yet: the confirmation page only asks.
+      expect(await sync.deadLetters({ twentyId: company.bad.id })).toHaveLength(1);
+      await page.getByRole('button', { name: /^Discard \d+$/ }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: /Discarded \d+ dead letter\(s\)/ })
+        .waitFor();
+      expect(await sync.deadLetters({ entity: 'ConCompany' })).toEqual([]);
+      expect((await sync.deadLetters({ entity: 'ConDeal' })).map((l) => l.id)).toEqual([deal2.dead.id]);
+      expect(await row(page, deal2.dead.id).count()).toBe(1);
+      // Never sent: the company exists only in PostgreSQL.
+      expect(itemOf('Console Companies', company.bad.id)).toBeUndefined();
+      expect(logged.findLast((l) => l.message.includes('discarded dead letters'))?.fields).toMatchObject({
+        who: 'token',
+        entity: 'ConCompany',
+      });
+      // The deal left behind is sent after all.
+      await sync.retryDeadLetters({ ids: [deal2.dead.id] });
+      await sync.flush({ timeoutMs: 60_000 });
+      expect(itemOf('Console Deals', deal2.bad.id)?.fields.Title).toBe('Deal letter 2');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a conflict is settled with the local version: PostgreSQL keeps it and SharePoint gets it', async () => {
+    const { record, conflict } = await conflicted({ name: 'Mine', size: 21 }, { Name: 'Theirs', Size: 22 });
+    const { context, page } = await signIn();
+    try {
+      await page.goto(`${origin}${BASE}/conflicts`);
+      const section = page.locator(`section[data-conflict="${conflict.id}"]`);
+      await section.waitFor();
+      await section.getByRole('button', { name: 'Keep the local version' }).click();
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Conflict #${conflict.id} resolved.` })
+        .waitFor();
+      expect(await page.locator(`section[data-conflict="${conflict.id}"]`).count()).toBe(0);
+      expect(await page.locator(`tr[data-resolved="${conflict.id}"]`).textContent()).toContain('twenty');
+    } finally {
+      await context.close();
+    }
+    const companies = dataSource.getRepository(ConCompany);
+    expect(await companies.findOneByOrFail({ id: record.id })).toMatchObject({ name: 'Mine', size: 21 });
+    await sync.flush({ timeoutMs: 60_000 });
+    expect(itemOf('Console Companies', record.id)?.fields).toMatchObject({ Name: 'Mine', Size: 21 });
+    expect(logged.findLast((l) => l.message.includes('resolved a conflict'))?.fields).toMatchObject({
+      id: conflict.id,
+      choice: 'local',
+    });
+  });
+
   it('a conflict is resolved by a per-field merge: PostgreSQL and SharePoint hold the merge', async () => {
     const companies = dataSource.getRepository(ConCompany);
     const record = await companies.save({ name: 'Original', size: 10 });
@@ -297,7 +513,7 @@ describe('operator console in a real browser', () => {
     expect(row).toMatchObject({ name: 'Local name', size: 12 });
     await sync.flush({ timeoutMs: 60_000 });
     expect(itemOf('Console Companies', record.id)?.fields).toMatchObject({ Name: 'Local name', Size: 12 });
-    const action = logged.find((l) => l.message.includes('resolved a conflict'));
+    const action = logged.findLast((l) => l.message.includes('resolved a conflict'));
     expect(action?.fields).toMatchObject({
       who: 'token',
       id: conflict!.id,
@@ -451,28 +667,114 @@ describe('operator console in a real browser', () => {
     expect(() => createConsole({ sync, token: TOKEN, basePath: 'no-slash' })).toThrow(/basePath/);
   });
 
-  it('is usable by keyboard: a skip link, labelled controls, focusable actions', async () => {
+  it('is usable by keyboard: a skip link, labelled controls on every page, a per-field merge without a mouse', async () => {
+    const { dead } = await deadLettered('Labelled', 4);
+    const { record, conflict } = await conflicted(
+      { name: 'Keyboard local', size: 31 },
+      { Name: 'Keyboard remote', Size: 32 },
+    );
     const { context, page } = await signIn();
     try {
       await page.keyboard.press('Tab');
       expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
       await page.keyboard.press('Enter');
       expect(await page.evaluate(() => location.hash)).toBe('#main');
+      // Every control of every page is labelled: the overview, dead letters (with one to act on), conflicts
+      // (with one open: the per-field choices). The Workspaces page: workspaces-console.test.ts.
+      expect(await unlabelledControls(page)).toEqual([]);
       await page.goto(`${origin}${BASE}/dead-letters`);
-      const unlabelled = await page.evaluate(
-        () =>
-          Array.from(document.querySelectorAll('input:not([type=hidden]), select, button')).filter((el) => {
-            const e = el as HTMLInputElement;
-            const label =
-              e.labels?.length ||
-              e.getAttribute('aria-label') ||
-              (el.tagName === 'BUTTON' && el.textContent?.trim());
-            return !label;
-          }).length,
+      expect(await page.locator(`tr[data-dead-letter="${dead.id}"] button`).count()).toBe(2);
+      expect(await unlabelledControls(page)).toEqual([]);
+      await page.goto(`${origin}${BASE}/conflicts`);
+      const section = page.locator(`section[data-conflict="${conflict.id}"]`);
+      expect(await section.locator('input[type="radio"]').count()).toBeGreaterThanOrEqual(4);
+      expect(await unlabelledControls(page)).toEqual([]);
+
+      // The merge by keyboard alone: Tab to the Name choice (SharePoint, checked), an arrow key to the local
+      // one (a radio group's own keys), Tab to the merge button, Enter.
+      const at = `section[data-conflict="${conflict.id}"]`;
+      await tabTo(page, `${at} input[name="pick:Name"]`);
+      expect(await page.evaluate(() => (document.activeElement as HTMLInputElement).value)).toBe(
+        'sharepoint',
       );
-      expect(unlabelled).toBe(0);
+      await page.keyboard.press('ArrowDown');
+      expect(
+        await section.getByRole('group', { name: 'Keep for Name' }).getByLabel('local').isChecked(),
+      ).toBe(true);
+      await tabTo(page, `${at} button[value="merge"]`);
+      await page.keyboard.press('Enter');
+      await page
+        .getByRole('status')
+        .filter({ hasText: `Conflict #${conflict.id} resolved.` })
+        .waitFor();
     } finally {
       await context.close();
+    }
+    const companies = dataSource.getRepository(ConCompany);
+    expect(await companies.findOneByOrFail({ id: record.id })).toMatchObject({
+      name: 'Keyboard local',
+      size: 32,
+    });
+    await sync.flush({ timeoutMs: 60_000 });
+    expect(itemOf('Console Companies', record.id)?.fields).toMatchObject({
+      Name: 'Keyboard local',
+      Size: 32,
+    });
+    await sync.discardDeadLetters({ ids: [dead.id] });
+  });
+
+  it('a flash that is not one of its own (`?done=__proto__`) is ignored, not a failure', async () => {
+    for (const done of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const response = await fetch(`${origin}${BASE}/dead-letters?done=${done}&n=1`, {
+        headers: { Authorization: `Bearer ${TOKEN}` },
+      });
+      expect(response.status, done).toBe(200);
+      expect(await response.text()).not.toContain('class="flash"');
+    }
+    const said = await fetch(`${origin}${BASE}/dead-letters?done=retried&n=2`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+    });
+    expect(await said.text()).toContain('Re-queued 2 record(s) for sending.');
+  });
+
+  it('answers only under its base path: 404 outside it, also when mounted the way Express mounts', async () => {
+    const bearer = { headers: { Authorization: `Bearer ${TOKEN}` } };
+    // Every request reaches this handler (plain node http): outside BASE it is not the console's.
+    for (const path of ['/api/overview', '/dead-letters', '/', '/ops/consoleX/api/overview', '/ops']) {
+      expect((await fetch(`${origin}${path}`, bearer)).status, path).toBe(404);
+    }
+    expect((await fetch(`${origin}${BASE}/api/overview`, bearer)).status).toBe(200);
+    expect((await fetch(`${origin}${BASE}`, bearer)).status).toBe(200);
+    const viaFetch = await handler.fetch(new Request('http://app.example/api/overview', bearer));
+    expect(viaFetch.status).toBe(404);
+    // Express's app.use(BASE, handler) cuts BASE off req.url and keeps the whole path in req.originalUrl.
+    const mounted = http.createServer((req, res) => {
+      const whole = req.url ?? '/';
+      if (whole !== BASE && !whole.startsWith(`${BASE}/`) && !whole.startsWith(`${BASE}?`)) {
+        res.writeHead(404).end('not the console');
+        return;
+      }
+      const rest = whole.slice(BASE.length);
+      Object.assign(req, { originalUrl: whole, url: rest.startsWith('/') ? rest : `/${rest}` });
+      handler(req, res);
+    });
+    await new Promise<void>((resolve) => mounted.listen(0, '127.0.0.1', resolve));
+    try {
+      const app = `http://127.0.0.1:${(mounted.address() as AddressInfo).port}`;
+      const figures = await fetch(`${app}${BASE}/api/overview`, bearer);
+      expect(figures.status).toBe(200);
+      expect(((await figures.json()) as OverviewFigures).lists.map((l) => l.entity).sort()).toEqual([
+        'ConCompany',
+        'ConDeal',
+      ]);
+      const page = await fetch(`${app}${BASE}/dead-letters?done=retried&n=3`, bearer);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(html).toContain('Re-queued 3 record(s) for sending.');
+      expect(html).toContain(`href="${BASE}/conflicts"`);
+      expect((await fetch(`${app}${BASE}`, bearer)).status).toBe(200);
+    } finally {
+      await new Promise<void>((resolve) => mounted.close(() => resolve()));
     }
   });
 });

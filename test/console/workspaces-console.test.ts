@@ -2,9 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleHandler, createConsole } from '../../src/index.js';
+import { type ConsoleHandler, createConsole, defaultWorkspaceSchema } from '../../src/index.js';
 import { Company, createWorkspacesHarness, type WorkspacesHarness } from '../workspaces/harness.js';
-import { launchBrowser, screenshot } from './browser.js';
+import { launchBrowser, screenshot, unlabelledControls } from './browser.js';
 
 const TOKEN = 'workspaces-console-token-0123';
 let h: WorkspacesHarness;
@@ -20,9 +20,16 @@ beforeAll(async () => {
   });
   const acme = await h.workspaces.workspace('acme');
   await acme.dataSource.getRepository(Company).save({ name: 'Acme Corp' });
+  // Another process (no worker) attached globex, left one change unsent in its schema, and closed it.
+  const other = h.create({ worker: { enabled: false } });
+  const globex = await other.workspace('globex');
+  await globex.dataSource.getRepository(Company).save({ name: 'Globex pending' });
+  await other.close({ flush: false });
   handler = createConsole({
     workspaces: h.workspaces,
-    workspaceIds: () => ['acme', 'globex'],
+    // initech: known to the application, never attached anywhere (its schema does not exist).
+    workspaceIds: () => ['acme', 'globex', 'initech'],
+    storedFigures: { dataSource: h.admin, schemaOf: defaultWorkspaceSchema },
     token: TOKEN,
     sampleIntervalMs: 200,
   });
@@ -51,10 +58,22 @@ describe('operator console over many workspaces', () => {
       await page.getByRole('heading', { name: 'Workspaces', level: 1 }).waitFor();
       const acme = page.locator('tr[data-workspace="acme"]');
       const globex = page.locator('tr[data-workspace="globex"]');
-      expect(await acme.locator('td').nth(1).textContent()).toBe('yes');
+      const initech = page.locator('tr[data-workspace="initech"]');
+      const figure = (row: typeof acme, name: string) => row.locator(`[data-figure="${name}"]`).textContent();
+      expect(await figure(acme, 'attached')).toBe('yes');
       expect(await acme.locator('.health').textContent()).toMatch(/^(ok|attention|problem)$/);
-      expect(await globex.locator('.health').textContent()).toBe('not attached');
+      // Not attached here, its figures read from its schema without attaching it.
+      expect(await figure(globex, 'attached')).toBe('no');
+      expect(await figure(globex, 'pending')).toBe('1');
+      expect(await figure(globex, 'dead-letters')).toBe('0');
+      expect(await figure(globex, 'open-conflicts')).toBe('0');
+      expect(await globex.locator('.health').textContent()).toBe('ok');
+      // Without attachOnView only attached workspaces open from here.
       expect(await globex.getByRole('link').count()).toBe(0);
+      expect(await initech.locator('.health').textContent()).toBe('not attached');
+      expect(await initech.textContent()).toContain('never attached');
+      expect(await figure(initech, 'pending')).toBe('–');
+      expect(await unlabelledControls(page)).toEqual([]);
       await screenshot(page, 'workspaces');
       // A workspace that is not attached is not attached by looking at it.
       expect((await page.goto(`${origin}/?workspace=globex`))?.status()).toBe(404);
