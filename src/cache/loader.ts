@@ -3,8 +3,8 @@ import type { SyncContext } from '../context.js';
 import { ListNotProvisionedError, SharePointSyncError } from '../errors/index.js';
 import { expandFields, graphPath } from '../graph/index.js';
 import { type GraphListItem, type ListSchema, makeItemConverter, selectClause } from '../schema/index.js';
-import { execute, rows as selectRows } from '../store/db.js';
-import { resolveReferences } from '../store/rows.js';
+import { execute } from '../store/db.js';
+import { databaseNow, resolveReferences } from '../store/rows.js';
 import { upsertCacheState } from '../store/sql.js';
 import { writePage } from './page.js';
 import { readInRanges } from './ranges.js';
@@ -40,11 +40,9 @@ export async function loadList(
   previous: { deltaLink?: string | null; itemCount?: number | null } = {},
 ): Promise<LoadResult & { deltaLink?: string }> {
   const started = Date.now();
-  const run = startRun(ctx, runner, list, mode, settings);
-  const loadStart =
-    mode === 'full'
-      ? (await selectRows<{ t: Date }>(runner, 'SELECT clock_timestamp() AS t'))[0]!.t
-      : undefined;
+  const startedAt = await databaseNow(runner);
+  const run = startRun(ctx, runner, list, mode, settings, startedAt);
+  const loadStart = mode === 'full' ? startedAt : undefined;
   await readAll(run, previous);
   if (loadStart) run.result.deleted += await sweepMissing(run, loadStart);
   await resolveForwardReferences(run);
@@ -74,6 +72,7 @@ function startRun(
   list: ListSchema,
   mode: 'full' | 'delta',
   settings: LoadSettings,
+  startedAt: Date,
 ): LoadRun {
   const entity = list.entityName;
   const listId = ctx.listIds.get(entity);
@@ -94,6 +93,7 @@ function startRun(
     result,
     unresolved: [],
     keep: [],
+    startedAt,
     skip(itemId, reason) {
       result.skipped.push({ itemId, reason });
       ctx.emit({ type: 'load.skipped', entity, itemId, reason });

@@ -10,6 +10,7 @@ import {
 import { rows as selectRows } from '../store/db.js';
 import {
   deleteSyncStates,
+  itemsDeletedSince,
   pendingOutboxIds,
   syncStateOfItem,
   syncStatesOf,
@@ -101,12 +102,21 @@ async function storePage(run: LoadRun, ready: ReadyItem[], deletedItemIds: strin
   const present = await lockRows(runner, list, pageIds);
   const pending = await pendingOutboxIds(runner, ctx.schema, entity, pageIds);
   const known = await syncStatesOf(runner, ctx.schema, entity, pageIds);
+  // Read in the transaction, after the outbox: a delete the worker settled since this pass began left no
+  // outbox row and no sync state, only its tombstone.
+  const deletedSinceRead = await itemsDeletedSince(
+    runner,
+    ctx.schema,
+    run.listId,
+    ready.map((r) => r.item.id),
+    run.startedAt,
+  );
   const localRows = await rowsById(
     runner,
     list,
     [...pending].filter((id) => present.has(id)),
   );
-  const plan = planPage(run, ready, deletedMap, { present, pending, known, localRows });
+  const plan = planPage(run, ready, deletedMap, { present, pending, known, localRows, deletedSinceRead });
   await settleConflicts(run, plan);
   const outcome = await upsertRows(
     runner,
@@ -141,6 +151,8 @@ interface PageContext {
   known: Map<string, KnownState>;
   /** The current rows of the pending records. */
   localRows: Map<string, Record<string, unknown>>;
+  /** Item ids our write-back saw deleted since this pass began: what the page says of them is stale. */
+  deletedSinceRead: Set<string>;
 }
 
 /** What to do with each entry of a page. */
@@ -164,7 +176,7 @@ function planPage(
   found: PageContext,
 ): PagePlan {
   const { list } = run;
-  const { present, pending, known, localRows } = found;
+  const { present, pending, known, localRows, deletedSinceRead } = found;
   const plan: PagePlan = {
     toWrite: [],
     refreshState: [],
@@ -175,6 +187,12 @@ function planPage(
     pendingLocal: 0,
   };
   for (const r of ready) {
+    if (deletedSinceRead.has(r.item.id) && !pending.has(r.twentyId)) {
+      // Read before our delete reached SharePoint, stored after it was settled: storing it would bring back
+      // a record the application deleted (and take the delete's echo, later, for a SharePoint delete).
+      plan.echoes++;
+      continue;
+    }
     const verdict = compareWithKnown(list, known.get(r.twentyId), r.item.eTag, r.fields);
     r.remote = verdict.remote;
     if (pending.has(r.twentyId)) {

@@ -95,6 +95,8 @@ export interface LoadRun {
   unresolved: { key: string; column: string; value: string }[];
   /** TwentyIds the sweep must keep although this pass did not store them (skipped or stale entries). */
   keep: string[];
+  /** The database's clock when the pass began: an item the write-back deleted after it is stale in any page. */
+  startedAt: Date;
   /** Reports an item that could not be stored (the load goes on without it). */
   skip(itemId: string, reason: string): void;
 }

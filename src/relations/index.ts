@@ -14,7 +14,7 @@ import {
 } from '../schema/index.js';
 import { suppressCapture } from '../store/capture.js';
 import { type Db, rows as selectRows, transaction } from '../store/db.js';
-import { syncStateOfItem, upsertRows, upsertSyncStates } from '../store/rows.js';
+import { itemsDeletedSince, syncStateOfItem, upsertRows, upsertSyncStates } from '../store/rows.js';
 import { unsentRecords } from '../store/sql.js';
 
 /**
@@ -337,6 +337,7 @@ export class RelationLoaders {
     );
     const convert = makeItemConverter(list);
     const rows: Record<string, unknown>[] = [];
+    const itemIds: string[] = [];
     const states: Parameters<typeof upsertSyncStates>[4] = [];
     for (const answer of answers) {
       if (!answer.ok) {
@@ -350,6 +351,7 @@ export class RelationLoaders {
         const converted = convert(item.fields ?? {});
         if (!converted.ok || !converted.twentyId) continue;
         rows.push(converted.row);
+        itemIds.push(item.id);
         states.push(syncStateOfItem(list, converted.twentyId, item, converted.fields));
       }
     }
@@ -361,7 +363,11 @@ export class RelationLoaders {
       const fetched = states.map((st) => st.twentyId);
       const skip = await unsentChanges(runner, this.ctx.schema, list.entityName, fetched);
       for (const id of (await this.query(list, fetched, runner.manager)).keys()) skip.add(id);
-      const keep = states.map((st) => !skip.has(st.twentyId));
+      // Deleted, sent and settled while SharePoint answered (or a search index not yet caught up): no outbox
+      // row is left, only the tombstone. Any tombstone counts here: an item restored in SharePoint comes back
+      // through a pull, never through a relation fetch.
+      const gone = await itemsDeletedSince(runner, this.ctx.schema, listId, itemIds, new Date(0));
+      const keep = states.map((st, i) => !skip.has(st.twentyId) && !gone.has(itemIds[i]!));
       const storing = rows.filter((_, i) => keep[i]);
       await upsertRows(runner, list, storing);
       await upsertSyncStates(

@@ -127,6 +127,20 @@ export function migrationsFor(schema: string): { version: number; description: s
         `ALTER TABLE ${s}.cache_state ADD COLUMN last_load_at timestamptz, ADD COLUMN last_pull_at timestamptz`,
       ],
     },
+    {
+      version: 6,
+      description:
+        'deleted_items: items the write-back saw deleted, so that a read begun before cannot bring them back',
+      sql: [
+        `CREATE TABLE ${s}.deleted_items (
+           list_id text NOT NULL,
+           item_id text NOT NULL,
+           deleted_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+           PRIMARY KEY (list_id, item_id)
+         )`,
+        `CREATE INDEX deleted_items_at ON ${s}.deleted_items (deleted_at)`,
+      ],
+    },
   ];
 }
 

@@ -355,6 +355,31 @@ export async function syncStatesOf(
   return new Map(found.map((f) => [f.twenty_id, f]));
 }
 
+/** The database's clock now: the start of a read, for `itemsDeletedSince`. */
+export async function databaseNow(db: Db): Promise<Date> {
+  return (await selectRows<{ t: Date }>(db, sql.databaseNow))[0]!.t;
+}
+
+/**
+ * Items among `itemIds` that the write-back saw deleted at or after `since` (a read's start): what that read
+ * returned of them is stale, and must not be stored again.
+ */
+export async function itemsDeletedSince(
+  db: Db,
+  schema: string,
+  listId: string,
+  itemIds: string[],
+  since: Date,
+): Promise<Set<string>> {
+  if (itemIds.length === 0) return new Set();
+  const found = await selectRows<{ item_id: string }>(db, sql.itemsDeletedSince(schema), [
+    listId,
+    itemIds,
+    since,
+  ]);
+  return new Set(found.map((r) => r.item_id));
+}
+
 /** item id → TwentyId for items of one list (delta deletions carry only the item id). */
 export async function twentyIdsForItems(
   db: Db,

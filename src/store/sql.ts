@@ -233,6 +233,30 @@ export const twentyIdsOfItems = (s: string) =>
 export const deleteSyncState = (s: string) => `
   DELETE FROM "${s}".sync_state WHERE (entity, twenty_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
+/**
+ * The sync state of records whose item is gone from SharePoint (our delete answered, or SharePoint's delete
+ * won), remembering each item as deleted: a load or relation fetch that read the item before it went must not
+ * store it again (its entry is stale, not a restore). $1 entities, $2 TwentyIds. Tombstones older than a day
+ * are dropped on the way: no read runs that long.
+ */
+export const forgetDeletedItems = (s: string) => `
+  WITH gone AS (
+    DELETE FROM "${s}".sync_state WHERE (entity, twenty_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+    RETURNING list_id, item_id
+  ), expired AS (
+    DELETE FROM "${s}".deleted_items WHERE deleted_at < clock_timestamp() - interval '1 day'
+  )
+  INSERT INTO "${s}".deleted_items (list_id, item_id)
+  SELECT list_id, item_id FROM gone WHERE item_id IS NOT NULL
+  ON CONFLICT (list_id, item_id) DO UPDATE SET deleted_at = EXCLUDED.deleted_at`;
+
+/** Of the items $2 of list $1, those deleted (by the write-back's view) after $3, a read's start. */
+export const itemsDeletedSince = (s: string) => `
+  SELECT item_id FROM "${s}".deleted_items WHERE list_id = $1 AND item_id = ANY($2::text[]) AND deleted_at >= $3`;
+
+/** The database's clock: when a read begins, to compare with `deleted_items.deleted_at`. */
+export const databaseNow = 'SELECT clock_timestamp() AS t';
+
 /** $7 resolution (NULL: open, waiting for a person); $8 remote eTag, $9 remote modified, $10 local change time. */
 export const insertConflict = (s: string) => `
   INSERT INTO "${s}".conflicts (entity, twenty_id, policy, reason, local, remote, resolved_at, resolution,

@@ -245,7 +245,9 @@ async function recordSettlement(
     ]);
   }
   if (removed.length > 0) {
-    await execute(runner, sql.deleteSyncState(s), [
+    // The items are gone from SharePoint: remembered as deleted, so that a load or fetch that read one before
+    // it went does not store it again (cache/page.ts, relations).
+    await execute(runner, sql.forgetDeletedItems(s), [
       removed.map((c) => c.entity),
       removed.map((c) => c.twenty_id),
     ]);
