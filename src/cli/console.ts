@@ -12,6 +12,7 @@ import {
 } from 'typeorm-sharepoint';
 import {
   importModule,
+  isDataSource,
   loadDataSource,
   loadWorkspaces,
   UsageError,
@@ -48,15 +49,6 @@ async function exportedWorkspaceIds(file: string): Promise<(() => Promise<string
   if (Array.isArray(value)) return async () => value.map(String);
   if (typeof value === 'function') return async () => ((await value()) as unknown[]).map(String);
   return undefined;
-}
-
-function isDataSource(value: unknown): value is DataSource {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as DataSource).initialize === 'function' &&
-    typeof (value as DataSource).getMetadata === 'function'
-  );
 }
 
 /**

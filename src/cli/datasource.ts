@@ -6,7 +6,8 @@ import { type SharePointSync, type SharePointSyncOptions, UsageError } from 'typ
 /** A usage or configuration problem: the CLI prints it and exits with code 2. */
 export { UsageError };
 
-function isDataSource(value: unknown): value is DataSource {
+/** Duck-typed: the app may load its own copy of TypeORM. */
+export function isDataSource(value: unknown): value is DataSource {
   return (
     typeof value === 'object' &&
     value !== null &&
